@@ -1,0 +1,109 @@
+"""What every subcommand shares: the error boundary, messages and progress."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+
+import typer
+
+from lfkit.errors import LfkitError
+
+#: Exit codes of every command.
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _debug() -> bool:
+    """Tracebacks wanted: ``lfkit --debug CMD`` (which sets ``LFKIT_DEBUG``) or ``LFKIT_DEBUG=1``."""
+    return os.environ.get("LFKIT_DEBUG", "") not in ("", "0")
+
+
+def error(command: str, message: str) -> None:
+    """Print ``lfkit <command>: error: <message>`` on standard error."""
+    print(f"lfkit {command}: error: {message}", file=sys.stderr, flush=True)
+
+
+def warn(command: str, message: str) -> None:
+    """Print ``lfkit <command>: <message>`` on standard error."""
+    print(f"lfkit {command}: {message}", file=sys.stderr, flush=True)
+
+
+def boundary(command: str):
+    """Decorate a command: lfkit errors become one line and an exit code.
+
+    ParameterError exits 2, other lfkit errors 1, Ctrl-C 130; a command that
+    returns an int > 0 (a batch that met bad files) exits with it. Tracebacks
+    are printed only with ``lfkit --debug``.
+    """
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            try:
+                code = fn(*args, **kwargs)
+            except LfkitError as exc:
+                if _debug():
+                    traceback.print_exc()
+                error(command, str(exc))
+                raise typer.Exit(exc.exit_code) from None
+            except KeyboardInterrupt:
+                error(command, "interrupted")
+                raise typer.Exit(EXIT_INTERRUPTED) from None
+            except (typer.Exit, typer.Abort, SystemExit):
+                raise
+            except MemoryError:
+                error(command, "out of memory")
+                raise typer.Exit(EXIT_FAILURE) from None
+            except OSError as exc:
+                if _debug():
+                    traceback.print_exc()
+                error(command, f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+                raise typer.Exit(EXIT_FAILURE) from None
+            if code:
+                raise typer.Exit(int(code))
+
+        return inner
+
+    return wrap
+
+
+class Progress:
+    """A one-line progress bar on standard error, drawn only on a terminal and without ``-q``.
+
+    Call it as ``progress(done, total)``; it is the hook the library takes.
+    """
+
+    def __init__(self, label: str, quiet: bool = False):
+        self.label = label
+        self.on = not quiet and sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.on or total <= 0:
+            return
+        width = 30
+        k = int(width * done / total)
+        sys.stderr.write(f"\r{self.label} [{'#' * k}{'.' * (width - k)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def reporter(command: str, quiet: bool = False):
+    """A ``log(message)`` hook printing ``lfkit <command>: message`` unless quiet."""
+
+    def log(message: str) -> None:
+        if not quiet:
+            warn(command, message)
+
+    return log
+
+
+def problem_reporter(command: str):
+    """A hook for bad files in a batch: always printed, never silenced by ``-q``."""
+
+    def report(message: str) -> None:
+        error(command, message)
+
+    return report

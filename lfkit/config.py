@@ -1,0 +1,236 @@
+"""Defaults, declared once, as frozen dataclasses that round-trip to JSON.
+
+The command-line shell takes its option defaults from these classes and a
+model file stores the front end it was trained with as ``FrontendConfig.to_dict()``.
+This module imports only the standard library, so ``lfkit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, fields
+
+from lfkit.errors import ParameterError
+
+__all__ = [
+    "SPECTRO_KINDS",
+    "NORMS",
+    "NOISE_KINDS",
+    "FrontendConfig",
+    "SynthConfig",
+    "TrainConfig",
+    "OneClassConfig",
+    "SiameseConfig",
+]
+
+#: Spectrogram kinds the front end computes, in the order the docs list them.
+SPECTRO_KINDS = ("linear", "log", "mel", "logmel", "pcen", "mfcc")
+#: Per-clip normalisations.
+NORMS = ("none", "standard")
+#: Noise colours the generator draws.
+NOISE_KINDS = ("white", "pink", "brown")
+
+
+class _JsonConfig:
+    """Mixin: ``to_dict``/``from_dict``/``to_json``/``from_json`` for frozen dataclasses."""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ParameterError(f"{cls.__name__}: unknown field(s) {', '.join(unknown)}")
+        kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()}
+        return cls(**kw)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str):
+        return cls.from_dict(json.loads(text))
+
+    def replace(self, **changes):
+        """A copy with ``changes`` applied (values of ``None`` are ignored)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class FrontendConfig(_JsonConfig):
+    """How a waveform becomes the spectrogram a model sees.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`SPECTRO_KINDS`: ``linear`` (power), ``log`` (power in dB),
+        ``mel`` (mel power), ``logmel`` (mel power in dB), ``pcen`` (per-channel
+        energy normalisation of mel power), ``mfcc``.
+    sr : int or None
+        Sample rate in Hz to resample to first; ``None`` keeps the file's rate.
+    n_fft : int
+        FFT length in samples (Hann window of the same length).
+    hop_length : int
+        Samples between frames. Frames are not centred: a clip of ``n``
+        samples gives ``1 + (n - n_fft) // hop_length`` frames.
+    fmin, fmax : float or None
+        Band kept, in Hz. Linear and log spectrograms are cropped to the FFT
+        bins inside [fmin, fmax]; mel kinds place their filters in it.
+        ``fmax=None`` means ``sr / 2``. The default band, 0 to 1000 Hz, is
+        where the seed experiments put their tones.
+    n_mels : int
+        Mel bands for the mel kinds.
+    n_mfcc : int
+        Coefficients kept for ``mfcc``.
+    norm : str
+        ``none`` or ``standard`` (per-clip zero mean, unit variance).
+    """
+
+    kind: str = "log"
+    sr: int | None = None
+    n_fft: int = 4096
+    hop_length: int = 1024
+    fmin: float = 0.0
+    fmax: float | None = 1000.0
+    n_mels: int = 64
+    n_mfcc: int = 20
+    norm: str = "standard"
+
+    def __post_init__(self):
+        from lfkit.errors import check_choice, check_positive_int
+
+        check_choice("kind", self.kind, SPECTRO_KINDS)
+        check_choice("norm", self.norm, NORMS)
+        check_positive_int("n_fft", self.n_fft)
+        check_positive_int("hop_length", self.hop_length)
+        check_positive_int("n_mels", self.n_mels)
+        check_positive_int("n_mfcc", self.n_mfcc)
+        if self.sr is not None:
+            check_positive_int("sr", self.sr)
+        if self.fmin is None or self.fmin < 0:
+            raise ParameterError(f"fmin={self.fmin!r} must be >= 0 Hz")
+        if self.fmax is not None and self.fmax <= self.fmin:
+            raise ParameterError(f"fmax={self.fmax!r} must be greater than fmin={self.fmin!r}")
+
+
+@dataclass(frozen=True)
+class SynthConfig(_JsonConfig):
+    """Defaults of the tone-in-noise generator (``lfkit synth``).
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate in Hz.
+    duration_s : float
+        Clip length in seconds.
+    snr_db : float
+        Per-tone SNR, ``10*log10((A**2/2)/sigma**2)``, sigma**2 the noise
+        variance over the full band.
+    noise : str
+        ``white``, ``pink`` or ``brown``.
+    min_tones, max_tones : int
+        Range of the number of random tones.
+    tone_fmin_hz, tone_fmax_hz : float
+        Band of random tone frequencies, in Hz.
+    jitter_hz : float
+        Standard deviation of a per-clip random offset of every tone (0: off).
+    drift_hz : float
+        Largest slow linear drift of a tone over a clip (0: off).
+    gain_spread_db : float
+        Standard deviation of per-tone gain around the requested SNR (0: off).
+    harmonics : int
+        Extra harmonics per tone (0: off); harmonic k has amplitude A / k.
+    peak : float
+        The peak absolute sample value after scaling into [-1, 1].
+    """
+
+    sr: int = 44100
+    duration_s: float = 1.0
+    snr_db: float = -30.0
+    noise: str = "white"
+    min_tones: int = 1
+    max_tones: int = 10
+    tone_fmin_hz: float = 20.0
+    tone_fmax_hz: float = 1000.0
+    jitter_hz: float = 0.0
+    drift_hz: float = 0.0
+    gain_spread_db: float = 0.0
+    harmonics: int = 0
+    peak: float = 0.9
+
+    def __post_init__(self):
+        from lfkit.errors import check_choice, check_positive_int
+
+        check_positive_int("sr", self.sr)
+        check_choice("noise", self.noise, NOISE_KINDS)
+        if not (isinstance(self.duration_s, (int, float)) and self.duration_s > 0):
+            raise ParameterError(f"duration={self.duration_s!r} must be a positive number of seconds")
+        check_positive_int("min_tones", self.min_tones)
+        if self.max_tones < self.min_tones:
+            raise ParameterError(f"max_tones={self.max_tones} must be >= min_tones={self.min_tones}")
+        if not 0 < self.tone_fmin_hz < self.tone_fmax_hz < self.sr / 2:
+            raise ParameterError(
+                f"tone_fmin_hz={self.tone_fmin_hz:g}, tone_fmax_hz={self.tone_fmax_hz:g} must satisfy "
+                f"0 < fmin < fmax < sr/2 = {self.sr / 2:g}"
+            )
+        for name in ("jitter_hz", "drift_hz", "gain_spread_db"):
+            if getattr(self, name) < 0:
+                raise ParameterError(f"{name}={getattr(self, name)!r} must be >= 0")
+        if self.harmonics < 0:
+            raise ParameterError(f"harmonics={self.harmonics!r} must be >= 0")
+        if not 0 < self.peak <= 1:
+            raise ParameterError(f"peak={self.peak!r} must be in (0, 1]")
+
+
+@dataclass(frozen=True)
+class TrainConfig(_JsonConfig):
+    """Defaults of ``lfkit train-binary`` (the seed paper: BCE, 20 epochs, batch 20)."""
+
+    arch: str = "speccnn"
+    epochs: int = 20
+    batch_size: int = 20
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    val_fraction: float = 0.2
+    patience: int = 6
+    seed: int = 0
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class OneClassConfig(_JsonConfig):
+    """Defaults of ``lfkit train-oneclass`` (the seed paper: 30 epochs, batch 30)."""
+
+    extractor: str = "ocspeccnn"
+    detector: str = "ocsvm"
+    epochs: int = 30
+    batch_size: int = 30
+    lr: float = 1e-3
+    n_surrogate: int = 8
+    nu: float = 0.08
+    gamma: str = "0.001"
+    n_components: int = 18
+    n_estimators: int = 70
+    contamination: float = 0.08
+    seed: int = 0
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class SiameseConfig(_JsonConfig):
+    """Defaults of ``lfkit train-siamese`` (the seed paper: 30 epochs, batch 10)."""
+
+    arch: str = "sispeccnn"
+    loss: str = "contrastive"
+    margin: float = 1.0
+    epochs: int = 30
+    batch_size: int = 10
+    lr: float = 1e-3
+    val_fraction: float = 0.2
+    embedding_dim: int = 64
+    normalize: bool = True
+    seed: int = 0
+    device: str = "cpu"

@@ -1,0 +1,497 @@
+"""The one module that touches files: paths, ``-``, buffering and atomic writes.
+
+numpy and libsndfile both need seekable streams, so standard input is read
+whole into an in-memory buffer and standard output is written from one: a WAV
+sent to a pipe therefore carries a complete header before its data. Every
+file is written atomically (a temporary file in the same folder, then
+``os.replace``), so an interrupted command never leaves a truncated file that
+Make would take as done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import shutil
+import struct
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from lfkit.errors import DataError, ParameterError
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "STDIO",
+    "atomic_write",
+    "atomic_dir",
+    "write_bytes",
+    "read_bytes",
+    "read_audio",
+    "audio_info",
+    "encode_wav",
+    "write_audio",
+    "read_npy",
+    "write_npy",
+    "encode_npy",
+    "read_labels",
+    "write_csv",
+    "write_jsonl",
+    "read_jsonl",
+    "write_json",
+    "find_inputs",
+    "Clip",
+]
+
+#: Extensions searched for audio in directories.
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+#: The name that means standard input or output.
+STDIO = "-"
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode: str = "wb"):
+    """Open a temporary file beside ``path`` and move it into place on success.
+
+    Parameters
+    ----------
+    path : str or Path
+        Final destination. Parent folders are created.
+    mode : str
+        ``"wb"`` or ``"w"`` (text, UTF-8, ``\\n`` line endings).
+
+    Yields
+    ------
+    file object
+        Write to it; on an exception the temporary file is removed and
+        ``path`` is left as it was.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ParameterError(f"output={str(path)!r} is a directory, expected a file path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        kwargs = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_dir(path):
+    """Build a folder under a temporary name and move it into place on success.
+
+    An existing ``path`` is replaced only when it is empty or is a dataset
+    lfkit wrote before (it holds ``labels.csv``); anything else is refused so
+    that a typo cannot delete a user's folder.
+
+    Yields
+    ------
+    Path
+        The temporary folder to fill.
+    """
+    path = Path(path)
+    if path.exists():
+        if not path.is_dir():
+            raise ParameterError(f"output={str(path)!r} exists and is not a directory")
+        if any(path.iterdir()) and not (path / "labels.csv").exists():
+            raise ParameterError(
+                f"output={str(path)!r} is a non-empty directory that is not an lfkit dataset; "
+                "choose a new path"
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)
+        if path.exists():
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_bytes(data: bytes, path) -> None:
+    """Write ``data`` to ``path`` atomically, or to standard output when ``path`` is ``-``/None."""
+    if path is None or str(path) == STDIO:
+        out = sys.stdout.buffer
+        out.write(data)
+        out.flush()
+        return
+    with atomic_write(path, "wb") as fh:
+        fh.write(data)
+
+
+def read_bytes(path) -> bytes:
+    """Read a whole file, or standard input when ``path`` is ``-``."""
+    if str(path) == STDIO:
+        return sys.stdin.buffer.read()
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"{path}: no such file")
+    if p.is_dir():
+        raise DataError(f"{path}: is a directory")
+    return p.read_bytes()
+
+
+# --------------------------------------------------------------------------- audio
+
+
+def _check_wav_complete(data: bytes, name: str) -> None:
+    """Refuse a RIFF/WAVE whose data chunk declares more bytes than are present."""
+    if len(data) < 12 or data[:4] not in (b"RIFF", b"RIFX") or data[8:12] != b"WAVE":
+        return
+    fmt = "<I" if data[:4] == b"RIFF" else ">I"
+    pos = 12
+    while pos + 8 <= len(data):
+        cid = data[pos : pos + 4]
+        (size,) = struct.unpack(fmt, data[pos + 4 : pos + 8])
+        if cid == b"data":
+            if size in (0, 0xFFFFFFFF):  # streamed header: length unknown
+                return
+            available = len(data) - pos - 8
+            if available < size:
+                raise DataError(
+                    f"{name}: truncated WAV (header declares {size} data bytes, file holds {available})"
+                )
+            return
+        pos += 8 + size + (size & 1)
+    raise DataError(f"{name}: truncated WAV (no data chunk)")
+
+
+def read_audio(path, channel: int | None = None, data: bytes | None = None):
+    """Read an audio file (wav, flac, ogg, mp3) or standard input.
+
+    Parameters
+    ----------
+    path : str or Path
+        File path, or ``-`` for standard input.
+    channel : int or None
+        Channel to keep (0-based); ``None`` averages all channels to mono.
+    data : bytes or None
+        The file's bytes when already read (``path`` is then only a name).
+
+    Returns
+    -------
+    y : np.ndarray, shape (n_samples,), float32
+        Samples in [-1, 1] for PCM files.
+    sr : int
+        Sample rate in Hz.
+
+    Raises
+    ------
+    DataError
+        Empty, not audio, truncated, zero-length, or holding NaN/Inf samples.
+    """
+    import soundfile as sf
+
+    name = "<stdin>" if str(path) == STDIO else str(path)
+    if data is None:
+        data = read_bytes(path)
+    if len(data) == 0:
+        raise DataError(f"{name}: empty file")
+    _check_wav_complete(data, name)
+    try:
+        y, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except Exception as exc:  # libsndfile's message is specific enough
+        raise DataError(f"{name}: not a readable audio file ({exc})") from None
+    if y.shape[0] == 0:
+        raise DataError(f"{name}: zero-length audio")
+    if channel is None:
+        y = y.mean(axis=1, dtype=np.float32) if y.shape[1] > 1 else y[:, 0]
+    else:
+        if not 0 <= channel < y.shape[1]:
+            raise ParameterError(f"channel={channel} is out of range: {name} has {y.shape[1]} channel(s)")
+        y = y[:, channel]
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    if not np.isfinite(y).all():
+        raise DataError(f"{name}: audio holds NaN or Inf samples")
+    return y, int(sr)
+
+
+def audio_info(path):
+    """Return ``(n_samples, sr, channels)`` of an audio file without decoding it."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable audio file ({exc})") from None
+    return int(info.frames), int(info.samplerate), int(info.channels)
+
+
+def encode_wav(y: np.ndarray, sr: int, subtype: str = "PCM_16") -> bytes:
+    """Encode a waveform as WAV bytes (complete header first, pipe-safe).
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n_samples,)
+        Samples in [-1, 1].
+    sr : int
+        Sample rate in Hz.
+    subtype : str
+        ``PCM_16`` (default) or ``FLOAT``.
+    """
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, np.asarray(y), int(sr), format="WAV", subtype=subtype)
+    return buf.getvalue()
+
+
+def write_audio(y: np.ndarray, sr: int, path, subtype: str = "PCM_16") -> None:
+    """Write a WAV atomically to ``path`` or to standard output (``-``/None)."""
+    write_bytes(encode_wav(y, sr, subtype), path)
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def encode_npy(arr: np.ndarray) -> bytes:
+    """Encode an array in NPY format (no pickled objects)."""
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(arr), allow_pickle=False)
+    return buf.getvalue()
+
+
+def write_npy(arr: np.ndarray, path) -> None:
+    """Write an array as NPY atomically to ``path`` or standard output (``-``/None)."""
+    write_bytes(encode_npy(arr), path)
+
+
+def read_npy(path, data: bytes | None = None) -> np.ndarray:
+    """Read an NPY file (or standard input); pickled object arrays are refused."""
+    name = "<stdin>" if str(path) == STDIO else str(path)
+    if data is None:
+        data = read_bytes(path)
+    if len(data) == 0:
+        raise DataError(f"{name}: empty file")
+    try:
+        arr = np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as exc:
+        raise DataError(f"{name}: not a readable .npy array ({exc})") from None
+    if not isinstance(arr, np.ndarray):
+        raise DataError(f"{name}: expected one .npy array")
+    return arr
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def read_labels(path) -> tuple[list[dict], Path]:
+    """Read a dataset's ``labels.csv``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A dataset folder (holding ``labels.csv``) or the CSV itself.
+
+    Returns
+    -------
+    rows : list of dict
+        One dict per clip, every column as a string; ``path`` is resolved
+        against the CSV's folder and stored in the extra key ``_file``.
+    root : Path
+        The folder the paths are relative to.
+
+    Raises
+    ------
+    DataError
+        Missing file or columns, no rows, or rows naming missing files.
+    """
+    p = Path(path)
+    csv_path = p / "labels.csv" if p.is_dir() else p
+    if not csv_path.exists():
+        raise DataError(f"{path}: no labels.csv found")
+    root = csv_path.parent
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        cols = reader.fieldnames or []
+        missing = [c for c in ("path", "label") if c not in cols]
+        if missing:
+            raise DataError(f"{csv_path}: missing column(s) {', '.join(missing)} (need path,label,...)")
+        rows = [dict(r) for r in reader]
+    if not rows:
+        raise DataError(f"{csv_path}: no rows (empty dataset)")
+    absent = []
+    for r in rows:
+        f = root / r["path"]
+        r["_file"] = str(f)
+        if not f.exists():
+            absent.append(r["path"])
+    if absent:
+        more = f" and {len(absent) - 3} more" if len(absent) > 3 else ""
+        raise DataError(f"{csv_path}: names missing file(s) {', '.join(absent[:3])}{more}")
+    return rows, root
+
+
+def write_csv(rows: list[dict], path, columns: list[str] | None = None) -> None:
+    """Write dict rows as CSV atomically (keys starting with ``_`` are dropped)."""
+    if columns is None:
+        columns = []
+        for r in rows:
+            for k in r:
+                if not k.startswith("_") and k not in columns:
+                    columns.append(k)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: r.get(k, "") for k in columns})
+    write_bytes(buf.getvalue().encode("utf-8"), path)
+
+
+def _json_default(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def dumps(obj) -> str:
+    """JSON text of ``obj`` (numpy scalars and arrays converted), keys kept in order."""
+    return json.dumps(obj, default=_json_default, allow_nan=False)
+
+
+def write_jsonl(records, path) -> None:
+    """Write records as JSON Lines, atomically to ``path`` or to standard output."""
+    text = "".join(dumps(r) + "\n" for r in records)
+    write_bytes(text.encode("utf-8"), path)
+
+
+def write_json(obj, path) -> None:
+    """Write one JSON document (indented) atomically or to standard output."""
+    write_bytes((json.dumps(obj, default=_json_default, indent=2, allow_nan=False) + "\n").encode(), path)
+
+
+def read_jsonl(path) -> list[dict]:
+    """Read JSON Lines from a file or standard input; a bad line raises DataError with its number."""
+    text = read_bytes(path).decode("utf-8", errors="replace")
+    out = []
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: line {i} is not JSON ({exc.msg})") from None
+        if not isinstance(rec, dict):
+            raise DataError(f"{path}: line {i} is not a JSON object")
+        out.append(rec)
+    return out
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+class Clip(dict):
+    """One input: ``path`` (as the user should see it), ``_file`` (to open), metadata columns."""
+
+
+def find_inputs(inputs, allow_npy: bool = True) -> list[Clip]:
+    """Expand command-line inputs into a list of clips.
+
+    Parameters
+    ----------
+    inputs : sequence of str
+        Audio files, ``.npy`` files, directories (searched recursively; a
+        directory holding ``labels.csv`` is read as a dataset), ``labels.csv``
+        files, or ``-`` (standard input).
+    allow_npy : bool
+        Whether ``.npy`` spectrograms are accepted.
+
+    Returns
+    -------
+    list of Clip
+        In a stable order: datasets in CSV order, directories sorted.
+
+    Raises
+    ------
+    DataError
+        An input that does not exist, or a directory without audio.
+    """
+    clips: list[Clip] = []
+    exts = AUDIO_EXTENSIONS + ((".npy",) if allow_npy else ())
+    for item in inputs:
+        s = str(item)
+        if s == STDIO:
+            clips.append(Clip(path=STDIO, _file=STDIO))
+            continue
+        p = Path(s)
+        if p.is_dir() and (p / "labels.csv").exists():
+            rows, _ = read_labels(p)
+            clips.extend(Clip(r) for r in rows)
+        elif p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.suffix.lower() in exts and f.is_file())
+            found = [f for f in found if not any(part.startswith(".") for part in f.relative_to(p).parts)]
+            if not found:
+                raise DataError(f"{s}: directory holds no audio ({', '.join(exts)})")
+            clips.extend(Clip(path=str(f), _file=str(f)) for f in found)
+        elif p.name.endswith(".csv") and p.exists():
+            rows, _ = read_labels(p)
+            clips.extend(Clip(r) for r in rows)
+        elif p.exists():
+            clips.append(Clip(path=s, _file=s))
+        else:
+            raise DataError(f"{s}: no such file or directory")
+    return clips
+
+
+def write_dataset(path, items, sr: int, subtype: str = "PCM_16", extra_json: dict | None = None) -> int:
+    """Write a dataset folder atomically: one WAV per item, ``labels.csv`` and JSON sidecars.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder; built under a temporary name and moved into place.
+    items : iterable of (dict, np.ndarray)
+        Each row (``path`` relative to the folder, ``label``, metadata) and its waveform.
+    sr : int
+        Sample rate in Hz.
+    extra_json : dict of str -> object
+        Sidecar files, e.g. ``{"signatures.json": {...}}``.
+
+    Returns
+    -------
+    int
+        Number of clips written.
+    """
+    rows = []
+    with atomic_dir(path) as tmp:
+        for row, y in items:
+            f = tmp / row["path"]
+            f.parent.mkdir(parents=True, exist_ok=True)
+            import soundfile as sf
+
+            sf.write(str(f), y, int(sr), format="WAV", subtype=subtype)
+            rows.append(row)
+        for name, obj in (extra_json or {}).items():
+            write_json(obj, tmp / name)
+        write_csv(rows, tmp / "labels.csv")
+    return len(rows)

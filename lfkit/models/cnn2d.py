@@ -1,0 +1,229 @@
+"""Shallow 2-D convolutional networks on spectrograms: Spec-CNN and the classics.
+
+Input shape ``(batch, 1, n_freq, n_frames)`` of any size (``n_freq >= 8``,
+``n_frames >= 4``); adaptive pooling in front of the fully connected layers
+makes their width independent of it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lfkit.errors import check_positive_int
+from lfkit.models.base import (
+    NORM_KINDS,
+    LfModel,
+    check_choice_arg,
+    check_fraction,
+    check_int_list,
+    make_norm,
+    max_pool_freq,
+    mean_pool_time,
+)
+
+__all__ = ["SpecCNN", "BasicCNN", "LeNet", "AlexNet"]
+
+
+class SpecCNN(LfModel):
+    """Spec-CNN: a few convolutions shaped for horizontal tonal lines, then three FC layers.
+
+    A tone is a line one frequency bin high that stays put along time, so the
+    network averages along time early and often and keeps the frequency axis
+    nearly intact:
+
+    * conv (3 x 7) -> average-pool (1 x 4) -> ReLU: a linear filter 3 bins by
+      10 frames, a matched filter that averages noise before the nonlinearity;
+    * conv (3 x 5) -> average-pool (1 x 2) -> ReLU -> max-pool (2 x 1): the
+      max keeps a one-bin line through the halving of the frequency axis;
+    * conv (3 x 3) -> ReLU, then the mean over all remaining frames;
+    * adaptive max-pool of the frequency axis to ``freq_bins`` bins;
+    * FC (``hidden``) -> FC (``embedding_dim``, the embedding) -> head.
+
+    Parameters
+    ----------
+    n_outputs : int
+        Width of the logit head.
+    embedding_dim : int
+        Width of the second FC layer, the embedding.
+    channels : list of 3 int
+        Widths of the three convolutions.
+    hidden : int
+        Width of the first FC layer.
+    freq_bins : int
+        Frequency bins kept in front of the FC layers.
+    dropout : float
+        Dropout before each FC layer, in ``[0, 1)``.
+    input_norm : bool
+        Standardise each clip first.
+    """
+
+    def __init__(
+        self,
+        n_outputs: int = 1,
+        embedding_dim: int = 64,
+        channels=(16, 32, 32),
+        hidden: int = 128,
+        freq_bins: int = 16,
+        dropout: float = 0.0,
+        input_norm: bool = True,
+    ):
+        super().__init__(n_outputs, embedding_dim, input_norm)
+        c1, c2, c3 = check_int_list("channels", channels, 3)
+        hidden = check_positive_int("hidden", hidden)
+        freq_bins = check_positive_int("freq_bins", freq_bins)
+        dropout = check_fraction("dropout", dropout)
+        self.conv1 = nn.Conv2d(1, c1, (3, 7), padding=(1, 3))
+        self.conv2 = nn.Conv2d(c1, c2, (3, 5), padding=(1, 2))
+        self.conv3 = nn.Conv2d(c2, c3, (3, 3), padding=1)
+        self.freq_pool = nn.AdaptiveMaxPool1d(freq_bins)
+        self.fc = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Linear(c3 * freq_bins, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, embedding_dim),
+            nn.ReLU(inplace=True),
+        )
+        self.head = nn.Linear(embedding_dim, n_outputs)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the second FC layer's activations, shape ``(batch, embedding_dim)``."""
+        z = torch.relu(mean_pool_time(self.conv1(self.prepare(x)), 4))  # (B, c1, F, T/4)
+        z = torch.relu(mean_pool_time(self.conv2(z), 2))  # (B, c2, F, T/8)
+        z = torch.relu(self.conv3(max_pool_freq(z, 2)))  # (B, c3, F/2, T/8)
+        z = self.freq_pool(z.mean(dim=3))  # mean over time, then (B, c3, freq_bins)
+        return self.fc(z.flatten(1))
+
+
+class BasicCNN(LfModel):
+    """A textbook CNN: two (conv 3x3 -> ReLU -> max-pool 2x2) blocks, then one FC layer.
+
+    Parameters
+    ----------
+    channels : list of 2 int
+        Widths of the two convolutions.
+    pool_size : list of 2 int
+        Adaptive average pool (freq, time) in front of the FC layer.
+    """
+
+    def __init__(
+        self,
+        n_outputs: int = 1,
+        embedding_dim: int = 128,
+        channels=(16, 32),
+        pool_size=(4, 4),
+        input_norm: bool = True,
+    ):
+        super().__init__(n_outputs, embedding_dim, input_norm)
+        c1, c2 = check_int_list("channels", channels, 2)
+        pf, pt = check_int_list("pool_size", pool_size, 2)
+        self.features = nn.Sequential(
+            nn.Conv2d(1, c1, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2, ceil_mode=True),
+            nn.Conv2d(c1, c2, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2, ceil_mode=True),
+            nn.AdaptiveAvgPool2d((pf, pt)),
+        )
+        self.fc = nn.Sequential(nn.Linear(c2 * pf * pt, embedding_dim), nn.ReLU(inplace=True))
+        self.head = nn.Linear(embedding_dim, n_outputs)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the FC layer's activations, shape ``(batch, embedding_dim)``."""
+        return self.fc(self.features(self.prepare(x)).flatten(1))
+
+
+class LeNet(LfModel):
+    """LeNet-5: conv 5x5 (6) -> pool -> conv 5x5 (16) -> pool -> FC 120 -> FC 84 -> head.
+
+    The convolutions are padded and an adaptive pool to 5 x 5 precedes FC 120,
+    so any input size works; the embedding is the FC 84 layer
+    (``embedding_dim``).
+    """
+
+    def __init__(self, n_outputs: int = 1, embedding_dim: int = 84, hidden: int = 120, input_norm: bool = True):
+        super().__init__(n_outputs, embedding_dim, input_norm)
+        hidden = check_positive_int("hidden", hidden)
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2, ceil_mode=True),
+            nn.Conv2d(6, 16, 5, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2, ceil_mode=True),
+            nn.AdaptiveAvgPool2d((5, 5)),
+        )
+        self.fc = nn.Sequential(
+            nn.Linear(16 * 5 * 5, hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, embedding_dim),
+            nn.ReLU(inplace=True),
+        )
+        self.head = nn.Linear(embedding_dim, n_outputs)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the FC 84 layer's activations, shape ``(batch, embedding_dim)``."""
+        return self.fc(self.features(self.prepare(x)).flatten(1))
+
+
+class AlexNet(LfModel):
+    """AlexNet, scaled down: five convolutions, three max-pools, then FC -> FC -> head.
+
+    Widths are the original's divided by about 4 and the first convolution is
+    5 x 5 with stride 1 (the inputs are far smaller than 224 x 224 images).
+
+    Parameters
+    ----------
+    channels : list of 5 int
+        Widths of the five convolutions.
+    hidden : int
+        Width of the first FC layer.
+    norm : {"group", "batch", "none"}
+        Normalisation after each convolution.
+    dropout : float
+        Dropout before each FC layer.
+    """
+
+    def __init__(
+        self,
+        n_outputs: int = 1,
+        embedding_dim: int = 128,
+        channels=(16, 48, 96, 64, 64),
+        hidden: int = 256,
+        norm: str = "group",
+        dropout: float = 0.0,
+        input_norm: bool = True,
+    ):
+        super().__init__(n_outputs, embedding_dim, input_norm)
+        c = check_int_list("channels", channels, 5)
+        hidden = check_positive_int("hidden", hidden)
+        norm = check_choice_arg("norm", norm, NORM_KINDS)
+        dropout = check_fraction("dropout", dropout)
+
+        def conv(cin, cout, k):
+            return [nn.Conv2d(cin, cout, k, padding=k // 2), make_norm(norm, cout), nn.ReLU(inplace=True)]
+
+        pool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.features = nn.Sequential(
+            *conv(1, c[0], 5), pool,
+            *conv(c[0], c[1], 5), nn.MaxPool2d(3, stride=2, padding=1),
+            *conv(c[1], c[2], 3),
+            *conv(c[2], c[3], 3),
+            *conv(c[3], c[4], 3), nn.MaxPool2d(3, stride=2, padding=1),
+            nn.AdaptiveAvgPool2d((3, 3)),
+        )
+        self.fc = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Linear(c[4] * 9, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, embedding_dim),
+            nn.ReLU(inplace=True),
+        )
+        self.head = nn.Linear(embedding_dim, n_outputs)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the second FC layer's activations, shape ``(batch, embedding_dim)``."""
+        return self.fc(self.features(self.prepare(x)).flatten(1))
