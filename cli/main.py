@@ -8,7 +8,7 @@ import signal
 import typer
 
 from lfkit import __version__
-from lfkit_cli import synth
+from lfkit_cli import spectro, synth
 
 app = typer.Typer(
     name="lfkit",
@@ -42,7 +42,7 @@ def root(
         os.environ["LFKIT_DEBUG"] = "1"
 
 
-for module in (synth,):
+for module in (synth, spectro):
     module.register(app)
 
 

@@ -139,6 +139,11 @@ def write_bytes(data: bytes, path) -> None:
         out.write(data)
         out.flush()
         return
+    p = Path(path)
+    if p.exists() and not p.is_file() and not p.is_dir():  # /dev/null, a named pipe
+        with open(p, "wb") as fh:
+            fh.write(data)
+        return
     with atomic_write(path, "wb") as fh:
         fh.write(data)
 

@@ -1,0 +1,33 @@
+"""``lfkit spectro``: audio to spectrogram arrays (.npy)."""
+
+from __future__ import annotations
+
+import typer
+
+from lfkit_cli.common import Progress, boundary, problem_reporter
+from lfkit_cli.frontend_opts import with_frontend
+
+
+@boundary("spectro")
+@with_frontend
+def spectro(
+    inputs: list[str] = typer.Argument(..., help="Audio files, folders, labels.csv, or '-' (standard input)."),
+    output: str = typer.Option("-", "-o", "--output", help="A .npy file (or '-') for one clip; a folder for many."),
+    chunk: float = typer.Option(None, "--chunk", help="Cut into windows of this many seconds."),
+    chunk_hop: float = typer.Option(None, "--chunk-hop", help="Seconds between chunk starts [default: --chunk]."),
+    channel: int = typer.Option(None, "--channel", help="Keep this channel (0-based) instead of averaging."),
+    workers: int = typer.Option(1, "--workers", help="Parallel processes for folders."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    frontend_changes: dict = None,
+):
+    """Compute spectrograms: float32 (frequency, time), or (chunk, frequency, time) with --chunk."""
+    from lfkit.config import FrontendConfig
+    from lfkit.frontend import run_spectro
+
+    cfg = FrontendConfig().replace(**frontend_changes)
+    return run_spectro(inputs, output, cfg, chunk, chunk_hop, channel, workers,
+                       report=problem_reporter("spectro"), progress=Progress("spectro", quiet))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("spectro")(spectro)

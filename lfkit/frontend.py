@@ -1,0 +1,219 @@
+"""From files to spectrograms: the whole of ``lfkit spectro`` and the loader models use.
+
+Reading goes through :mod:`lfkit.io`, arithmetic through :mod:`lfkit.features`;
+this module only joins them: one clip (or its chunks) to an array, a batch of
+clips to a folder of ``.npy`` files with ``labels.csv`` and ``frontend.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from lfkit import io
+from lfkit.config import FrontendConfig
+from lfkit.errors import DataError, LfkitError, ParameterError
+
+__all__ = [
+    "clip_spectrogram",
+    "spectro",
+    "spectro_dataset",
+    "read_frontend",
+    "FRONTEND_FILE",
+]
+
+#: Sidecar naming the front end a folder of spectrograms was made with.
+FRONTEND_FILE = "frontend.json"
+
+
+def read_frontend(folder) -> FrontendConfig | None:
+    """The FrontendConfig stored beside a folder of spectrograms, or None."""
+    f = Path(folder) / FRONTEND_FILE
+    if not f.exists():
+        return None
+    try:
+        return FrontendConfig.from_dict(json.loads(f.read_text())["frontend"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise DataError(f"{f}: not a readable front-end description ({exc})") from None
+
+
+def clip_spectrogram(path, cfg: FrontendConfig, chunk_s: float | None = None, chunk_hop_s: float | None = None,
+                     channel: int | None = None, data: bytes | None = None):
+    """Spectrogram of one audio file, whole or cut into fixed chunks.
+
+    Parameters
+    ----------
+    path : str
+        Audio file or ``-``.
+    cfg : FrontendConfig
+    chunk_s, chunk_hop_s : float or None
+        Cut the recording into windows of ``chunk_s`` seconds every
+        ``chunk_hop_s`` seconds (default: ``chunk_s``) before the transform.
+    channel : int or None
+        Channel to keep; None averages to mono.
+    data : bytes or None
+        The file's bytes, when already read.
+
+    Returns
+    -------
+    S : np.ndarray, float32
+        Shape (n_freq, n_frames), or (n_chunks, n_freq, n_frames) when chunked.
+    starts, ends : np.ndarray or None
+        Chunk bounds in seconds (None when not chunked).
+    """
+    from lfkit import features
+
+    y, sr = io.read_audio(path, channel=channel, data=data)
+    if chunk_s is None:
+        return features.spectrogram(y, sr, cfg), None, None
+    chunks, starts, ends = features.chunk(y, sr, chunk_s, chunk_hop_s)
+    S = features.spectrogram_batch(np.asarray(chunks), sr, cfg)
+    return S, np.asarray(starts, dtype=float), np.asarray(ends, dtype=float)
+
+
+def _chunks_csv(starts, ends) -> list[dict]:
+    return [{"chunk": i, "start": f"{s:.6g}", "end": f"{e:.6g}"} for i, (s, e) in enumerate(zip(starts, ends))]
+
+
+def spectro(inp: str, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=None, channel=None) -> None:
+    """Spectrogram of one input, written as NPY to ``output`` (or standard output).
+
+    With chunks, their bounds go to ``<output>.chunks.csv`` (``chunk,start,end``,
+    seconds); on standard output only the array is written.
+    """
+    S, starts, ends = clip_spectrogram(inp, cfg, chunk_s, chunk_hop_s, channel)
+    io.write_npy(S, output)
+    if starts is not None and output not in (None, io.STDIO):
+        io.write_csv(_chunks_csv(starts, ends), f"{output}.chunks.csv")
+
+
+def _spectro_batch(clips, out_dir, cfg, chunk_s, chunk_hop_s, channel):
+    """Worker: compute and write a batch; returns (rows, problems)."""
+    rows, problems = [], []
+    for clip in clips:
+        try:
+            S, starts, ends = clip_spectrogram(clip["_file"], cfg, chunk_s, chunk_hop_s, channel)
+            rel = Path(clip["_rel"]).with_suffix(".npy")
+            target = Path(out_dir) / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            io.write_npy(S, target)
+            row = {k: v for k, v in clip.items() if not k.startswith("_")}
+            row["path"] = str(rel)
+            row.setdefault("label", "")
+            if starts is not None:
+                io.write_csv(_chunks_csv(starts, ends), f"{target}.chunks.csv")
+                row["n_chunks"] = str(len(starts))
+            rows.append(row)
+        except LfkitError as exc:
+            problems.append(str(exc))
+    return rows, problems
+
+
+def _relative_names(clips, inputs) -> None:
+    """Give each clip ``_rel``: its path inside the output folder (unique, no ``..``)."""
+    roots = [Path(i) for i in inputs if Path(i).is_dir()]
+    for clip in clips:
+        f = Path(clip["_file"])
+        rel = None
+        for r in roots:
+            try:
+                rel = f.resolve().relative_to(r.resolve())
+                break
+            except ValueError:
+                continue
+        clip["_rel"] = str(rel if rel is not None else f.name)
+    seen = {}
+    for clip in clips:
+        k = clip["_rel"]
+        if k in seen:
+            raise ParameterError(f"inputs: two clips would both be written as {k}; pass one folder at a time")
+        seen[k] = True
+
+
+def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=None, channel=None,
+                    workers: int = 1, report=None, progress=None) -> int:
+    """Spectrograms of many clips into a folder: one ``.npy`` each, ``labels.csv``, ``frontend.json``.
+
+    Parameters
+    ----------
+    inputs : sequence of str
+        Audio files, folders, datasets or ``labels.csv`` files.
+    out_dir : str
+        The output folder (written atomically).
+    workers : int
+        Processes reading and transforming in parallel (joblib).
+    report : callable(str) or None
+        Called with one line per bad file; the others are still written.
+    progress : callable(done, total) or None
+
+    Returns
+    -------
+    int
+        Number of bad files (0 when all were written).
+    """
+    if out_dir in (None, io.STDIO):
+        raise ParameterError("output='-': many clips make a folder; give -o DIR")
+    if workers < 1:
+        raise ParameterError(f"workers={workers} must be a positive integer")
+    clips = io.find_inputs(inputs, allow_npy=False)
+    _relative_names(clips, inputs)
+    n_bad = 0
+    rows = []
+    with io.atomic_dir(out_dir) as tmp:
+        size = max(1, min(64, len(clips) // (workers * 4) or 1))
+        batches = [clips[i : i + size] for i in range(0, len(clips), size)]
+        if workers > 1 and len(batches) > 1:
+            from joblib import Parallel, delayed
+
+            results = Parallel(n_jobs=workers, return_as="generator")(
+                delayed(_spectro_batch)(b, tmp, cfg, chunk_s, chunk_hop_s, channel) for b in batches
+            )
+        else:
+            results = (_spectro_batch(b, tmp, cfg, chunk_s, chunk_hop_s, channel) for b in batches)
+        done = 0
+        for (r, problems), b in zip(results, batches):
+            rows.extend(r)
+            for p in problems:
+                n_bad += 1
+                if report:
+                    report(p)
+            done += len(b)
+            if progress:
+                progress(done, len(clips))
+        if not rows:
+            raise DataError(f"no clip could be read from {', '.join(map(str, inputs))}")
+        io.write_json({"frontend": cfg.to_dict(), "chunk_s": chunk_s, "chunk_hop_s": chunk_hop_s},
+                      Path(tmp) / FRONTEND_FILE)
+        io.write_csv(rows, Path(tmp) / "labels.csv")
+    return n_bad
+
+
+def is_single(inputs) -> bool:
+    """True when the inputs name one file (or ``-``), not a folder or dataset."""
+    if len(inputs) != 1:
+        return False
+    s = str(inputs[0])
+    return s == io.STDIO or (os.path.isfile(s) and not s.endswith(".csv"))
+
+
+def run_spectro(inputs, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=None, channel=None,
+                workers: int = 1, report=None, progress=None) -> int:
+    """The whole of ``lfkit spectro``: one file to one ``.npy`` (or standard output), else a folder.
+
+    Returns
+    -------
+    int
+        Number of bad files (always 0 for a single file, which raises instead).
+    """
+    if not inputs:
+        raise ParameterError("inputs: give an audio file, a folder, a labels.csv or '-'")
+    single = is_single(inputs) and not (output not in (None, io.STDIO) and Path(output).is_dir())
+    if str(output).endswith(".npy") or single:
+        if not is_single(inputs):
+            raise ParameterError(f"output={output!r} is one .npy file but the inputs hold many clips; give -o DIR")
+        spectro(inputs[0], output, cfg, chunk_s, chunk_hop_s, channel)
+        return 0
+    return spectro_dataset(inputs, output, cfg, chunk_s, chunk_hop_s, channel, workers, report, progress)
