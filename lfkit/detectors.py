@@ -23,8 +23,8 @@ training positives falls below it; :meth:`Detector.decision` is
 
 Storage
 -------
-After ``fit`` every detector scores with the pure-numpy code in
-:mod:`lfkit._detector_numpy`-free form below, from the fitted arrays alone.
+After ``fit`` every detector scores with pure numpy from its fitted arrays
+alone (the scikit-learn estimator is kept as ``estimator_`` for reference).
 :meth:`Detector.to_state` returns those arrays (float64/int64 numpy arrays and
 plain Python scalars, lists and strings, fit for a ``torch.load(...,
 weights_only=True)`` file) and :meth:`Detector.from_state` rebuilds an
@@ -37,7 +37,7 @@ import inspect
 
 import numpy as np
 
-from lfkit.errors import DataError, LfkitError, ParameterError
+from lfkit.errors import DataError, LfkitError, ParameterError, check_choice, check_positive_int
 
 __all__ = [
     "DETECTORS",
@@ -240,13 +240,18 @@ class Detector:
         scale = np.where(scale > 0, scale, 1.0)
         self.n_features_in_ = n_features
         self.mean_, self.scale_ = mean, scale
-        Z_train = self._fit_model(
-            self._standardise(X),
-            None if X_neg is None else self._standardise(X_neg),
-            None if X_cal is None else self._standardise(X_cal),
-        )
-        train_scores = _to_target_score(self._raw_score(Z_train), self.score_kind)
-        self.threshold_ = float(np.quantile(train_scores, float(getattr(self, self.quantile_param))))
+        try:
+            Z_train = self._fit_model(
+                self._standardise(X),
+                None if X_neg is None else self._standardise(X_neg),
+                None if X_cal is None else self._standardise(X_cal),
+            )
+            train_scores = _to_target_score(self._raw_score(Z_train), self.score_kind)
+            self.threshold_ = float(np.quantile(train_scores, float(getattr(self, self.quantile_param))))
+        except BaseException:
+            for attr in [a for a in vars(self) if a.endswith("_")]:
+                delattr(self, attr)  # a failed fit leaves the detector unfitted, not half-fitted
+            raise
         return self
 
     def _standardise(self, X: np.ndarray) -> np.ndarray:
@@ -497,8 +502,6 @@ class GMMDetector(Detector):
         self.cal_fraction = cal_fraction
 
     def _validate_params(self):
-        from lfkit.errors import check_choice, check_positive_int
-
         check_positive_int("n_components", self.n_components)
         check_positive_int("max_iter", self.max_iter)
         check_choice("covariance_type", self.covariance_type, ("spherical", "diag"))
@@ -540,12 +543,13 @@ class GMMDetector(Detector):
     def _raw_score(self, Z):
         d = Z.shape[1]
         prec = self.precisions_
-        diff2 = (Z[:, None, :] - self.means_[None, :, :]) ** 2  # (n, k, d)
-        if prec.ndim == 1:  # spherical: one precision per component
-            maha = diff2.sum(-1) * prec[None, :]
+        mu = self.means_
+        if prec.ndim == 1:  # spherical: one precision per component (expanded like sklearn)
+            sq = (Z**2).sum(1)[:, None] - 2.0 * Z @ mu.T + (mu**2).sum(1)[None, :]
+            maha = sq * prec[None, :]
             log_det = 0.5 * d * np.log(prec)
         else:  # diag
-            maha = (diff2 * prec[None, :, :]).sum(-1)
+            maha = (Z**2) @ prec.T - 2.0 * Z @ (mu * prec).T + (mu**2 * prec).sum(1)[None, :]
             log_det = 0.5 * np.log(prec).sum(-1)
         log_prob = -0.5 * (d * np.log(2 * np.pi) + maha) + log_det
         return _logsumexp(log_prob + np.log(self.weights_)[None, :], axis=1)
@@ -589,6 +593,11 @@ class GMMDetector(Detector):
 _TREE_KEYS = ("children_left", "children_right", "feature", "threshold", "n_node_samples")
 
 
+def _tree_attr(key: str) -> str:
+    """Attribute holding a tree array (``threshold_`` is the detector's own threshold)."""
+    return "node_threshold_" if key == "threshold" else key + "_"
+
+
 class IForestDetector(Detector):
     """Isolation forest (scikit-learn ``IsolationForest``, ``max_samples="auto"``).
 
@@ -619,8 +628,6 @@ class IForestDetector(Detector):
         self.random_state = random_state
 
     def _validate_params(self):
-        from lfkit.errors import check_positive_int
-
         check_positive_int("n_estimators", self.n_estimators)
         _check_fraction("contamination", self.contamination, 0.5)
 
@@ -635,7 +642,7 @@ class IForestDetector(Detector):
         self.tree_offsets_ = np.r_[0, np.cumsum(sizes)].astype(np.int64)
         for key in _TREE_KEYS:
             dtype = np.float64 if key == "threshold" else np.int64
-            setattr(self, key + "_", np.concatenate([np.asarray(getattr(t, key)) for t in trees]).astype(dtype))
+            setattr(self, _tree_attr(key), np.concatenate([np.asarray(getattr(t, key)) for t in trees]).astype(dtype))
         self.estimators_features_ = np.array(est.estimators_features_, dtype=np.int64)
         self.max_samples_ = int(est.max_samples_)
         self.offset_ = float(est.offset_)
@@ -651,7 +658,7 @@ class IForestDetector(Detector):
             left = self.children_left_[lo:self.tree_offsets_[t + 1]]
             right = self.children_right_[lo:self.tree_offsets_[t + 1]]
             feat = self.feature_[lo:self.tree_offsets_[t + 1]]
-            thr = self.threshold_[lo:self.tree_offsets_[t + 1]] if False else self.node_threshold_[lo:self.tree_offsets_[t + 1]]
+            thr = self.node_threshold_[lo:self.tree_offsets_[t + 1]]
             Zt = Z[:, self.estimators_features_[t]]
             node = np.zeros(n, dtype=np.int64)
             depth = np.zeros(n)
@@ -668,3 +675,85 @@ class IForestDetector(Detector):
         denom = (self.tree_offsets_.size - 1) * _average_path_length([self.max_samples_])[0]
         scores = np.ones(n) if denom == 0 else 2.0 ** (-depths / denom)
         return -scores - self.offset_
+
+    def _model_state(self):
+        state = {"tree_" + key: getattr(self, _tree_attr(key)).copy() for key in _TREE_KEYS}
+        state.update({
+            "tree_offsets": self.tree_offsets_.copy(),
+            "estimators_features": self.estimators_features_.copy(),
+            "max_samples": self.max_samples_,
+            "offset": self.offset_,
+        })
+        return state
+
+    def _load_model(self, st):
+        offsets = st.array("tree_offsets", np.int64, 1)
+        if offsets.size < 2 or offsets[0] != 0 or (np.diff(offsets) < 1).any():
+            raise DataError("detector state 'tree_offsets' must start at 0 and increase")
+        n_nodes, n_trees = int(offsets[-1]), offsets.size - 1
+        arrays = {key: st.array("tree_" + key, np.float64 if key == "threshold" else np.int64, 1, (n_nodes,))
+                  for key in _TREE_KEYS}
+        feats = st.array("estimators_features", np.int64, 2, (n_trees, None))
+        if feats.shape[1] == 0 or feats.min() < 0 or feats.max() >= self.n_features_in_:
+            raise DataError(f"detector state 'estimators_features' must index the {self.n_features_in_} features")
+        left, right, feature = arrays["children_left"], arrays["children_right"], arrays["feature"]
+        local = np.arange(n_nodes) - np.repeat(offsets[:-1], np.diff(offsets))
+        size = np.repeat(np.diff(offsets), np.diff(offsets))
+        leaf = left == -1
+        inner = ~leaf
+        # children of an inner node lie after it in the same tree: traversal always ends
+        if ((right == -1) != leaf).any() or (left[inner] <= local[inner]).any() or (right[inner] <= local[inner]).any() \
+                or (left[inner] >= size[inner]).any() or (right[inner] >= size[inner]).any():
+            raise DataError("detector state tree children are malformed")
+        if (feature[inner] < 0).any() or (feature[inner] >= feats.shape[1]).any():
+            raise DataError("detector state 'tree_feature' indexes features outside each tree's subset")
+        if (arrays["n_node_samples"] < 1).any():
+            raise DataError("detector state 'tree_n_node_samples' must be positive")
+        for key in _TREE_KEYS:
+            setattr(self, _tree_attr(key), arrays[key])
+        self.tree_offsets_ = offsets
+        self.estimators_features_ = feats
+        self.max_samples_ = st.scalar("max_samples", int)
+        if self.max_samples_ < 1:
+            raise DataError("detector state 'max_samples' must be positive")
+        self.offset_ = st.scalar("offset", float)
+
+
+#: Detectors by name; CLI choices and test parametrisation come from here.
+DETECTORS: dict[str, type[Detector]] = {
+    "ocsvm": OCSVMDetector,
+    "gmm": GMMDetector,
+    "iforest": IForestDetector,
+}
+
+
+def detector_names() -> list[str]:
+    """Names of the registered detectors, in registry order."""
+    return list(DETECTORS)
+
+
+def create_detector(name: str, **params) -> Detector:
+    """Build an unfitted detector by registry name.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`detector_names`.
+    **params
+        Constructor parameters of that detector.
+
+    Raises
+    ------
+    ParameterError
+        If ``name`` is unknown (listing the known ones), a parameter is not
+        accepted by that detector, or a value is out of range.
+    """
+    check_choice("detector", name, DETECTORS)
+    klass = DETECTORS[name]
+    known = klass._param_names()
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ParameterError(f"{name} detector has no parameter(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    det = klass(**params)
+    det._validate_params()
+    return det

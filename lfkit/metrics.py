@@ -56,6 +56,11 @@ def _check_binary(y_true, score) -> tuple[np.ndarray, np.ndarray]:
     return y, s
 
 
+def _trapezoid(y: np.ndarray, x: np.ndarray) -> float:
+    """Trapezoidal area under ``y(x)`` (``np.trapezoid`` is numpy >= 2 only)."""
+    return float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2.0))
+
+
 def _both_classes(y: np.ndarray) -> bool:
     return bool(y.any()) and not bool(y.all())
 
@@ -126,7 +131,7 @@ def roc_auc(y_true, score) -> float | None:
     if not _both_classes(y):
         return None
     fpr, tpr, _ = _roc(y, s)
-    return float(np.trapezoid(tpr, fpr))
+    return float(_trapezoid(tpr, fpr))
 
 
 def partial_auc(y_true, score, max_fpr: float = 0.1) -> float | None:
@@ -164,10 +169,10 @@ def partial_auc(y_true, score, max_fpr: float = 0.1) -> float | None:
     fpr, tpr, _ = _roc(y, s)
     stop = int(np.searchsorted(fpr, max_fpr, side="right"))
     if stop >= fpr.size:  # max_fpr == 1: the whole curve
-        return float(np.trapezoid(tpr, fpr) / max_fpr)
+        return float(_trapezoid(tpr, fpr) / max_fpr)
     x0, x1, y0, y1 = fpr[stop - 1], fpr[stop], tpr[stop - 1], tpr[stop]
     t_end = y0 + (y1 - y0) * (max_fpr - x0) / (x1 - x0)
-    area = np.trapezoid(np.r_[tpr[:stop], t_end], np.r_[fpr[:stop], max_fpr])
+    area = _trapezoid(np.r_[tpr[:stop], t_end], np.r_[fpr[:stop], max_fpr])
     return float(area / max_fpr)
 
 
