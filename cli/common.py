@@ -34,7 +34,8 @@ def boundary(command: str):
     """Decorate a command: lfkit errors become one line and an exit code.
 
     ParameterError exits 2, other lfkit errors 1, Ctrl-C 130; a command that
-    returns an int > 0 (a batch that met bad files) exits with it. Tracebacks
+    returns a number > 0 (a batch that met that many bad files) exits 1, never
+    the count itself (2 bad files must not read as a usage error, 256 as success). Tracebacks
     are printed only with ``lfkit --debug``.
     """
 
@@ -62,7 +63,7 @@ def boundary(command: str):
                 error(command, f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
                 raise typer.Exit(EXIT_FAILURE) from None
             if code:
-                raise typer.Exit(int(code))
+                raise typer.Exit(EXIT_FAILURE)
 
         return inner
 
@@ -107,3 +108,21 @@ def problem_reporter(command: str):
         error(command, message)
 
     return report
+
+
+def epoch_printer(command: str, quiet: bool = False):
+    """An ``on_epoch`` hook printing epoch, loss and validation numbers on standard error."""
+
+    def on_epoch(rec: dict) -> None:
+        if quiet:
+            return
+        parts = [f"epoch {rec['epoch']:3d}", f"loss {rec['loss']:.4f}"]
+        for k in ("val_loss", "val_accuracy", "val_auc", "val_eer"):
+            if rec.get(k) is not None:
+                parts.append(f"{k} {rec[k]:.4f}")
+        parts.append(f"{rec.get('seconds', 0):.1f}s")
+        if rec.get("best"):
+            parts.append("*")
+        warn(command, "  ".join(parts))
+
+    return on_epoch

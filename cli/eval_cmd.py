@@ -1,0 +1,29 @@
+"""``lfkit eval``: metrics of score records against labels, as JSON."""
+
+from __future__ import annotations
+
+import typer
+
+from lfkit_cli.common import boundary, reporter
+
+
+@boundary("eval")
+def eval_(
+    scores: str = typer.Argument(..., help="JSON Lines from lfkit score ('-': standard input)."),
+    labels: str = typer.Option(None, "--labels", help="labels.csv or dataset folder [default: labels in the records]."),
+    positive: str = typer.Option(None, "--positive", help="Target label [default: the model's]."),
+    threshold: float = typer.Option(None, "--threshold", help="Decision threshold [default: the records']."),
+    by: str = typer.Option(None, "--by", help="Repeat the metrics per value of this label column (e.g. snr_db)."),
+    pairs: str = typer.Option(None, "--pairs", help="Siamese verification: pairs.csv with a 'same' column."),
+    output: str = typer.Option("-", "-o", "--output", help="JSON file ('-': standard output)."),
+    plot: str = typer.Option(None, "--plot", help="Draw the ROC curve to this PNG (needs matplotlib)."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No notices."),
+):
+    """AUC, pAUC (FPR <= 0.1), EER, accuracy/precision/recall/F1 and confusion at the threshold; top-1 and MAP@3 for multi-class."""
+    from lfkit.evaluate import run_eval
+
+    run_eval(scores, labels, positive, threshold, by, output, plot, pairs=pairs, notice=reporter("eval", quiet))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_)

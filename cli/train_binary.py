@@ -1,0 +1,43 @@
+"""``lfkit train-binary``: one signature against all others."""
+
+from __future__ import annotations
+
+import typer
+
+from lfkit.config import TrainConfig
+from lfkit_cli.common import boundary, epoch_printer
+from lfkit_cli.frontend_opts import with_frontend
+
+_D = TrainConfig()
+
+
+@boundary("train-binary")
+@with_frontend
+def train_binary(
+    data: str = typer.Argument(..., help="Dataset folder (audio or spectrograms, with labels.csv) or a labels.csv."),
+    output: str = typer.Option(..., "-o", "--output", help="Model file to write."),
+    positive: str = typer.Option("positive", "--positive", help="The target label; every other label is the rest."),
+    arch: str = typer.Option(_D.arch, "--arch", help="Architecture (see lfkit.models: speccnn, lenet, ...)."),
+    epochs: int = typer.Option(_D.epochs, "--epochs", help="Most epochs (early stopping keeps the best)."),
+    batch_size: int = typer.Option(_D.batch_size, "--batch-size", help="Clips per batch."),
+    lr: float = typer.Option(_D.lr, "--lr", help="Adam learning rate."),
+    val_fraction: float = typer.Option(_D.val_fraction, "--val-fraction", help="Held-out share per class."),
+    patience: int = typer.Option(_D.patience, "--patience", help="Epochs without improvement before stopping (0: never)."),
+    seed: int = typer.Option(_D.seed, "--seed", help="Random seed."),
+    device: str = typer.Option(_D.device, "--device", help="cpu or cuda."),
+    workers: int = typer.Option(1, "--workers", help="Processes reading the data."),
+    log: str = typer.Option(None, "--log", help="Write the per-epoch history here (JSON Lines)."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress."),
+    frontend_changes: dict = None,
+):
+    """Train a binary detector (BCE, early stopping on validation loss); the front end is stored in the model."""
+    from lfkit.train import train_binary as run
+
+    cfg = TrainConfig(arch=arch, epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction,
+                      patience=patience, seed=seed, device=device)
+    run(data, output, positive, cfg, frontend_changes, workers, log,
+        hooks={"on_epoch": epoch_printer("train-binary", quiet)})
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train-binary")(train_binary)

@@ -1,0 +1,209 @@
+"""``lfkit eval``: join score records to labels and compute metrics (numpy only).
+
+Records and labels are joined by path (both resolved to absolute paths, so a
+record's ``path`` may be relative to the working folder while ``labels.csv``
+is relative to its own folder). Clips with a label but no score, and scores
+with no label, are counted and reported, never silently dropped. Chunked
+records of one file are reduced to the file's highest score.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from lfkit import io
+from lfkit import metrics as M
+from lfkit.errors import DataError, ParameterError
+
+__all__ = ["evaluate", "binary_metrics", "run_eval"]
+
+
+def _key(path: str, root: Path | None = None) -> str:
+    p = Path(path)
+    if root is not None and not p.is_absolute():
+        p = root / p
+    return os.path.realpath(p)
+
+
+def _reduce_chunks(records):
+    """One record per path: the highest-scoring chunk (detection anywhere in the file)."""
+    best = {}
+    for r in records:
+        k = r["path"]
+        if k not in best or r["score"] > best[k]["score"]:
+            best[k] = r
+    return list(best.values())
+
+
+def binary_metrics(y: np.ndarray, score: np.ndarray, threshold: float) -> dict:
+    """Every binary metric lfkit reports, for labels ``y`` (1 = target) and scores."""
+    out = {"n": int(len(y)), "n_positive": int(y.sum()), "n_negative": int(len(y) - y.sum())}
+    out["auc"] = M.roc_auc(y, score)
+    out["pauc"] = M.partial_auc(y, score, max_fpr=0.1)
+    e, e_th = M.eer(y, score)
+    out["eer"], out["eer_threshold"] = e, e_th
+    out["threshold"] = float(threshold)
+    out.update(M.binary_report(y, score, threshold))
+    return out
+
+
+def _multiclass(recs, labels):
+    classes = sorted({c for r in recs for c in r["scores"]})
+    S = np.array([[r["scores"].get(c, -np.inf) for c in classes] for r in recs], dtype=float)
+    out = {"top1": M.topk_accuracy(labels, S, classes, k=1), "map@3": M.map_at_k(labels, S, classes, k=3)}
+    if all("match" in r for r in recs):
+        out["open_set"] = M.open_set_rates(labels, [r["match"] for r in recs], classes)
+    return out
+
+
+def evaluate(records: list, label_rows: list | None, positive: str | None = None, threshold: float | None = None,
+             by: str | None = None, label_root: Path | None = None) -> dict:
+    """Metrics of score records against labels.
+
+    Parameters
+    ----------
+    records : list of dict
+        From ``lfkit score``: ``path``, ``score`` and optionally ``threshold``,
+        ``target``, ``scores`` (per class), ``match``.
+    label_rows : list of dict or None
+        ``labels.csv`` rows (``path``, ``label``, metadata). When None, each
+        record's own ``label`` field is used.
+    positive : str or None
+        The target label (default: the records' ``target``).
+    threshold : float or None
+        Decision threshold (default: the records' ``threshold``, else 0.5).
+    by : str or None
+        A label column: the metrics are repeated per value of it.
+
+    Returns
+    -------
+    dict
+        ``n``, ``auc``, ``pauc``, ``eer``, ``accuracy``, ``precision``,
+        ``recall``, ``f1``, ``confusion``, ``threshold``; ``top1`` and
+        ``map@3`` for multi-class records; ``unscored`` / ``unlabelled``
+        counts; ``by`` groups.
+    """
+    if not records:
+        raise DataError("no score records to evaluate")
+    bad = [i for i, r in enumerate(records, 1) if not isinstance(r.get("score"), (int, float)) or "path" not in r]
+    if bad:
+        raise DataError(f"score record {bad[0]} has no numeric 'score' or no 'path'")
+    recs = _reduce_chunks(records)
+    joined, unlabelled = [], []
+    if label_rows is None:
+        for r in recs:
+            (joined if r.get("label") not in (None, "") else unlabelled).append((r, r))
+        n_unscored = 0
+    else:
+        by_path = {}
+        for row in label_rows:
+            by_path[_key(row["path"], label_root)] = row
+        seen = set()
+        for r in recs:
+            k = _key(r["path"])
+            row = by_path.get(k)
+            if row is None:
+                unlabelled.append((r, None))
+            else:
+                seen.add(k)
+                joined.append((r, row))
+        n_unscored = len(set(by_path) - seen)
+    if not joined:
+        raise DataError("no score record matched a label (check that paths agree)")
+    if positive is None:
+        targets = {r.get("target") for r, _ in joined if r.get("target")}
+        positive = targets.pop() if len(targets) == 1 else "positive"
+    if threshold is None:
+        ths = {r.get("threshold") for r, _ in joined if r.get("threshold") is not None}
+        threshold = ths.pop() if len(ths) == 1 else 0.5
+    labels = [str(row["label"]) for _, row in joined]
+    if positive not in labels and not all("scores" in r for r, _ in joined):
+        raise ParameterError(f"positive={positive!r} is not among the labels ({', '.join(sorted(set(labels)))})")
+    out = _group([r for r, _ in joined], labels, positive, threshold)
+    out["positive"] = positive
+    out["unscored"] = n_unscored
+    out["unlabelled"] = len(unlabelled)
+    if by:
+        groups = {}
+        for (r, row), lab in zip(joined, labels):
+            if by not in row:
+                raise ParameterError(f"by={by!r} is not a column of the labels")
+            groups.setdefault(str(row[by]), []).append((r, lab))
+        out["by"] = {by: {g: _group([r for r, _ in v], [lab for _, lab in v], positive, threshold)
+                          for g, v in sorted(groups.items(), key=lambda kv: _num_or_str(kv[0]))}}
+    return out
+
+
+def _num_or_str(s):
+    try:
+        return (0, float(s), "")
+    except ValueError:
+        return (1, 0.0, s)
+
+
+def _group(recs, labels, positive, threshold) -> dict:
+    y = np.array([lab == positive for lab in labels], dtype=int)
+    s = np.array([r["score"] for r in recs], dtype=float)
+    out = binary_metrics(y, s, threshold)
+    if all("scores" in r for r in recs):
+        out.update(_multiclass(recs, labels))
+    return out
+
+
+def run_eval(scores_path, labels_path=None, positive=None, threshold=None, by=None, output=None, plot=None,
+             pairs=None, notice=None) -> dict:
+    """The whole of ``lfkit eval``: read, evaluate, write JSON (and a ROC plot)."""
+    records = io.read_jsonl(scores_path)
+    if pairs is not None:
+        from lfkit.siamese import evaluate_pairs
+
+        result = evaluate_pairs(records, pairs, threshold)
+        io.write_json(result, output)
+        return result
+    rows, root = (io.read_labels(labels_path) if labels_path else (None, None))
+    if rows is not None:
+        for r in rows:
+            r["path"] = r["_file"]
+    result = evaluate(records, rows, positive, threshold, by, None)
+    if notice:
+        if result["unscored"]:
+            notice(f"{result['unscored']} labelled clip(s) have no score")
+        if result["unlabelled"]:
+            notice(f"{result['unlabelled']} scored clip(s) have no label")
+    if plot:
+        _plot_roc(records, rows, result, plot)
+    io.write_json(result, output)
+    return result
+
+
+def _plot_roc(records, rows, result, path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ParameterError("plot: matplotlib is not installed (pip install 'lfkit[plot]')") from None
+    recs = _reduce_chunks(records)
+    lab = {_key(r["_file"]): r["label"] for r in rows} if rows is not None else {}
+    pairs = [(r["score"], (lab.get(_key(r["path"])) if rows is not None else r.get("label"))) for r in recs]
+    pairs = [(s, l) for s, l in pairs if l is not None]
+    y = np.array([l == result["positive"] for _, l in pairs], dtype=int)
+    s = np.array([s for s, _ in pairs])
+    fpr, tpr, _ = M.roc_curve(y, s)
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=120)
+    ax.plot(fpr, tpr, label=f"AUC = {result['auc']:.3f}" if result["auc"] is not None else "ROC")
+    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    import io as _io
+
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    io.write_bytes(buf.getvalue(), path)

@@ -1,0 +1,170 @@
+"""The model file: one versioned dictionary, loaded without executing code.
+
+A model file is written with ``torch.save`` and read with
+``torch.load(..., weights_only=True)``, whose unpickler accepts only tensors
+and plain containers, so a crafted file cannot run code. The dictionary::
+
+    format          "lfkit-model"
+    format_version  lfkit.MODEL_FORMAT_VERSION (an int)
+    lfkit_version   the lfkit release that wrote it
+    regime          "binary" | "oneclass" | "siamese" | "knowntone" | "baseline"
+    arch, arch_kwargs   the registry name and JSON-able arguments of the network
+    state_dict      its weights (tensors)
+    frontend        FrontendConfig.to_dict()
+    input           {"kind": "spectrogram"|"waveform", "sr": Hz, "n_samples": int, "shape": [F, T]}
+    classes         class names; "positive" the target class's name
+    threshold       decision threshold on the score (higher score = more like the target)
+    training        metadata (epochs, seed, metrics, data)
+    extra           regime-specific state (a detector, enrolled embeddings), numpy arrays as tensors
+
+numpy arrays are stored as tensors and come back as numpy arrays.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from lfkit import MODEL_FORMAT_VERSION, __version__
+from lfkit import io
+from lfkit.config import FrontendConfig
+from lfkit.errors import DataError
+
+__all__ = ["FORMAT_TAG", "save_model", "load_model", "model_display_name"]
+
+FORMAT_TAG = "lfkit-model"
+_REQUIRED = ("format", "format_version", "lfkit_version", "regime", "frontend", "input")
+
+
+def _to_storable(obj):
+    """numpy arrays -> tensors, recursively; other leaves must be plain Python values."""
+    import torch
+
+    if isinstance(obj, np.ndarray):
+        return {"__ndarray__": torch.from_numpy(np.ascontiguousarray(obj))}
+    if isinstance(obj, dict):
+        return {str(k): _to_storable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_storable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _from_storable(obj):
+    import torch
+
+    if isinstance(obj, dict):
+        if set(obj) == {"__ndarray__"} and isinstance(obj["__ndarray__"], torch.Tensor):
+            return obj["__ndarray__"].numpy()
+        return {k: _from_storable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_from_storable(v) for v in obj]
+    return obj
+
+
+def save_model(path, regime: str, frontend: FrontendConfig, input_info: dict, *, arch=None, arch_kwargs=None,
+               state_dict=None, classes=None, positive=None, threshold=None, training=None, extra=None) -> dict:
+    """Write a model file atomically and return the dictionary written.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination (``-`` for standard output).
+    regime : str
+        Which kind of model this is (see the module docstring).
+    frontend : FrontendConfig
+        The front end training used; scoring applies it to raw audio.
+    input_info : dict
+        ``kind``, ``sr`` (Hz), ``n_samples`` of a training clip, ``shape`` [F, T].
+    """
+    import torch
+
+    doc = {
+        "format": FORMAT_TAG,
+        "format_version": MODEL_FORMAT_VERSION,
+        "lfkit_version": __version__,
+        "regime": regime,
+        "arch": arch,
+        "arch_kwargs": dict(arch_kwargs or {}),
+        "state_dict": {k: v.detach().cpu().clone() for k, v in (state_dict or {}).items()},
+        "frontend": frontend.to_dict(),
+        "input": dict(input_info),
+        "classes": list(classes or []),
+        "positive": positive,
+        "threshold": None if threshold is None else float(threshold),
+        "training": json.loads(io.dumps(training or {})),
+        "extra": _to_storable(extra or {}),
+    }
+    buf = _io.BytesIO()
+    torch.save(doc, buf)
+    io.write_bytes(buf.getvalue(), path)
+    return doc
+
+
+def load_model(path) -> dict:
+    """Read and check a model file without executing anything it holds.
+
+    Returns
+    -------
+    dict
+        The model dictionary; ``frontend`` as a :class:`FrontendConfig`,
+        ``extra`` with numpy arrays, ``name`` the file's display name.
+
+    Raises
+    ------
+    DataError
+        Not an lfkit model (including a file that would need to run code to
+        load), a truncated file, or one written by an incompatible version.
+    """
+    import torch
+
+    data = io.read_bytes(path)
+    if not data:
+        raise DataError(f"{path}: empty file, not an lfkit model")
+    try:
+        doc = torch.load(_io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle.UnpicklingError, RuntimeError, EOFError, zipfile errors
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: not a readable lfkit model (refused to load: {first[:200]})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT_TAG:
+        raise DataError(f"{path}: not an lfkit model (no '{FORMAT_TAG}' format tag)")
+    missing = [k for k in _REQUIRED if k not in doc]
+    if missing:
+        raise DataError(f"{path}: damaged lfkit model (missing {', '.join(missing)})")
+    version = doc["format_version"]
+    if not isinstance(version, int) or version > MODEL_FORMAT_VERSION or version < 1:
+        raise DataError(
+            f"{path}: model format {version!r} written by lfkit {doc.get('lfkit_version')} cannot be read by "
+            f"lfkit {__version__} (format {MODEL_FORMAT_VERSION}); retrain or upgrade lfkit"
+        )
+    try:
+        doc["frontend"] = FrontendConfig.from_dict(doc["frontend"])
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{path}: damaged lfkit model (front end: {exc})") from None
+    doc["extra"] = _from_storable(doc.get("extra") or {})
+    doc["name"] = model_display_name(path)
+    return doc
+
+
+def model_display_name(path) -> str:
+    """The name records carry for a model: its file name without the suffix."""
+    return "<stdin>" if str(path) == io.STDIO else Path(path).stem
+
+
+def build_network(doc: dict):
+    """Rebuild the network of a loaded model dictionary, weights in, in eval mode."""
+    from lfkit.models import create_model
+
+    if not doc.get("arch"):
+        return None
+    net = create_model(doc["arch"], **doc.get("arch_kwargs", {}))
+    try:
+        net.load_state_dict(doc["state_dict"])
+    except (RuntimeError, KeyError, TypeError) as exc:
+        raise DataError(f"{doc.get('name', 'model')}: weights do not fit arch={doc['arch']!r} ({str(exc)[:200]})") from None
+    net.eval()
+    return net

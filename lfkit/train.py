@@ -1,0 +1,264 @@
+"""A plain, seeded training loop (pytorch/examples style), and ``train-binary``.
+
+``train_one_epoch`` and ``evaluate`` do one pass each; :func:`fit_classifier`
+runs them with early stopping on the validation loss, keeping the best epoch,
+and calls hooks by name (``on_epoch(record)``) for progress and logs.
+Deterministic on the CPU: the same data, arguments and seed give the same
+weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+
+from lfkit.config import TrainConfig
+from lfkit.errors import DataError, ParameterError, check_positive_int
+
+__all__ = ["seed_everything", "stratified_split", "fit_classifier", "train_binary", "predict_logits"]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch (CPU and CUDA) for a reproducible run."""
+    import torch
+
+    torch.manual_seed(int(seed))
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(int(seed))
+
+
+def stratified_split(y: np.ndarray, val_fraction: float, seed: int):
+    """Indices (train, val) with every class split by ``val_fraction`` (at least one each side)."""
+    if not 0 <= val_fraction < 1:
+        raise ParameterError(f"val_fraction={val_fraction!r} must be in [0, 1)")
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5917]))
+    tr, va = [], []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        rng.shuffle(idx)
+        k = int(round(len(idx) * val_fraction))
+        if val_fraction > 0 and len(idx) >= 2:
+            k = min(max(k, 1), len(idx) - 1)
+        else:
+            k = 0
+        va.extend(idx[:k])
+        tr.extend(idx[k:])
+    return np.sort(np.array(tr, dtype=int)), np.sort(np.array(va, dtype=int))
+
+
+def _device(name: str):
+    import torch
+
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ParameterError(f"device={name!r}: no CUDA device is available here; use --device cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise ParameterError(f"device={name!r} is not a torch device (cpu, cuda, cuda:0)") from None
+
+
+def _as_input(X, kind):
+    """(N, F, T) -> (N, 1, F, T); (N, n) waveforms -> (N, 1, n)."""
+    import torch
+
+    t = torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32)
+    return t.unsqueeze(1)
+
+
+def _loss_fn(n_outputs: int, y_train: np.ndarray, device):
+    import torch
+
+    if n_outputs == 1:
+        pos = float((y_train == 1).sum())
+        neg = float((y_train == 0).sum())
+        w = torch.tensor([neg / pos if pos > 0 else 1.0], device=device)
+        return torch.nn.BCEWithLogitsLoss(pos_weight=w)
+    counts = np.bincount(y_train, minlength=n_outputs).astype(float)
+    weights = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / n_outputs, 0.0)
+    return torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32, device=device))
+
+
+def _targets(yb, n_outputs):
+    return yb.float().unsqueeze(1) if n_outputs == 1 else yb.long()
+
+
+def train_one_epoch(net, X, y, loss_fn, opt, batch_size, rng, n_outputs, device) -> float:
+    """One pass over shuffled training batches; returns the mean loss."""
+    import torch
+
+    net.train()
+    order = rng.permutation(len(y))
+    total, seen = 0.0, 0
+    for i in range(0, len(order), batch_size):
+        idx = order[i : i + batch_size]
+        xb = X[idx].to(device)
+        yb = torch.as_tensor(y[idx]).to(device)
+        opt.zero_grad()
+        loss = loss_fn(net(xb), _targets(yb, n_outputs))
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(idx)
+        seen += len(idx)
+    return total / max(seen, 1)
+
+
+def predict_logits(net, X, batch_size: int = 256, device=None):
+    """Logits for an input tensor (N, 1, ...), in evaluation mode, as numpy (N, n_outputs)."""
+    import torch
+
+    net.eval()
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(X), batch_size):
+            xb = X[i : i + batch_size]
+            out.append(net(xb.to(device) if device is not None else xb).float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
+
+
+def evaluate(net, X, y, loss_fn, n_outputs, device) -> dict:
+    """Validation loss, accuracy and (binary) AUC."""
+    import torch
+
+    from lfkit.metrics import roc_auc
+
+    logits = predict_logits(net, X, device=device)
+    with torch.no_grad():
+        loss = float(loss_fn(torch.as_tensor(logits, device=device), _targets(torch.as_tensor(y, device=device), n_outputs)))
+    if n_outputs == 1:
+        score = logits[:, 0]
+        acc = float(((score >= 0).astype(int) == y).mean())
+        auc = roc_auc(y, score) if len(np.unique(y)) == 2 else None
+    else:
+        acc = float((logits.argmax(1) == y).mean())
+        auc = None
+    return {"val_loss": loss, "val_accuracy": acc, "val_auc": auc}
+
+
+def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: float, weight_decay: float,
+                   val_fraction: float, patience: int, seed: int, device: str = "cpu", hooks: dict | None = None):
+    """Train ``net`` as a classifier with early stopping; the best epoch's weights are kept.
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+    X : np.ndarray, shape (N, F, T) or (N, n_samples)
+    y : np.ndarray of int, shape (N,)
+        0/1 for ``n_outputs == 1`` (binary cross-entropy, positives weighted
+        by the class ratio), else class indices (cross-entropy, balanced).
+    hooks : dict
+        ``{"on_epoch": callable(record)}``, called after every epoch.
+
+    Returns
+    -------
+    history : list of dict
+        One record per epoch: ``epoch``, ``loss``, ``val_loss``,
+        ``val_accuracy``, ``val_auc``, ``seconds``, ``best``.
+    best : dict
+        The record of the epoch kept.
+    """
+    import torch
+
+    check_positive_int("epochs", epochs)
+    check_positive_int("batch_size", batch_size)
+    if not lr > 0:
+        raise ParameterError(f"lr={lr!r} must be positive")
+    hooks = hooks or {}
+    dev = _device(device)
+    seed_everything(seed)
+    y = np.asarray(y, dtype=np.int64)
+    tr, va = stratified_split(y, val_fraction, seed)
+    Xt = _as_input(X, None)
+    net.to(dev)
+    loss_fn = _loss_fn(n_outputs, y[tr], dev)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x7EA1]))
+    history, best, best_state, stale = [], None, None, 0
+    for epoch in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        loss = train_one_epoch(net, Xt[tr], y[tr], loss_fn, opt, batch_size, rng, n_outputs, dev)
+        if not np.isfinite(loss):
+            raise DataError(f"training diverged at epoch {epoch} (loss={loss}); lower --lr")
+        rec = {"epoch": epoch, "loss": loss}
+        if len(va):
+            rec.update(evaluate(net, Xt[va], y[va], loss_fn, n_outputs, dev))
+            key = (rec["val_loss"], -(rec["val_auc"] or 0.0))
+        else:
+            key = (loss, 0.0)
+        rec["seconds"] = time.perf_counter() - t0
+        improved = best is None or key < best["_key"]
+        rec["best"] = improved
+        if improved:
+            best = dict(rec, _key=key)
+            best_state = copy.deepcopy(net.state_dict())
+            stale = 0
+        else:
+            stale += 1
+        history.append(rec)
+        if "on_epoch" in hooks:
+            hooks["on_epoch"](rec)
+        if patience and stale >= patience:
+            break
+    net.load_state_dict(best_state)
+    net.eval()
+    best.pop("_key", None)
+    return history, best
+
+
+def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = TrainConfig(),
+                 frontend_changes: dict | None = None, workers: int = 1, log_path=None, hooks=None, notice=None) -> dict:
+    """The whole of ``lfkit train-binary``: load, train one-vs-rest, save the model file.
+
+    Parameters
+    ----------
+    data : str
+        Dataset folder or ``labels.csv`` (audio or spectrograms).
+    output : str
+        Model file path.
+    positive : str
+        The target label; every other label is the rest.
+    cfg : TrainConfig
+    frontend_changes : dict
+        Spectrogram settings the user set (stored in the model).
+    log_path : str or None
+        Write the per-epoch history there as JSON Lines.
+    hooks : dict
+        Passed to :func:`fit_classifier`.
+
+    Returns
+    -------
+    dict
+        Training summary (best epoch record, sizes, seconds).
+    """
+    from lfkit import io
+    from lfkit.data import load_dataset
+    from lfkit.modelfile import save_model
+    from lfkit.models import create_model, input_kind
+
+    kind = input_kind(cfg.arch)
+    ds = load_dataset(data, frontend_changes, kind=kind, workers=workers)
+    labels = np.array(ds.labels)
+    if positive not in set(ds.labels):
+        raise ParameterError(f"positive={positive!r} is not a label of {data} (labels: {', '.join(ds.classes)})")
+    if len(ds.classes) < 2:
+        raise DataError(f"{data}: one class only ({ds.classes[0]!r}); binary training needs positives and others")
+    y = (labels == positive).astype(np.int64)
+    if min(y.sum(), (1 - y).sum()) < 2:
+        raise DataError(f"{data}: need at least 2 clips of each side (positive={int(y.sum())}, rest={int((1 - y).sum())})")
+    seed_everything(cfg.seed)
+    net = create_model(cfg.arch, n_outputs=1)
+    t0 = time.perf_counter()
+    history, best = fit_classifier(net, ds.X, y, 1, cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay,
+                                   cfg.val_fraction, cfg.patience, cfg.seed, cfg.device, hooks)
+    seconds = time.perf_counter() - t0
+    others = sorted(c for c in ds.classes if c != positive)
+    training = {"config": cfg.to_dict(), "best": best, "epochs_run": len(history), "seconds": seconds,
+                "n_train": int(len(y)), "n_positive": int(y.sum()), "data": str(data)}
+    save_model(output, "binary", ds.frontend,
+               {"kind": kind, "sr": ds.sr, "n_samples": ds.n_samples, "shape": list(ds.X.shape[1:])},
+               arch=cfg.arch, arch_kwargs=net.arch_kwargs, state_dict=net.cpu().state_dict(),
+               classes=others + [positive], positive=positive, threshold=0.5, training=training)
+    if log_path:
+        io.write_jsonl(history, log_path)
+    return training
