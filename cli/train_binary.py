@@ -17,7 +17,9 @@ def train_binary(
     data: str = typer.Argument(..., help="Dataset folder (audio or spectrograms, with labels.csv) or a labels.csv."),
     output: str = typer.Option(..., "-o", "--output", help="Model file to write."),
     positive: str = typer.Option("positive", "--positive", help="The target label; every other label is the rest."),
-    arch: str = typer.Option(_D.arch, "--arch", help="Architecture (see lfkit.models: speccnn, lenet, ...)."),
+    arch: str = typer.Option(_D.arch, "--arch", help="Network (speccnn, basiccnn, lenet, alexnet, vgg16, resnet, inception, "
+                             "wave1d, ...) or reference: knowntone, logreg."),
+    tones: str = typer.Option(None, "--tones", help="knowntone: the target's tones, Hz [default: signatures.json]."),
     epochs: int = typer.Option(_D.epochs, "--epochs", help="Most epochs (early stopping keeps the best)."),
     batch_size: int = typer.Option(_D.batch_size, "--batch-size", help="Clips per batch."),
     lr: float = typer.Option(_D.lr, "--lr", help="Adam learning rate."),
@@ -36,7 +38,7 @@ def train_binary(
     cfg = TrainConfig(arch=arch, epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction,
                       patience=patience, seed=seed, device=device)
     run(data, output, positive, cfg, frontend_changes, workers, log,
-        hooks={"on_epoch": epoch_printer("train-binary", quiet)})
+        hooks={"on_epoch": epoch_printer("train-binary", quiet)}, tones=tones)
 
 
 def register(app: typer.Typer) -> None:

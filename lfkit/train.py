@@ -207,7 +207,8 @@ def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: 
 
 
 def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = TrainConfig(),
-                 frontend_changes: dict | None = None, workers: int = 1, log_path=None, hooks=None, notice=None) -> dict:
+                 frontend_changes: dict | None = None, workers: int = 1, log_path=None, hooks=None, notice=None,
+                 tones=None) -> dict:
     """The whole of ``lfkit train-binary``: load, train one-vs-rest, save the model file.
 
     Parameters
@@ -225,6 +226,9 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
         Write the per-epoch history there as JSON Lines.
     hooks : dict
         Passed to :func:`fit_classifier`.
+    tones : str or None
+        The target's tones (Hz) for ``arch="knowntone"`` (default: the
+        dataset's ``signatures.json``).
 
     Returns
     -------
@@ -236,6 +240,16 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
     from lfkit.modelfile import save_model
     from lfkit.models import create_model, input_kind
 
+    from lfkit.baselines import BASELINES, train_baseline
+
+    if cfg.arch in BASELINES:
+        return train_baseline(data, output, positive, cfg, frontend_changes, tones, workers)
+    if tones is not None:
+        raise ParameterError("tones is only for arch='knowntone'")
+    from lfkit.models import model_names
+
+    if cfg.arch not in model_names():
+        raise ParameterError(f"arch={cfg.arch!r} is not known; choose one of: {', '.join(model_names() + BASELINES)}")
     kind = input_kind(cfg.arch)
     ds = load_dataset(data, frontend_changes, kind=kind, workers=workers)
     labels = np.array(ds.labels)
