@@ -1,0 +1,53 @@
+"""``lfkit train-oneclass``: a feature extractor and an anomaly detector fitted on the target's clips only."""
+
+from __future__ import annotations
+
+import typer
+
+from lfkit.config import OneClassConfig
+from lfkit_cli.common import boundary, epoch_printer, reporter
+from lfkit_cli.frontend_opts import with_frontend
+
+_D = OneClassConfig()
+
+
+@boundary("train-oneclass")
+@with_frontend
+def train_oneclass(
+    data: str = typer.Argument(..., help="Dataset folder (audio or spectrograms, with labels.csv) or a labels.csv."),
+    output: str = typer.Option(..., "-o", "--output", help="Model file to write."),
+    positive: str = typer.Option(None, "--positive", help="Target label [default: the only label, or 'positive']."),
+    extractor: str = typer.Option(_D.extractor, "--extractor", help="ocspeccnn, raw, or a registry architecture (speccnn, lenet, ...)."),
+    detector: str = typer.Option(_D.detector, "--detector", help="ocsvm, gmm or iforest."),
+    reduce: str = typer.Option(_D.reduce, "--reduce", help="raw extractor: mean (time-averaged spectrum), pca or none."),
+    aux: str = typer.Option(None, "--aux", help="Labelled auxiliary recordings to train the extractor on, instead of generated classes."),
+    n_surrogate: int = typer.Option(_D.n_surrogate, "--n-surrogate", help="Generated surrogate classes."),
+    clips_per_class: int = typer.Option(_D.clips_per_class, "--clips-per-class", help="Clips per surrogate class (0: automatic)."),
+    epochs: int = typer.Option(_D.epochs, "--epochs", help="Most epochs of extractor training."),
+    batch_size: int = typer.Option(_D.batch_size, "--batch-size", help="Clips per batch."),
+    lr: float = typer.Option(_D.lr, "--lr", help="Adam learning rate."),
+    nu: float = typer.Option(_D.nu, "--nu", help="ocsvm: nu, in (0, 1]."),
+    gamma: str = typer.Option(_D.gamma, "--gamma", help="ocsvm: RBF width on standardised features, or 'scale'."),
+    n_components: int = typer.Option(_D.n_components, "--n-components", help="gmm: mixture components."),
+    n_estimators: int = typer.Option(_D.n_estimators, "--n-estimators", help="iforest: trees."),
+    contamination: float = typer.Option(_D.contamination, "--contamination", help="gmm, iforest: expected outlier share."),
+    seed: int = typer.Option(_D.seed, "--seed", help="Random seed."),
+    device: str = typer.Option(_D.device, "--device", help="cpu or cuda."),
+    workers: int = typer.Option(1, "--workers", help="Processes reading the data."),
+    log: str = typer.Option(None, "--log", help="Write the extractor's per-epoch history here (JSON Lines)."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress or notices."),
+    frontend_changes: dict = None,
+):
+    """Train a one-class model from positives only; higher score = more like the target."""
+    from lfkit.oneclass import train_oneclass as run
+
+    cfg = OneClassConfig(extractor=extractor, detector=detector, reduce=reduce, epochs=epochs, batch_size=batch_size,
+                         lr=lr, n_surrogate=n_surrogate, clips_per_class=clips_per_class, nu=nu, gamma=gamma,
+                         n_components=n_components, n_estimators=n_estimators, contamination=contamination,
+                         seed=seed, device=device)
+    run(data, output, positive, cfg, frontend_changes, aux, workers, log,
+        hooks={"on_epoch": epoch_printer("train-oneclass", quiet)}, notice=reporter("train-oneclass", quiet))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train-oneclass")(train_oneclass)
