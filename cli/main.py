@@ -8,7 +8,7 @@ import signal
 import typer
 
 from lfkit import __version__
-from lfkit_cli import eval_cmd, score, spectro, synth, train_binary
+from lfkit_cli import embed, eval_cmd, score, spectro, synth, train_binary, train_oneclass, train_siamese
 
 app = typer.Typer(
     name="lfkit",
@@ -42,7 +42,7 @@ def root(
         os.environ["LFKIT_DEBUG"] = "1"
 
 
-for module in (synth, spectro, train_binary, score, eval_cmd):
+for module in (synth, spectro, train_binary, train_oneclass, train_siamese, embed, score, eval_cmd):
     module.register(app)
 
 

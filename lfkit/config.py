@@ -202,14 +202,37 @@ class TrainConfig(_JsonConfig):
 
 @dataclass(frozen=True)
 class OneClassConfig(_JsonConfig):
-    """Defaults of ``lfkit train-oneclass`` (the seed paper: 30 epochs, batch 30)."""
+    """Defaults of ``lfkit train-oneclass`` (the seed paper: 30 epochs, batch 30).
+
+    Parameters
+    ----------
+    extractor : str
+        ``ocspeccnn``, ``raw`` or any spectrogram architecture of the registry.
+    detector : str
+        ``ocsvm``, ``gmm`` or ``iforest``.
+    reduce : str
+        ``raw`` extractor only: ``mean`` (time-averaged spectrum), ``pca`` or ``none``.
+    n_surrogate : int
+        Surrogate classes generated to train a learned extractor (no ``--aux``).
+    clips_per_class : int
+        Clips per surrogate class (0: a quarter of the positives, at least 10).
+    nu : float
+        One-class SVM's nu, in (0, 1].
+    gamma : str
+        RBF width on standardised features, a number or ``scale``.
+    """
 
     extractor: str = "ocspeccnn"
     detector: str = "ocsvm"
+    reduce: str = "mean"
     epochs: int = 30
     batch_size: int = 30
     lr: float = 1e-3
-    n_surrogate: int = 8
+    weight_decay: float = 1e-4
+    val_fraction: float = 0.2
+    patience: int = 6
+    n_surrogate: int = 16
+    clips_per_class: int = 0
     nu: float = 0.08
     gamma: str = "0.001"
     n_components: int = 18
@@ -218,19 +241,63 @@ class OneClassConfig(_JsonConfig):
     seed: int = 0
     device: str = "cpu"
 
+    def __post_init__(self):
+        from lfkit.errors import check_choice, check_positive_int
+
+        check_choice("reduce", self.reduce, ("mean", "pca", "none"))
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("batch_size", self.batch_size)
+        check_positive_int("n_surrogate", self.n_surrogate)
+        check_positive_int("n_components", self.n_components)
+        check_positive_int("n_estimators", self.n_estimators)
+        if isinstance(self.nu, bool) or not isinstance(self.nu, (int, float)) or not 0 < self.nu <= 1:
+            raise ParameterError(f"nu={self.nu!r} must be in (0, 1]")
+        if isinstance(self.contamination, bool) or not 0 < self.contamination <= 0.5:
+            raise ParameterError(f"contamination={self.contamination!r} must be in (0, 0.5]")
+        if self.clips_per_class < 0:
+            raise ParameterError(f"clips_per_class={self.clips_per_class!r} must be >= 0 (0: automatic)")
+        if not self.lr > 0:
+            raise ParameterError(f"lr={self.lr!r} must be positive")
+
 
 @dataclass(frozen=True)
 class SiameseConfig(_JsonConfig):
-    """Defaults of ``lfkit train-siamese`` (the seed paper: 30 epochs, batch 10)."""
+    """Defaults of ``lfkit train-siamese`` (the seed paper: 30 epochs, batch 10).
+
+    A batch holds ``batch_size`` identities with ``clips_per_class`` clips
+    each; an epoch is as many batches as it takes to draw about as many clips
+    as the training split holds. ``loss`` is ``contrastive`` (every pair of
+    the batch, same and different pairs weighted equally) or ``triplet``
+    (``mining``: ``hard`` = batch-hard, ``semihard`` = FaceNet's semi-hard
+    negatives). ``margin`` is in embedding distance units (embeddings are
+    L2-normalised when ``normalize``, so distances lie in [0, 2]).
+    """
 
     arch: str = "sispeccnn"
     loss: str = "contrastive"
+    mining: str = "hard"
     margin: float = 1.0
     epochs: int = 30
     batch_size: int = 10
+    clips_per_class: int = 4
     lr: float = 1e-3
+    weight_decay: float = 1e-4
     val_fraction: float = 0.2
     embedding_dim: int = 64
     normalize: bool = True
     seed: int = 0
     device: str = "cpu"
+
+    def __post_init__(self):
+        from lfkit.errors import check_choice, check_positive_int
+
+        check_choice("loss", self.loss, ("contrastive", "triplet"))
+        check_choice("mining", self.mining, ("hard", "semihard"))
+        for name in ("epochs", "batch_size", "clips_per_class", "embedding_dim"):
+            check_positive_int(name, getattr(self, name))
+        if not (isinstance(self.margin, (int, float)) and self.margin > 0):
+            raise ParameterError(f"margin={self.margin!r} must be a positive number")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ParameterError(f"lr={self.lr!r} must be a positive number")
+        if not 0 < self.val_fraction < 1:
+            raise ParameterError(f"val_fraction={self.val_fraction!r} must be in (0, 1)")

@@ -145,6 +145,8 @@ def _num_or_str(s):
 
 
 def _group(recs, labels, positive, threshold) -> dict:
+    if all("scores" in r for r in recs) and positive not in labels:  # identification only (enrollment records)
+        return dict({"n": len(recs), "threshold": threshold}, **_multiclass(recs, labels))
     y = np.array([lab == positive for lab in labels], dtype=int)
     s = np.array([r["score"] for r in recs], dtype=float)
     out = binary_metrics(y, s, threshold)

@@ -282,6 +282,9 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
     if chunk_s is not None and not chunk_s > 0:
         raise ParameterError(f"chunk={chunk_s!r} must be a positive number of seconds")
     scorers = load_scorers(model_paths, device)
+    for s in scorers:
+        if getattr(s, "needs_references", False):
+            raise ParameterError(f"model {s.name} is a {s.regime} model: score with --enroll REFS or --pairs pairs.csv")
     views = _views(scorers)
     target_sr = _target_sr(scorers)
     default_n = min((s.n_samples for s in scorers if s.n_samples), default=None)

@@ -1,0 +1,315 @@
+"""Siamese scoring: clips against enrolled identities, and pairs of clips.
+
+Inputs are read, resampled, chunked and transformed by :mod:`lfkit.scoring`'s
+helpers (the same views and chunking as ``lfkit score``); the network only
+embeds. Similarities follow :func:`lfkit.siamese.similarity` (higher = more
+alike) and the decision is ``score >= threshold`` (the model's validation
+equal-error point unless ``--threshold`` is given).
+
+References (``--enroll REFS``) are a labelled dataset folder (or its
+``labels.csv``), whose labels are the identities, or an ``lfkit embed``
+output: ``emb.npy`` of shape (N, D) with ``emb.csv`` beside it (a ``label``
+column), so a large library is embedded once and reused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lfkit import io
+from lfkit.errors import DataError, LfkitError, ParameterError
+
+__all__ = ["load_references", "identities", "embed_clips", "score_enroll", "score_pairs", "UNKNOWN"]
+
+#: The ``match`` of a clip no enrolled identity is within the threshold of (open set).
+UNKNOWN = "unknown"
+
+
+def _siamese_scorer(models, device):
+    from lfkit.scoring import load_scorers
+
+    models = list(models)
+    if len(models) != 1:
+        raise ParameterError(f"model: --enroll and --pairs take one siamese model, got {len(models)}")
+    s = load_scorers(models, device)[0]
+    if s.regime != "siamese":
+        raise ParameterError(f"model {s.name} is a {s.regime} model; --enroll and --pairs need a siamese model "
+                             "(lfkit train-siamese)")
+    return s
+
+
+def _plan(scorer, chunk_s, chunk_hop_s, strict):
+    if chunk_s is not None and not chunk_s > 0:
+        raise ParameterError(f"chunk={chunk_s!r} must be a positive number of seconds")
+    return (scorer.sr, chunk_s, chunk_hop_s, scorer.n_samples, strict)
+
+
+def embed_clips(scorer, clips, plan, workers: int = 1, report=None, notice=None, progress=None):
+    """Embed clips (and the chunks of long ones).
+
+    Returns
+    -------
+    done : list of (clip, starts, ends, E)
+        ``E`` shape (n_chunks, D); ``starts``/``ends`` in seconds, or None for a whole clip.
+    bad : list of (clip, str)
+        Clips that could not be read or embedded, with the reason.
+    """
+    from lfkit.scoring import _prepare_batch, _score_stdin, _views
+
+    if workers < 1:
+        raise ParameterError(f"workers={workers} must be a positive integer")
+    views = _views([scorer])
+    files = [c for c in clips if c["_file"] != io.STDIO]
+    size = max(1, min(64, len(files) // max(1, workers * 4) or 1))
+    batches = [files[i : i + size] for i in range(0, len(files), size)]
+    if workers > 1 and len(batches) > 1:
+        from joblib import Parallel, delayed
+
+        prepared = Parallel(n_jobs=workers, return_as="generator")(
+            delayed(_prepare_batch)(b, views, plan) for b in batches)
+    else:
+        prepared = (_prepare_batch(b, views, plan) for b in batches)
+    results, n = {}, 0
+    for b, res in zip(batches, prepared):
+        results.update({id(c): r for c, r in zip(b, res)})
+        n += len(b)
+        if progress:
+            progress(n, len(clips))
+    done, bad = [], []
+    for clip in clips:
+        blocks, notes = results.pop(id(clip)) if id(clip) in results else _score_stdin(clip, views, plan)
+        for note in notes:
+            if notice:
+                notice(note)
+        try:
+            if isinstance(blocks, Exception):
+                raise blocks
+            parts, starts, ends = [], [], []
+            for s0, e0, arrays in blocks:
+                X = arrays[scorer.view]
+                scorer.check_input(X, clip["path"])
+                parts.extend(scorer.embed_batch(X[i : i + 256]) for i in range(0, len(X), 256))
+                starts.append(s0)
+                ends.append(e0)
+            chunked = starts[0] is not None
+            done.append((clip, np.concatenate(starts) if chunked else None, np.concatenate(ends) if chunked else None,
+                         np.concatenate(parts)))
+        except LfkitError as exc:
+            bad.append((clip, str(exc)))
+            if report:
+                report(str(exc))
+    return done, bad
+
+
+def _embedding_table(path, dim: int):
+    """Read ``lfkit embed`` output: (N, D) ``.npy`` and its CSV (with ``label``)."""
+    p = Path(path)
+    E = io.read_npy(p)
+    if E.ndim != 2:
+        raise DataError(f"{path}: expected embeddings of shape (N, D), got {E.shape}")
+    if dim and E.shape[1] != dim:
+        raise DataError(f"{path}: embeddings have dimension {E.shape[1]} but the model's is {dim} "
+                        "(made with another model? embed the references with this one)")
+    if not np.isfinite(E).all():
+        raise DataError(f"{path}: embeddings hold NaN or Inf")
+    side = next((c for c in (p.with_suffix(".csv"), Path(f"{p}.csv")) if c.exists()), None)
+    if side is None:
+        raise DataError(f"{path}: no {p.with_suffix('.csv').name} beside it (the labels of the embeddings)")
+    import csv
+
+    with open(side, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if len(rows) != len(E):
+        raise DataError(f"{side}: {len(rows)} rows for {len(E)} embeddings in {path}")
+    if rows and "label" not in rows[0]:
+        raise DataError(f"{side}: no 'label' column; enrollment needs labelled references")
+    return E.astype(np.float32), [r["label"] for r in rows]
+
+
+def load_references(scorer, refs, plan, workers: int = 1, notice=None):
+    """Embeddings and identities of the enrolled references.
+
+    Parameters
+    ----------
+    scorer : SiameseScorer
+    refs : str
+        Labelled dataset folder, its ``labels.csv``, or an ``lfkit embed`` ``.npy``.
+
+    Returns
+    -------
+    E : np.ndarray, shape (N, D), float32
+    labels : list of str, length N
+
+    Raises
+    ------
+    DataError
+        No labels, empty labels, unreadable references, or embeddings of another dimension.
+    """
+    p = Path(str(refs))
+    if p.suffix == ".npy":
+        E, labels = _embedding_table(p, scorer.embedding_dim)
+        if scorer.normalize:
+            from lfkit.siamese import _unit
+
+            E = _unit(E)
+    else:
+        if not p.exists():
+            raise DataError(f"enroll={str(refs)!r}: no such file or directory")
+        if p.is_dir() and not (p / "labels.csv").exists():
+            raise DataError(f"enroll={str(refs)!r}: folder has no labels.csv; enrollment needs labelled references "
+                            "(a dataset folder, its labels.csv, or lfkit embed output .npy)")
+        if not p.is_dir() and p.suffix != ".csv":
+            raise DataError(f"enroll={str(refs)!r}: give a dataset folder, a labels.csv or an embeddings .npy")
+        rows, _ = io.read_labels(p)
+        done, bad = embed_clips(scorer, [io.Clip(r) for r in rows], plan, workers, notice=notice)
+        if bad:
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            raise DataError(f"enroll: reference {bad[0][1]}{more}")
+        E = np.concatenate([d[3] for d in done])
+        labels = [d[0]["label"] for d in done for _ in range(len(d[3]))]
+    empty = sum(1 for lab in labels if not str(lab).strip())
+    if empty:
+        raise DataError(f"enroll={str(refs)!r}: {empty} reference(s) have an empty label")
+    return E, [str(lab) for lab in labels]
+
+
+def identities(E, labels, method: str = "centroid"):
+    """Group reference embeddings by identity: ``(names, groups)``, groups a list of (n_i, D) arrays.
+
+    ``centroid`` reduces each group to its mean embedding (re-normalised by the caller if needed).
+    """
+    if method not in ("centroid", "nearest"):
+        raise ParameterError(f"method={method!r} is not known; choose one of: centroid, nearest")
+    names = sorted(set(labels))
+    lab = np.asarray(labels)
+    groups = [E[lab == n] for n in names]
+    if method == "centroid":
+        groups = [g.mean(axis=0, keepdims=True) for g in groups]
+    return names, groups
+
+
+def identity_scores(E, groups, normalize: bool) -> np.ndarray:
+    """Similarity of each embedding (M, D) to each identity: (M, K), the best over an identity's references."""
+    from lfkit.siamese import _unit, similarity
+
+    out = np.empty((len(E), len(groups)))
+    for k, G in enumerate(groups):
+        G = _unit(G) if normalize and len(G) == 1 else G
+        d = np.linalg.norm(E[:, None, :] - G[None, :, :], axis=2).min(axis=1)
+        out[:, k] = similarity(d)
+    return out
+
+
+def _meta(clip):
+    return {k: v for k, v in clip.items() if not k.startswith("_") and k != "path"}
+
+
+def score_enroll(models, enroll, inputs, output=None, threshold=None, chunk_s=None, chunk_hop_s=None, workers=1,
+                 strict=False, device="cpu", report=None, notice=None, progress=None, method="centroid") -> int:
+    """Identify clips among enrolled identities (open set); write one record per clip (or chunk).
+
+    Each record: ``path``, ``model``, ``match`` (the most similar identity,
+    or ``unknown`` when its score is below the threshold), ``score`` (the
+    similarity to it), ``scores`` (every identity's), ``threshold``,
+    ``decision`` (``score >= threshold``) and the input's label columns. A
+    long file without ``chunk_s`` is scored in chunks of the training length
+    and keeps its best chunk (``best_start``). ``method``: compare with each
+    identity's ``centroid`` (mean embedding) or its ``nearest`` reference.
+
+    Returns
+    -------
+    int
+        Number of inputs that could not be scored.
+    """
+    if not inputs:
+        raise ParameterError("inputs: give the clips to identify after --enroll REFS")
+    scorer = _siamese_scorer(models, device)
+    plan = _plan(scorer, chunk_s, chunk_hop_s, strict)
+    refs, ref_labels = load_references(scorer, enroll, plan, workers, notice)
+    names, groups = identities(refs, ref_labels, method)
+    if threshold is None:
+        threshold = scorer.threshold
+    clips = io.find_inputs(inputs)
+    done, bad = embed_clips(scorer, clips, plan, workers, report, notice, progress)
+    records = []
+    for clip, starts, ends, E in done:
+        S = identity_scores(E, groups, scorer.normalize)
+        recs = []
+        for i in range(len(E)):
+            j = int(np.argmax(S[i]))
+            best = float(S[i, j])
+            rec = {"path": clip["_file"] if clip["_file"] != io.STDIO else "-", "model": scorer.name,
+                   "match": names[j], "score": best, "scores": {n: float(v) for n, v in zip(names, S[i])}}
+            if starts is not None:
+                rec["start"], rec["end"] = round(float(starts[i]), 6), round(float(ends[i]), 6)
+            recs.append(rec)
+        if chunk_s is None and len(recs) > 1:
+            top = max(recs, key=lambda r: r["score"])
+            recs = [dict(top, n_chunks=len(recs), start=recs[0]["start"], end=recs[-1]["end"],
+                         best_start=top["start"], best_end=top["end"])]
+        for rec in recs:
+            if threshold is not None:
+                rec["threshold"] = float(threshold)
+                rec["decision"] = bool(rec["score"] >= threshold)
+                if not rec["decision"]:
+                    rec["match"] = UNKNOWN
+            rec.update({k: v for k, v in _meta(clip).items() if k not in rec})
+            records.append(rec)
+    if not records and bad:
+        raise DataError(f"none of the {len(clips)} input(s) could be scored")
+    io.write_jsonl(records, output)
+    return len(bad)
+
+
+def score_pairs(models, pairs, output=None, threshold=None, chunk_s=None, chunk_hop_s=None, workers=1,
+                strict=False, device="cpu", report=None, notice=None, progress=None) -> int:
+    """Verify pairs of clips; write one record per pair of ``pairs`` (a CSV with columns ``a,b``).
+
+    Each record: ``a``, ``b`` (paths), ``model``, ``score`` (similarity),
+    ``threshold``, ``decision`` and the CSV's other columns (``same``...). A
+    clip cut into chunks is represented by its mean chunk embedding. A pair
+    naming a missing or unreadable file is reported and skipped.
+
+    Returns
+    -------
+    int
+        Number of pairs that could not be scored.
+    """
+    from lfkit.siamese import _unit, read_pairs, similarity
+
+    scorer = _siamese_scorer(models, device)
+    plan = _plan(scorer, chunk_s, chunk_hop_s, strict)
+    rows, _ = read_pairs(pairs)
+    if threshold is None:
+        threshold = scorer.threshold
+    files = sorted({f for r in rows for f in (r["_a"], r["_b"]) if Path(f).is_file()})
+    done, failed = embed_clips(scorer, [io.Clip(path=f, _file=f) for f in files], plan, workers,
+                               notice=notice, progress=progress)
+    emb = {}
+    for clip, _, _, E in done:
+        e = E.mean(axis=0)
+        emb[clip["_file"]] = _unit(e) if scorer.normalize else e
+    why = {c["_file"]: msg for c, msg in failed}
+    records, n_bad = [], 0
+    for line, r in enumerate(rows, 2):
+        missing = [(col, r[col]) for col in ("a", "b") if r[f"_{col}"] not in emb]
+        if missing:
+            n_bad += 1
+            col, name = missing[0]
+            reason = why.get(r[f"_{col}"], "no such file")
+            if report:
+                report(f"{pairs}: line {line}: {col}={name!r}: {reason}")
+            continue
+        s = float(similarity(np.linalg.norm(emb[r["_a"]] - emb[r["_b"]])))
+        rec = {"a": r["_a"], "b": r["_b"], "model": scorer.name, "score": s}
+        if threshold is not None:
+            rec["threshold"] = float(threshold)
+            rec["decision"] = bool(s >= threshold)
+        rec.update({k: v for k, v in r.items() if not k.startswith("_") and k not in ("a", "b")})
+        records.append(rec)
+    if not records:
+        raise DataError(f"none of the {len(rows)} pair(s) could be scored")
+    io.write_jsonl(records, output)
+    return n_bad

@@ -1,0 +1,313 @@
+"""Training of the siamese regime: ``lfkit train-siamese``.
+
+A network from the registry (Si-SpecCNN by default) learns an embedding in
+which clips of one signature lie close together and clips of different
+signatures at least ``margin`` apart. The loop is plain and seeded:
+
+* A **batch** holds ``batch_size`` identities with ``clips_per_class`` clips
+  each (P x K sampling). An **epoch** is as many batches as it takes to draw
+  about as many clips as the training split holds.
+* ``contrastive`` loss (Hadsell et al. 2006) on the Euclidean distance ``d``
+  of every pair in the batch: ``d**2`` for same pairs, ``max(0, margin -
+  d)**2`` for different pairs; the two means are averaged, so same and
+  different pairs weigh equally (balanced pairs).
+* ``triplet`` loss ``max(0, d(a, p) - d(a, n) + margin)`` with every clip of
+  the batch as an anchor: ``hard`` mining takes its farthest positive and
+  nearest negative (batch-hard), ``semihard`` its nearest negative farther
+  than the positive (FaceNet), else the farthest negative.
+* A **validation split by class** (signatures never seen in training) is
+  scored after every epoch as a verification task over all its pairs; the
+  epoch with the highest AUC (then lowest EER) is kept, and the threshold at
+  its equal-error point, on the similarity scale of :func:`lfkit.siamese.similarity`,
+  is stored in the model.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+
+from lfkit.config import SiameseConfig
+from lfkit.errors import DataError, ParameterError
+
+__all__ = ["class_split", "pk_batches", "contrastive_loss", "triplet_loss", "fit_siamese", "train_siamese",
+           "siamese_arch_kwargs"]
+
+
+def class_split(labels, val_fraction: float, seed: int):
+    """Split clip indices so that validation identities never occur in training.
+
+    With four identities or more, ``val_fraction`` of them (at least two, and
+    at least two left for training) go to validation. With two or three,
+    a class-disjoint split is impossible and the clips of each class are split
+    instead (``disjoint`` is then False).
+
+    Returns
+    -------
+    train, val : np.ndarray of int
+    disjoint : bool
+    """
+    from lfkit.train import stratified_split
+
+    labels = np.asarray(labels)
+    classes = np.unique(labels)
+    if len(classes) < 4:
+        _, y = np.unique(labels, return_inverse=True)
+        tr, va = stratified_split(y, val_fraction, seed)
+        return tr, va, False
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x51A3]))
+    k = min(max(int(round(len(classes) * val_fraction)), 2), len(classes) - 2)
+    val_classes = set(rng.permutation(classes)[:k].tolist())
+    is_val = np.array([c in val_classes for c in labels])
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val), True
+
+
+def pk_batches(y: np.ndarray, n_classes: int, per_class: int, n_batches: int, rng) -> list:
+    """Draw ``n_batches`` index arrays of ``n_classes`` identities x ``per_class`` clips.
+
+    Clips are drawn without replacement inside an identity when it has enough.
+    """
+    by_class = [np.flatnonzero(y == c) for c in np.unique(y)]
+    p = min(n_classes, len(by_class))
+    out = []
+    for _ in range(n_batches):
+        chosen = rng.choice(len(by_class), size=p, replace=False)
+        idx = [rng.choice(by_class[c], size=per_class, replace=len(by_class[c]) < per_class) for c in chosen]
+        out.append(np.concatenate(idx))
+    return out
+
+
+def pairwise_distances(E):
+    """Euclidean distances between the rows of ``E`` (B, D): shape (B, B), differentiable at 0."""
+    import torch
+
+    sq = (E * E).sum(1)
+    d2 = sq[:, None] + sq[None, :] - 2.0 * E @ E.T
+    return torch.sqrt(d2.clamp_min(1e-12))
+
+
+def _masks(y):
+    import torch
+
+    same = y[:, None] == y[None, :]
+    eye = torch.eye(len(y), dtype=torch.bool, device=y.device)
+    return same & ~eye, ~same
+
+
+def contrastive_loss(E, y, margin: float):
+    """Balanced contrastive loss over every pair of the batch (see the module docstring)."""
+    D = pairwise_distances(E)
+    pos, neg = _masks(y)
+    terms = []
+    if pos.any():
+        terms.append((D[pos] ** 2).mean())
+    if neg.any():
+        terms.append((margin - D[neg]).clamp_min(0).pow(2).mean())
+    return sum(terms) / len(terms)
+
+
+def triplet_loss(E, y, margin: float, mining: str = "hard"):
+    """Triplet loss with batch-hard or semi-hard mining (see the module docstring)."""
+    import torch
+
+    D = pairwise_distances(E)
+    pos, neg = _masks(y)
+    has = pos.any(1) & neg.any(1)
+    if not has.any():
+        return E.sum() * 0.0
+    inf = torch.tensor(float("inf"), device=E.device)
+    d_ap = torch.where(pos, D, -inf).amax(1)
+    if mining == "hard":
+        d_an = torch.where(neg, D, inf).amin(1)
+    else:
+        semi = neg & (D > d_ap[:, None])
+        d_semi = torch.where(semi, D, inf).amin(1)
+        d_far = torch.where(neg, D, -inf).amax(1)
+        d_an = torch.where(semi.any(1), d_semi, d_far)
+    return (d_ap - d_an + margin).clamp_min(0)[has].mean()
+
+
+def _embed(net, X, normalize: bool):
+    from torch.nn import functional as F
+
+    E = net.embed(X)
+    return F.normalize(E, dim=1) if normalize else E
+
+
+def embed_array(net, X, normalize: bool, device, batch_size: int = 128) -> np.ndarray:
+    """Embeddings of a tensor (N, 1, F, T) in evaluation mode, as numpy (N, D)."""
+    import torch
+
+    net.eval()
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(X), batch_size):
+            out.append(_embed(net, X[i : i + batch_size].to(device), normalize).float().cpu().numpy())
+    return np.concatenate(out)
+
+
+def verification(E: np.ndarray, y: np.ndarray) -> dict:
+    """AUC, EER and the EER threshold (similarity scale) over every pair of embeddings ``E``."""
+    from lfkit import metrics as M
+    from lfkit.siamese import similarity
+
+    i, j = np.triu_indices(len(y), k=1)
+    d = np.linalg.norm(E[i] - E[j], axis=1)
+    same = (y[i] == y[j]).astype(int)
+    s = similarity(d)
+    e, th = M.eer(same, s)
+    return {"val_auc": M.roc_auc(same, s), "val_eer": e, "val_threshold": th}
+
+
+def fit_siamese(net, X: np.ndarray, labels, cfg: SiameseConfig, hooks: dict | None = None, notice=None):
+    """Train ``net``'s embedding; the best validation epoch's weights are kept.
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+        A registry network (its ``embed`` is trained; the head is unused).
+    X : np.ndarray, shape (N, F, T)
+    labels : sequence of str, length N
+        Identities; at least two, each with at least two clips.
+    cfg : SiameseConfig
+    hooks : dict
+        ``{"on_epoch": callable(record)}``.
+
+    Returns
+    -------
+    history : list of dict
+        ``epoch``, ``loss``, ``val_auc``, ``val_eer``, ``val_threshold``, ``seconds``, ``best``.
+    best : dict
+        The kept epoch's record (plus ``disjoint``: whether validation identities were unseen).
+    """
+    import torch
+
+    from lfkit.train import _as_input, _device, seed_everything
+
+    hooks = hooks or {}
+    dev = _device(cfg.device)
+    seed_everything(cfg.seed)
+    _, y = np.unique(np.asarray(labels), return_inverse=True)
+    tr, va, disjoint = class_split(np.asarray(labels), cfg.val_fraction, cfg.seed)
+    if not disjoint and notice:
+        notice("fewer than 4 identities: validation uses held-out clips of the training identities")
+    Xt = _as_input(X, None)
+    Xtr, ytr = Xt[tr], y[tr]
+    net.to(dev)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng(np.random.SeedSequence([int(cfg.seed), 0x7EA2]))
+    per_batch = min(cfg.batch_size, len(np.unique(ytr))) * cfg.clips_per_class
+    n_batches = max(1, int(np.ceil(len(tr) / per_batch)))
+    history, best, best_state = [], None, None
+    for epoch in range(1, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        net.train()
+        total = 0.0
+        for idx in pk_batches(ytr, cfg.batch_size, cfg.clips_per_class, n_batches, rng):
+            yb = torch.as_tensor(ytr[idx], device=dev)
+            E = _embed(net, Xtr[idx].to(dev), cfg.normalize)
+            loss = (contrastive_loss(E, yb, cfg.margin) if cfg.loss == "contrastive"
+                    else triplet_loss(E, yb, cfg.margin, cfg.mining))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.item())
+        rec = {"epoch": epoch, "loss": total / n_batches}
+        if not np.isfinite(rec["loss"]):
+            raise DataError(f"training diverged at epoch {epoch} (loss={rec['loss']}); lower --lr")
+        rec.update(verification(embed_array(net, Xt[va], cfg.normalize, dev), y[va]))
+        rec["seconds"] = time.perf_counter() - t0
+        key = (-(rec["val_auc"] if rec["val_auc"] is not None else 0.0), rec["val_eer"] if rec["val_eer"] is not None else 1.0)
+        rec["best"] = best is None or key < best["_key"]
+        if rec["best"]:
+            best = dict(rec, _key=key)
+            best_state = copy.deepcopy(net.state_dict())
+        history.append(rec)
+        if "on_epoch" in hooks:
+            hooks["on_epoch"](rec)
+    net.load_state_dict(best_state)
+    net.eval()
+    best.pop("_key")
+    best["disjoint"] = disjoint
+    return history, best
+
+
+def siamese_arch_kwargs(arch: str, cfg: SiameseConfig, shape) -> dict:
+    """Network arguments for a siamese backbone on spectrograms of ``shape`` (F, T).
+
+    Every backbone gets ``embedding_dim``; Si-SpecCNN also ``normalize`` and
+    ``freq_bins`` equal to its frequency rows after the stem, so the
+    embedding keeps the full frequency resolution that tells signatures apart.
+    """
+    kw = {"embedding_dim": cfg.embedding_dim}
+    if arch == "sispeccnn":
+        kw.update(normalize=cfg.normalize, freq_bins=max(1, -(-int(shape[0]) // 2)))
+    return kw
+
+
+def check_identities(labels, where: str) -> None:
+    """Refuse label sets a siamese network cannot learn from."""
+    names, counts = np.unique(np.asarray(labels), return_counts=True)
+    if len(names) < 2:
+        raise DataError(f"{where}: one identity only ({names[0]!r}); siamese training needs at least 2 classes")
+    lonely = names[counts < 2]
+    if len(lonely):
+        more = f" and {len(lonely) - 1} more" if len(lonely) > 1 else ""
+        raise DataError(f"{where}: class {lonely[0]!r}{more} has one clip; siamese training needs at least 2 per class")
+
+
+def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_changes: dict | None = None,
+                  workers: int = 1, log_path=None, hooks=None, notice=None, arch_kwargs: dict | None = None) -> dict:
+    """The whole of ``lfkit train-siamese``: load, train the embedding, save the model file.
+
+    Parameters
+    ----------
+    data : str
+        Multi-class dataset folder or ``labels.csv`` (audio or spectrograms).
+    output : str
+        Model file path.
+    cfg : SiameseConfig
+    frontend_changes : dict
+        Spectrogram settings the user set (stored in the model).
+    log_path : str or None
+        Write the per-epoch history there as JSON Lines.
+    arch_kwargs : dict or None
+        Network arguments added to (and overriding) :func:`siamese_arch_kwargs`.
+
+    Returns
+    -------
+    dict
+        Training summary (best epoch record, sizes, seconds).
+    """
+    from lfkit import io
+    from lfkit.data import load_dataset
+    from lfkit.modelfile import save_model
+    from lfkit.models import create_model, input_kind
+    from lfkit.siamese import SIMILARITY
+
+    kind = input_kind(cfg.arch)
+    if kind != "spectrogram":
+        raise ParameterError(f"arch={cfg.arch!r} reads waveforms; siamese training needs a spectrogram network")
+    ds = load_dataset(data, frontend_changes, kind=kind, workers=workers)
+    check_identities(ds.labels, str(data))
+    kw = dict(siamese_arch_kwargs(cfg.arch, cfg, ds.X.shape[1:]), **(arch_kwargs or {}))
+    from lfkit.train import seed_everything
+
+    seed_everything(cfg.seed)
+    net = create_model(cfg.arch, **kw)
+    t0 = time.perf_counter()
+    history, best = fit_siamese(net, ds.X, ds.labels, cfg, hooks, notice)
+    seconds = time.perf_counter() - t0
+    training = {"config": cfg.to_dict(), "best": best, "epochs_run": len(history), "seconds": seconds,
+                "n_train": int(len(ds.labels)), "n_classes": len(ds.classes), "data": str(data)}
+    save_model(output, "siamese", ds.frontend,
+               {"kind": kind, "sr": ds.sr, "n_samples": ds.n_samples, "shape": list(ds.X.shape[1:])},
+               arch=cfg.arch, arch_kwargs=net.arch_kwargs, state_dict=net.cpu().state_dict(),
+               classes=ds.classes, threshold=best["val_threshold"], training=training,
+               extra={"similarity": SIMILARITY, "normalize": cfg.normalize, "loss": cfg.loss,
+                      "margin": cfg.margin, "embedding_dim": int(net.embedding_dim)})
+    if log_path:
+        io.write_jsonl(history, log_path)
+    return training
