@@ -13,7 +13,6 @@ __all__ = [
     "check_choice_arg",
     "check_fraction",
     "make_norm",
-    "mean_pool_time",
     "max_pool_freq",
 ]
 
@@ -58,25 +57,6 @@ def make_norm(kind: str, channels: int, dims: int = 2) -> nn.Module:
 
 
 NORM_KINDS = ("group", "batch", "none")
-
-
-def mean_pool_time(z: torch.Tensor, k: int) -> torch.Tensor:
-    """Average ``z`` (batch, channels, n_freq, n_frames) over runs of ``k`` frames.
-
-    Returns shape ``(batch, channels, n_freq, ceil(n_frames / k))``; the last,
-    shorter run is averaged over the frames it has. Equivalent to
-    ``AvgPool2d((1, k), ceil_mode=True)`` but several times faster on CPU.
-    """
-    n = z.shape[-1]
-    m = -(-n // k)
-    if m * k != n:
-        z = nn.functional.pad(z, (0, m * k - n))
-    s = z.reshape(*z.shape[:-1], m, k).sum(dim=-1)
-    if m * k == n:
-        return s / k
-    counts = torch.full((m,), float(k), dtype=z.dtype, device=z.device)
-    counts[-1] = n - (m - 1) * k
-    return s / counts
 
 
 def max_pool_freq(z: torch.Tensor, k: int) -> torch.Tensor:

@@ -19,7 +19,6 @@ from lfkit.models.base import (
     check_int_list,
     make_norm,
     max_pool_freq,
-    mean_pool_time,
 )
 
 __all__ = ["SpecCNN", "BasicCNN", "LeNet", "AlexNet"]
@@ -29,14 +28,16 @@ class SpecCNN(LfModel):
     """Spec-CNN: a few convolutions shaped for horizontal tonal lines, then three FC layers.
 
     A tone is a line one frequency bin high that stays put along time, so the
-    network averages along time early and often and keeps the frequency axis
-    nearly intact:
+    network integrates along time early and often (strides along time, none
+    along frequency) and keeps the frequency axis nearly intact:
 
-    * conv (3 x 7) -> average-pool (1 x 4) -> ReLU: a linear filter 3 bins by
-      10 frames, a matched filter that averages noise before the nonlinearity;
-    * conv (3 x 5) -> average-pool (1 x 2) -> ReLU -> max-pool (2 x 1): the
-      max keeps a one-bin line through the halving of the frequency axis;
-    * conv (3 x 3) -> ReLU, then the mean over all remaining frames;
+    * conv (3 x 8), stride (1, 4) -> ReLU: each output is a linear filter over
+      3 bins by 8 frames, a matched filter that averages noise along the line
+      before the nonlinearity;
+    * conv (3 x 5), stride (1, 2) -> ReLU -> max-pool (2 x 1): the max keeps a
+      one-bin line through the halving of the frequency axis;
+    * conv (3 x 3) -> ReLU, then the mean over all remaining frames, which
+      averages the noise away along the (constant) line;
     * adaptive max-pool of the frequency axis to ``freq_bins`` bins;
     * FC (``hidden``) -> FC (``embedding_dim``, the embedding) -> head.
 
@@ -73,8 +74,8 @@ class SpecCNN(LfModel):
         hidden = check_positive_int("hidden", hidden)
         freq_bins = check_positive_int("freq_bins", freq_bins)
         dropout = check_fraction("dropout", dropout)
-        self.conv1 = nn.Conv2d(1, c1, (3, 7), padding=(1, 3))
-        self.conv2 = nn.Conv2d(c1, c2, (3, 5), padding=(1, 2))
+        self.conv1 = nn.Conv2d(1, c1, (3, 8), stride=(1, 4), padding=(1, 2))
+        self.conv2 = nn.Conv2d(c1, c2, (3, 5), stride=(1, 2), padding=(1, 2))
         self.conv3 = nn.Conv2d(c2, c3, (3, 3), padding=1)
         self.freq_pool = nn.AdaptiveMaxPool1d(freq_bins)
         self.fc = nn.Sequential(
@@ -89,8 +90,8 @@ class SpecCNN(LfModel):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Return the second FC layer's activations, shape ``(batch, embedding_dim)``."""
-        z = torch.relu(mean_pool_time(self.conv1(self.prepare(x)), 4))  # (B, c1, F, T/4)
-        z = torch.relu(mean_pool_time(self.conv2(z), 2))  # (B, c2, F, T/8)
+        z = torch.relu(self.conv1(self.prepare(x)))  # (B, c1, F, ~T/4)
+        z = torch.relu(self.conv2(z))  # (B, c2, F, ~T/8)
         z = torch.relu(self.conv3(max_pool_freq(z, 2)))  # (B, c3, F/2, T/8)
         z = self.freq_pool(z.mean(dim=3))  # mean over time, then (B, c3, freq_bins)
         return self.fc(z.flatten(1))
