@@ -165,6 +165,8 @@ def build_network(doc: dict):
     try:
         net.load_state_dict(doc["state_dict"])
     except (RuntimeError, KeyError, TypeError) as exc:
-        raise DataError(f"{doc.get('name', 'model')}: weights do not fit arch={doc['arch']!r} ({str(exc)[:200]})") from None
+        detail = " ".join(str(exc).split())  # torch's message spans lines; errors are one line
+        raise DataError(f"{doc.get('name', 'model')}: weights do not fit arch={doc['arch']!r} "
+                        f"(made by another lfkit version? {detail[:200]})") from None
     net.eval()
     return net

@@ -29,7 +29,10 @@ def load_scorers(model_paths, device: str = "cpu"):
 
     if not model_paths:
         raise ParameterError("model: give at least one model file")
-    return [make_scorer(load_model(p), device) for p in model_paths]
+    scorers = [make_scorer(load_model(p), device) for p in model_paths]
+    for s in scorers:
+        s._network()  # build now: weights that do not fit fail once, not once per clip
+    return scorers
 
 
 def ensemble_name(scorers) -> str:

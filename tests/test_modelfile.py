@@ -151,6 +151,11 @@ def test_weights_that_do_not_fit_the_architecture_are_refused(sh, tmp_path):
     torch.save(raw, p)
     with pytest.raises(DataError, match="do not fit arch='lenet'"):
         build_network(load_model(p))
+    # refused once, on one line, before any clip is read (not once per clip)
+    rc, out, err = invoke("score", p, sh.data, "-o", tmp_path / "s.jsonl")
+    assert rc == 1 and out == b""
+    assert "mixed: weights do not fit" in one_error_line(err, "score")
+    assert not (tmp_path / "s.jsonl").exists()
 
 
 def test_loading_reads_only_weights(sh):
