@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import typer
 
 from lfkit_cli.common import Progress, boundary, problem_reporter
@@ -24,7 +26,8 @@ def spectro(
     from lfkit.config import FrontendConfig
     from lfkit.frontend import run_spectro
 
-    cfg = FrontendConfig().replace(**frontend_changes)
+    # dataclasses.replace, not FrontendConfig.replace: that drops None, and fmax=None means 'nyquist'
+    cfg = dataclasses.replace(FrontendConfig(), **frontend_changes)
     return run_spectro(inputs, output, cfg, chunk, chunk_hop, channel, workers,
                        report=problem_reporter("spectro"), progress=Progress("spectro", quiet))
 

@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import struct
 import sys
@@ -219,8 +220,9 @@ def read_audio(path, channel: int | None = None, data: bytes | None = None):
     _check_wav_complete(data, name)
     try:
         y, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    except Exception as exc:  # libsndfile's message is specific enough
-        raise DataError(f"{name}: not a readable audio file ({exc})") from None
+    except Exception as exc:  # libsndfile's message is specific enough, less the buffer's repr
+        why = re.sub(r"^Error opening <[^>]*>: ", "", str(exc)).strip()
+        raise DataError(f"{name}: not a readable audio file ({why})") from None
     if y.shape[0] == 0:
         raise DataError(f"{name}: zero-length audio")
     if channel is None:
