@@ -55,8 +55,8 @@ class _JsonConfig:
         return cls.from_dict(json.loads(text))
 
     def replace(self, **changes):
-        """A copy with ``changes`` applied (values of ``None`` are ignored)."""
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """A copy with ``changes`` applied (``None`` is a value: ``fmax=None`` means Nyquist)."""
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass(frozen=True)

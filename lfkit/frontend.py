@@ -64,14 +64,21 @@ def clip_spectrogram(path, cfg: FrontendConfig, chunk_s: float | None = None, ch
     starts, ends : np.ndarray or None
         Chunk bounds in seconds (None when not chunked).
     """
+    return _clip_spec(path, cfg, chunk_s, chunk_hop_s, channel, data)[:3]
+
+
+def _clip_spec(path, cfg, chunk_s=None, chunk_hop_s=None, channel=None, data=None):
     from lfkit import features
 
     y, sr = io.read_audio(path, channel=channel, data=data)
-    if chunk_s is None:
-        return features.spectrogram(y, sr, cfg), None, None
-    chunks, starts, ends = features.chunk(y, sr, chunk_s, chunk_hop_s)
-    S = features.spectrogram_batch(np.asarray(chunks), sr, cfg)
-    return S, np.asarray(starts, dtype=float), np.asarray(ends, dtype=float)
+    try:
+        if chunk_s is None:
+            return features.spectrogram(y, sr, cfg), None, None, sr, len(y)
+        chunks, starts, ends = features.chunk(y, sr, chunk_s, chunk_hop_s)
+        S = features.spectrogram_batch(np.asarray(chunks), sr, cfg)
+    except DataError as exc:  # e.g. shorter than one FFT window: name the file
+        raise DataError(f"{'<stdin>' if str(path) == io.STDIO else path}: {exc}") from None
+    return S, np.asarray(starts, dtype=float), np.asarray(ends, dtype=float), sr, len(y)
 
 
 def _chunks_csv(starts, ends) -> list[dict]:
@@ -95,7 +102,7 @@ def _spectro_batch(clips, out_dir, cfg, chunk_s, chunk_hop_s, channel):
     rows, problems = [], []
     for clip in clips:
         try:
-            S, starts, ends = clip_spectrogram(clip["_file"], cfg, chunk_s, chunk_hop_s, channel)
+            S, starts, ends, sr, n = _clip_spec(clip["_file"], cfg, chunk_s, chunk_hop_s, channel)
             rel = Path(clip["_rel"]).with_suffix(".npy")
             target = Path(out_dir) / rel
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +110,7 @@ def _spectro_batch(clips, out_dir, cfg, chunk_s, chunk_hop_s, channel):
             row = {k: v for k, v in clip.items() if not k.startswith("_")}
             row["path"] = str(rel)
             row.setdefault("label", "")
+            row["_sr"], row["_n"] = (cfg.sr or sr), (n if cfg.sr in (None, sr) else round(n * cfg.sr / sr))
             if starts is not None:
                 io.write_csv(_chunks_csv(starts, ends), f"{target}.chunks.csv")
                 row["n_chunks"] = str(len(starts))
@@ -185,7 +193,8 @@ def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_ho
                 progress(done, len(clips))
         if not rows:
             raise DataError(f"no clip could be read from {', '.join(map(str, inputs))}")
-        io.write_json({"frontend": cfg.to_dict(), "chunk_s": chunk_s, "chunk_hop_s": chunk_hop_s},
+        io.write_json({"frontend": cfg.to_dict(), "chunk_s": chunk_s, "chunk_hop_s": chunk_hop_s,
+                       "sr": rows[0]["_sr"], "n_samples": rows[0]["_n"] if chunk_s is None else None},
                       Path(tmp) / FRONTEND_FILE)
         io.write_csv(rows, Path(tmp) / "labels.csv")
     return n_bad
@@ -210,6 +219,8 @@ def run_spectro(inputs, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=N
     """
     if not inputs:
         raise ParameterError("inputs: give an audio file, a folder, a labels.csv or '-'")
+    if not is_single(inputs):
+        io.find_inputs(inputs, allow_npy=False)  # a missing input or a folder without audio: say so first
     single = is_single(inputs) and not (output not in (None, io.STDIO) and Path(output).is_dir())
     if str(output).endswith(".npy") or single:
         if not is_single(inputs):
