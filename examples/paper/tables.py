@@ -1,0 +1,262 @@
+"""Write the paper's Tables 1-3 (Markdown, PNG plot, JSON summary) from ``lfkit eval`` JSON.
+
+Called by the Makefile::
+
+    python tables.py table1 --build build/quick --rows "speccnn lenet ... knowntone logreg" \\
+        --seeds "1 2 3" --snrs "-35 -30 -25 -20 -10" -o results
+
+Reads, for every row and seed,
+
+- Tables 1 and 2: ``BUILD/t1|t2/ROW/sSEED.eval.json`` (``lfkit eval --by snr_db``:
+  pooled metrics at the top, per-SNR metrics under ``by.snr_db``);
+- Table 3: ``BUILD/t3/ROW/sSEED.TAG.eval.json`` (``lfkit eval --pairs``), TAG
+  ``all`` (every SNR's pairs) or ``snr-35`` ...
+
+and writes ``OUT/tableN.md``, ``OUT/tableN.png`` (AUC against SNR, one line
+per row, bars = std over seeds) and ``OUT/tableN.json`` (mean, std, min, max
+per row and SNR). Each file is written under a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+from pathlib import Path
+
+# ---- the paper's numbers (accuracy, AUC) -------------------------------------
+PAPER1 = {  # Table 1: binary classification
+    "speccnn": (0.96, 1.0), "lenet": (0.92, 0.91), "vgg16": (0.89, 0.87), "alexnet": (0.88, 0.84),
+    "inception": (0.84, 0.77), "basiccnn": (0.78, 0.71), "resnet": (0.6, 0.5),
+}
+# Table 2: accuracy per extractor-detector; one "Avg AUC" per extractor (over its three detectors).
+# The paper's detectors are SVM, RF (a one-class random forest) and GMM: lfkit's ocsvm, iforest, gmm.
+_PAPER2_ACC = {
+    "basiccnn": (0.72, 0.58, 0.74), "resnet": (0.33, 0.7, 0.72), "vgg16": (0.85, 0.75, 0.83),
+    "inception": (0.81, 0.71, 0.79), "alexnet": (0.82, 0.64, 0.71), "lenet": (0.9, 0.77, 0.87),
+    "ocspeccnn": (0.95, 0.89, 0.92),
+}
+PAPER2_AVG_AUC = {"basiccnn": 0.48, "resnet": 0.29, "vgg16": 0.68, "inception": 0.52, "alexnet": 0.5,
+                  "lenet": 0.81, "ocspeccnn": 0.93}
+PAPER2 = {f"{e}-{d}": (acc[i], PAPER2_AVG_AUC[e]) for e, acc in _PAPER2_ACC.items()
+          for i, d in enumerate(("ocsvm", "iforest", "gmm"))}
+PAPER3 = {  # Table 3: siamese verification
+    "basiccnn-contrastive": (0.72, 0.61), "basiccnn-triplet": (0.7, 0.61),
+    "resnet-contrastive": (0.67, 0.45), "resnet-triplet": (0.56, 0.48),
+    "vgg16-contrastive": (0.83, 0.73), "vgg16-triplet": (0.76, 0.67),
+    "inception-contrastive": (0.76, 0.65), "inception-triplet": (0.7, 0.6),
+    "alexnet-contrastive": (0.8, 0.7), "alexnet-triplet": (0.72, 0.59),
+    "lenet-contrastive": (0.89, 0.84), "lenet-triplet": (0.81, 0.8),
+    "sispeccnn-contrastive": (0.92, 0.91), "sispeccnn-triplet": (0.87, 0.82),
+}
+PAPER = {"table1": PAPER1, "table2": PAPER2, "table3": PAPER3}
+
+NAMES = {
+    "speccnn": "Spec-CNN", "ocspeccnn": "OC-SpecCNN", "sispeccnn": "Si-SpecCNN", "lenet": "LeNet",
+    "vgg16": "VGG-16", "alexnet": "AlexNet", "inception": "Inception", "basiccnn": "Basic CNN",
+    "resnet": "ResNet", "wave1d": "Wave-1D", "knowntone": "known-tone detector (reference)",
+    "logreg": "logistic regression (reference)", "raw": "raw spectrum (reference)",
+    "ocsvm": "OC-SVM", "gmm": "GMM", "iforest": "isolation forest",
+    "contrastive": "contrastive", "triplet": "triplet",
+}
+TITLES = {
+    "table1": "Table 1: binary classification",
+    "table2": "Table 2: one-class classification (trained on positives only)",
+    "table3": "Table 3: siamese verification (pairs of signatures never seen in training)",
+}
+
+
+def label(row: str) -> str:
+    """Display name of a row such as ``lenet-ocsvm``."""
+    return " + ".join(NAMES.get(p, p) for p in row.split("-"))
+
+
+def eval_paths(build: Path, table: str, row: str, seed: str, snrs: list) -> dict:
+    """``{"all": path, snr: path, ...}`` of one row and seed (Table 3: one file per SNR)."""
+    if table == "table3":
+        base = build / "t3" / row / f"s{seed}"
+        out = {"all": base.with_name(f"s{seed}.all.eval.json")}
+        out.update({s: base.with_name(f"s{seed}.snr{s}.eval.json") for s in snrs})
+        return out
+    sub = "t1" if table == "table1" or row == "knowntone" else "t2"
+    return {"all": build / sub / row / f"s{seed}.eval.json"}
+
+
+def _snr_group(by: dict, snr: int) -> dict:
+    for k, v in by.items():
+        if float(k) == float(snr):
+            return v
+    raise SystemExit(f"no snr_db group {snr} in the eval JSON (groups: {sorted(by)})")
+
+
+def read_metrics(paths: dict, snrs: list) -> dict:
+    """``{"all": {"auc", "accuracy"}, snr: {...}}`` for one row and seed."""
+    out = {}
+    if len(paths) == 1:  # one eval with --by snr_db
+        doc = json.loads(Path(paths["all"]).read_text())
+        groups = {"all": doc}
+        by = doc.get("by", {}).get("snr_db", {})
+        groups.update({s: _snr_group(by, s) for s in snrs})
+    else:
+        groups = {k: json.loads(Path(p).read_text()) for k, p in paths.items()}
+    for k, g in groups.items():
+        out[k] = {"auc": g.get("auc"), "accuracy": g.get("accuracy")}
+    return out
+
+
+def summarise(values: list) -> dict:
+    vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not vals:
+        return {"mean": None, "std": None, "min": None, "max": None, "n": 0}
+    return {"mean": round(statistics.fmean(vals), 4), "std": round(statistics.pstdev(vals), 4),
+            "min": round(min(vals), 4), "max": round(max(vals), 4), "n": len(vals)}
+
+
+def collect(build: Path, table: str, rows: list, seeds: list, snrs: list) -> list:
+    """One summary per row: paper numbers and, per key (``all`` and each SNR), mean/std over seeds."""
+    out = []
+    for row in rows:
+        per_seed = [read_metrics(eval_paths(build, table, row, s, snrs), snrs) for s in seeds]
+        keys = ["all"] + snrs
+        paper = PAPER[table].get(row)
+        out.append({
+            "row": row,
+            "name": label(row),
+            "paper": {"accuracy": paper[0], "auc": paper[1]} if paper else None,
+            "auc": {str(k): summarise([m[k]["auc"] for m in per_seed]) for k in keys},
+            "accuracy": {str(k): summarise([m[k]["accuracy"] for m in per_seed]) for k in keys},
+        })
+    return out
+
+
+def _cell(s: dict) -> str:
+    if s["mean"] is None:
+        return "n/a"
+    return f"{s['mean']:.2f} ± {s['std']:.2f}"
+
+
+def _paper(p, key):
+    return "" if p is None else f"{p[key]:.2f}"
+
+
+def markdown(table: str, rows: list, snrs: list, seeds: list, profile: str) -> str:
+    snr_cols = [str(s) for s in snrs]
+    head = " | ".join(f"{s} dB" for s in snr_cols)
+    paper_auc = "paper avg AUC" if table == "table2" else "paper AUC"
+    lines = [f"## {TITLES[table]}", "",
+             f"lfkit `{profile}` profile, mean ± std over {len(seeds)} seeds ({', '.join(seeds)}); "
+             "SNR is per tone; *all* pools every SNR's test clips. Written by `tables.py` from the "
+             "`lfkit eval` JSON.", "",
+             "**AUC**", "",
+             f"| row | {paper_auc} | {head} | all |",
+             "|---|---:|" + "---:|" * (len(snr_cols) + 1)]
+    for r in rows:
+        cells = " | ".join(_cell(r["auc"][s]) for s in snr_cols)
+        lines.append(f"| {r['name']} | {_paper(r['paper'], 'auc')} | {cells} | {_cell(r['auc']['all'])} |")
+    lines += ["", "**Accuracy** at the model's own threshold", "",
+              f"| row | paper accuracy | {head} | all |",
+              "|---|---:|" + "---:|" * (len(snr_cols) + 1)]
+    for r in rows:
+        cells = " | ".join(_cell(r["accuracy"][s]) for s in snr_cols)
+        lines.append(f"| {r['name']} | {_paper(r['paper'], 'accuracy')} | {cells} | "
+                     f"{_cell(r['accuracy']['all'])} |")
+    if table == "table2":
+        lines += ["", "**AUC averaged over the three detectors** (the paper's *Avg AUC*)", "",
+                  f"| extractor | paper avg AUC | {head} | all |",
+                  "|---|---:|" + "---:|" * (len(snr_cols) + 1)]
+        extractors = []
+        for r in rows:
+            e = r["row"].split("-")[0]
+            if "-" in r["row"] and e not in extractors:
+                extractors.append(e)
+        for e in extractors:
+            mine = [r for r in rows if r["row"].split("-")[0] == e and "-" in r["row"]]
+            cells = []
+            for s in snr_cols + ["all"]:
+                vals = [r["auc"][s]["mean"] for r in mine if r["auc"][s]["mean"] is not None]
+                cells.append(f"{statistics.fmean(vals):.2f}" if vals else "n/a")
+            paper = PAPER2_AVG_AUC.get(e)
+            lines.append(f"| {NAMES.get(e, e)} | {'' if paper is None else f'{paper:.2f}'} | "
+                         + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(table: str, rows: list, snrs: list, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if table == "table1":
+        panels = [("", rows)]
+    else:
+        pos = 1  # Table 2 panels by detector, Table 3 by loss
+        groups: dict = {}
+        for r in rows:
+            parts = r["row"].split("-")
+            if len(parts) > 1:
+                groups.setdefault(parts[pos], []).append(r)
+        refs = [r for r in rows if "-" not in r["row"]]
+        panels = [(NAMES.get(g, g), v + refs) for g, v in groups.items()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), sharey=True, squeeze=False)
+    for ax, (title, group) in zip(axes[0], panels):
+        for r in group:
+            m = [r["auc"][str(s)]["mean"] for s in snrs]
+            sd = [r["auc"][str(s)]["std"] for s in snrs]
+            if any(v is None for v in m):
+                continue
+            ref = r["row"].split("-")[0] in ("knowntone", "logreg", "raw")
+            name = r["name"] if table == "table1" else NAMES.get(r["row"].split("-")[0], r["row"])
+            ax.errorbar(snrs, m, yerr=sd, marker="o", ms=3, capsize=2, lw=1.2,
+                        ls="--" if ref else "-", label=name)
+        ax.axhline(0.5, color="0.6", lw=0.8, ls=":")
+        ax.set_xlabel("SNR per tone (dB)")
+        ax.set_title(title)
+        ax.set_ylim(0.3, 1.02)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("AUC (mean ± std over seeds)")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.suptitle(TITLES[table], fontsize=10)
+    fig.tight_layout()
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("table", choices=sorted(TITLES))
+    ap.add_argument("--build", required=True, help="build folder of the profile (build/quick)")
+    ap.add_argument("--rows", required=True, help="space-separated rows, e.g. 'speccnn lenet'")
+    ap.add_argument("--extra", default="", help="Table 2: reference rows read from Table 1 (knowntone)")
+    ap.add_argument("--seeds", required=True)
+    ap.add_argument("--snrs", required=True)
+    ap.add_argument("--profile", default="quick")
+    ap.add_argument("--no-plot", action="store_true")
+    ap.add_argument("-o", "--output", required=True, help="results folder")
+    args = ap.parse_args(argv)
+    rows = args.rows.split() + args.extra.split()
+    seeds = args.seeds.split()
+    snrs = [int(s) for s in args.snrs.split()]
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = collect(Path(args.build), args.table, rows, seeds, snrs)
+    _write(out / f"{args.table}.md", markdown(args.table, summary, snrs, seeds, args.profile))
+    doc = {"table": args.table, "profile": args.profile, "seeds": seeds, "snrs_db": snrs, "rows": summary}
+    _write(out / f"{args.table}.json", json.dumps(doc, indent=1) + "\n")
+    if not args.no_plot:
+        plot(args.table, summary, snrs, out / f"{args.table}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
