@@ -199,16 +199,43 @@ def _is_long(clip, plan) -> bool:
     return n > 600 * sr
 
 
-def _records_for(clip, blocks, scorers, threshold, name, aggregate):
-    """Score the blocks of one clip and turn them into records."""
+def _score_many(pending, scorers):
+    """Score the blocks of many clips in shared batches.
+
+    Arrays of one view and shape are stacked across clips, so the network runs
+    on batches of up to 256 rather than one tiny forward pass per clip.
+
+    Parameters
+    ----------
+    pending : list of (clip, blocks)
+
+    Returns
+    -------
+    list
+        ``out[clip][block][model]``: that model's result dicts for the block's rows.
+    """
+    out = [[[None] * len(scorers) for _ in blocks] for _, blocks in pending]
+    for j, s in enumerate(scorers):
+        groups = {}
+        for ci, (_, blocks) in enumerate(pending):
+            for bi, (_, _, arrays) in enumerate(blocks):
+                X = arrays[s.view]
+                groups.setdefault(X.shape[1:], []).append((ci, bi, X))
+        for items in groups.values():
+            X = items[0][2] if len(items) == 1 else np.concatenate([x for _, _, x in items])
+            res = _batched(s, X)
+            k = 0
+            for ci, bi, x in items:
+                out[ci][bi][j] = res[k : k + len(x)]
+                k += len(x)
+    return out
+
+
+def _records_for(clip, blocks, scorers, threshold, name, aggregate, scored):
+    """Turn one clip's scored blocks (``scored[block][model]``, from :func:`_score_many`) into records."""
     meta = {k: v for k, v in clip.items() if not k.startswith("_") and k != "path"}
     per_chunk = []
-    for starts, ends, arrays in blocks:
-        results = []
-        for s in scorers:
-            X = arrays[s.view]
-            s.check_input(X, clip["path"])
-            results.append(_batched(s, X))
+    for (starts, ends, _), results in zip(blocks, scored):
         n = len(results[0])
         for i in range(n):
             rec = {"path": clip["_file"] if clip["_file"] != io.STDIO else "-", "model": name}
@@ -308,15 +335,23 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
             delayed(_prepare_batch)(b, views, plan) for b in batches)
     else:
         prepared = (_prepare_batch(b, views, plan) for b in batches)
-    results = {}
-    done = 0
-    for b, res in zip(batches, prepared):
-        for clip, r in zip(b, res):
-            results[id(clip)] = r
-        done += len(b)
-        if progress:
-            progress(done, len(clips))
+    results, arriving, done = {}, zip(batches, prepared), 0
+    is_short = {id(c) for c in short}
+    pending, n_pending = [], 0  # clips whose blocks wait for one shared forward pass
+
+    def flush():
+        scored = _score_many(pending, scorers)
+        for (clip, blocks), sc in zip(pending, scored):
+            records.extend(_records_for(clip, blocks, scorers, threshold, name, chunk_s is None, sc))
+        pending.clear()
+
     for clip in clips:
+        while id(clip) in is_short and id(clip) not in results:  # consume workers' results in order
+            b, res = next(arriving)
+            results.update((id(c), r) for c, r in zip(b, res))
+            done += len(b)
+            if progress:
+                progress(done, len(clips))
         if id(clip) in results:
             res = results.pop(id(clip))
         elif clip["_file"] == io.STDIO:
@@ -327,17 +362,23 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         for note in notes:
             if notice:
                 notice(note)
-        if isinstance(blocks, Exception):
-            n_bad += 1
-            if report:
-                report(str(blocks))
-            continue
         try:
-            records.extend(_records_for(clip, blocks, scorers, threshold, name, aggregate=chunk_s is None))
+            if isinstance(blocks, Exception):
+                raise blocks
+            for _, _, arrays in blocks:
+                for s in scorers:
+                    s.check_input(arrays[s.view], clip["path"])
         except LfkitError as exc:
             n_bad += 1
             if report:
                 report(str(exc))
+            continue
+        pending.append((clip, blocks))
+        n_pending += sum(len(a[scorers[0].view]) for _, _, a in blocks)
+        if n_pending >= STREAM_BLOCK:
+            flush()
+            n_pending = 0
+    flush()
     if not records and n_bad:
         raise DataError(f"none of the {len(clips)} input(s) could be scored")
     io.write_jsonl(records, output)
