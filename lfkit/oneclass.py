@@ -28,7 +28,8 @@ from lfkit.config import OneClassConfig
 from lfkit.errors import DataError, ParameterError, check_choice
 from lfkit.scorers import SCORERS, Scorer
 
-__all__ = ["extractor_names", "RawExtractor", "build_detector", "train_oneclass", "OneClassScorer"]
+__all__ = ["extractor_names", "RawExtractor", "build_detector", "fit_extractor", "calibration_negatives",
+           "train_oneclass", "OneClassScorer"]
 
 #: Reductions of the ``raw`` extractor.
 REDUCTIONS = ("mean", "pca", "none")
@@ -211,7 +212,7 @@ def _classifier_set(ds, X_pos, pos_rows, cfg, aux, workers, notice):
     return np.concatenate([X_pos, X_sur]), np.r_[np.zeros(len(X_pos), np.int64), 1 + y], names, info
 
 
-def _calibration_negatives(ds, X_pos, pos_rows, cfg, info):
+def calibration_negatives(ds, X_pos, pos_rows, cfg, info):
     """Spectrograms of generated negatives for the gmm's calibration (None when no sample rate is known)."""
     from lfkit import features
 
@@ -224,6 +225,41 @@ def _calibration_negatives(ds, X_pos, pos_rows, cfg, info):
     n = max(20, len(X_pos) // 2)
     Y = sur.negative_waveforms(tones, n, ds.sr, ds.n_samples, _snr_range(pos_rows), _noise(pos_rows), cfg.seed)
     return features.spectrogram_batch(Y, ds.sr, ds.frontend)
+
+
+def fit_extractor(ds, X_pos, pos_rows, cfg: OneClassConfig, aux=None, workers: int = 1, hooks=None, notice=None) -> dict:
+    """Fit ``cfg.extractor`` on the positives (and surrogate or auxiliary classes).
+
+    Parameters
+    ----------
+    ds : lfkit.data.Dataset
+        The loaded data (its front end, sample rate and clip length shape the surrogates).
+    X_pos : np.ndarray, shape (n_pos, n_freq, n_frames)
+    pos_rows : list of dict
+        The positives' ``labels.csv`` rows (``snr_db``, ``noise`` shape the surrogates).
+
+    Returns
+    -------
+    dict
+        ``embed`` (callable: spectrograms (N, F, T) -> features (N, D)), ``arch``,
+        ``net`` (None for ``raw``), ``state`` (for the model file), ``info``,
+        ``history``, ``best``.
+    """
+    if cfg.extractor == "raw":
+        extractor = RawExtractor(cfg.reduce).fit(X_pos)
+        return {"embed": extractor.transform, "arch": None, "net": None, "state": extractor.to_state(), "info": {},
+                "history": [], "best": None}
+    from lfkit.models import create_model
+    from lfkit.train import fit_classifier, seed_everything
+
+    X, y, names, info = _classifier_set(ds, X_pos, pos_rows, cfg, aux, workers, notice)
+    seed_everything(cfg.seed)
+    net = create_model(cfg.extractor, n_outputs=len(names), **_extractor_kwargs(cfg.extractor, X_pos.shape[1:]))
+    history, best = fit_classifier(net, X, y, len(names), cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay,
+                                   cfg.val_fraction, cfg.patience, cfg.seed, cfg.device, hooks)
+    device = next(net.parameters()).device
+    return {"embed": lambda A: _net_embed(net, A, device), "arch": cfg.extractor, "net": net,
+            "state": {"kind": "network", "classes": names}, "info": info, "history": history, "best": best}
 
 
 def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfig = OneClassConfig(),
@@ -276,30 +312,15 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
     if not np.isfinite(X_pos).all():
         raise DataError(f"{data}: features hold NaN or Inf")
     t0 = time.perf_counter()
-    history, best, info, net, arch = [], None, {}, None, None
-    if cfg.extractor == "raw":
-        extractor = RawExtractor(cfg.reduce).fit(X_pos)
-        embed = extractor.transform
-        ext_state = extractor.to_state()
-    else:
-        from lfkit.models import create_model
-        from lfkit.train import fit_classifier, seed_everything
-
-        X, y, names, info = _classifier_set(ds, X_pos, pos_rows, cfg, aux, workers, notice)
-        arch = cfg.extractor
-        seed_everything(cfg.seed)
-        net = create_model(arch, n_outputs=len(names), **_extractor_kwargs(arch, X_pos.shape[1:]))
-        history, best = fit_classifier(net, X, y, len(names), cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay,
-                                       cfg.val_fraction, cfg.patience, cfg.seed, cfg.device, hooks)
-        device = next(net.parameters()).device
-        embed = lambda A: _net_embed(net, A, device)  # noqa: E731
-        ext_state = {"kind": "network", "classes": names}
+    fitted = fit_extractor(ds, X_pos, pos_rows, cfg, aux, workers, hooks, notice)
+    embed, net, info, history, best = fitted["embed"], fitted["net"], fitted["info"], fitted["history"], fitted["best"]
+    arch, ext_state = fitted["arch"], fitted["state"]
     Z = embed(X_pos)
     if not np.isfinite(Z).all():
         raise DataError("features hold NaN or Inf (the extractor diverged; lower --lr)")
     Z_neg = None
     if det.name == "gmm":
-        X_neg = _calibration_negatives(ds, X_pos, pos_rows, cfg, info)
+        X_neg = calibration_negatives(ds, X_pos, pos_rows, cfg, info)
         if X_neg is None and notice:
             notice("gmm: no sample rate known, so no generated negatives: probability is not calibrated")
         Z_neg = None if X_neg is None else embed(X_neg)

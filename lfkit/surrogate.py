@@ -8,16 +8,17 @@ applied by the caller, so it is the same too).
 
 The target's tones are estimated from the positives themselves
 (:func:`estimate_tones`: peaks of their mean spectrum), never read from
-labels. Surrogate class ``j`` is a *kind* of clip, with fresh random tones in
-every clip:
+labels. The surrogate classes, distinct from each other, in this order:
 
-* ``j % 3 == 0``: random tones only, none near the target's;
-* ``j % 3 == 1``: a proper subset of the target's tones plus random ones
-  (the hard negatives: they share lines with the target);
-* ``j % 3 == 2``: every target tone plus one to three extra lines.
+* ``none``: fresh random tones in every clip, none near the target's;
+* ``all+``: every target tone plus one to three extra lines;
+* one class per proper subset of the target's tones (largest first): that
+  subset plus fresh random lines (the hard negatives: they share lines with
+  the target);
+* the rest: fixed random signatures, the classic surrogate classes.
 
 So the extractor learns what sets the target apart (all of its lines, and no
-others) rather than the look of a handful of fixed signatures.
+others) rather than only the look of a handful of fixed signatures.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from lfkit.config import FrontendConfig, SynthConfig
 from lfkit.errors import DataError
 from lfkit.synth import clip_rng, random_tones, synth_clip
 
-__all__ = ["estimate_tones", "bin_frequencies", "surrogate_waveforms", "negative_waveforms", "DEFAULT_SNR"]
+__all__ = ["estimate_tones", "bin_frequencies", "class_plan", "surrogate_waveforms", "negative_waveforms", "DEFAULT_SNR"]
 
 #: SNR range (dB) of surrogate clips when the positives' labels carry no ``snr_db``.
 DEFAULT_SNR = (-35.0, -20.0)
@@ -92,9 +93,31 @@ def _render(tones, snr, cfg, rng, n_samples):
     return y
 
 
+def class_plan(target_tones, n_classes: int, seed: int = 0) -> list:
+    """What each surrogate class holds: ``("none",)``, ``("all+",)``, ``("subset", tones)`` or ``("fixed", tones)``."""
+    import itertools
+
+    target = [float(f) for f in target_tones]
+    plan = [("none",)]
+    if target:
+        plan.append(("all+",))
+        subsets = []
+        for k in range(len(target) - 1, 0, -1):
+            subsets.extend(itertools.combinations(target, k))
+            if len(subsets) >= n_classes:
+                break
+        plan.extend(("subset", list(sub)) for sub in subsets)
+    plan = plan[:n_classes]
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5A6]))
+    cfg = SynthConfig()
+    while len(plan) < n_classes:
+        plan.append(("fixed", random_tones(rng, cfg, avoid=target)))
+    return plan
+
+
 def surrogate_waveforms(target_tones, n_classes: int, clips_per_class: int, sr: int, n_samples: int,
                         snr=DEFAULT_SNR, noise: str = "white", seed: int = 0):
-    """Clips of ``n_classes`` surrogate classes (see the module docstring).
+    """Clips of ``n_classes`` surrogate classes (see the module docstring and :func:`class_plan`).
 
     Returns
     -------
@@ -108,19 +131,18 @@ def surrogate_waveforms(target_tones, n_classes: int, clips_per_class: int, sr: 
     cfg = _clip_cfg(sr, n_samples, noise)
     target = [float(f) for f in target_tones]
     Y, labels = [], []
-    for j in range(n_classes):
-        kind = j % 3 if target else 0
+    for j, spec in enumerate(class_plan(target, n_classes, seed)):
         for i in range(clips_per_class):
             rng = clip_rng(seed, 0x5000 + j * 100003 + i)
-            if kind == 0:
+            if spec[0] == "none":
                 tones = random_tones(rng, cfg, avoid=target)
-            elif kind == 1:
-                k = int(rng.integers(1, len(target))) if len(target) > 1 else 0
-                keep = sorted(rng.choice(target, size=k, replace=False).tolist()) if k else []
-                own = random_tones(rng, cfg, avoid=target, n_tones=int(rng.integers(1, max(2, cfg.max_tones - k) + 1)))
-                tones = sorted(keep + own)
-            else:
+            elif spec[0] == "all+":
                 tones = sorted(target + random_tones(rng, cfg, avoid=target, n_tones=int(rng.integers(1, 4))))
+            elif spec[0] == "subset":
+                own = random_tones(rng, cfg, avoid=target, n_tones=int(rng.integers(1, 4)))
+                tones = sorted(spec[1] + own)
+            else:
+                tones = spec[1]
             Y.append(_render(tones, snr, cfg, rng, n_samples))
             labels.append(j)
     return np.stack(Y).astype(np.float32), np.asarray(labels, dtype=np.int64)
@@ -134,5 +156,12 @@ def negative_waveforms(target_tones, n: int, sr: int, n_samples: int, snr=DEFAUL
     -------
     np.ndarray, shape (n, n_samples), float32
     """
-    Y, _ = surrogate_waveforms(target_tones, 2, (n + 1) // 2, sr, n_samples, snr, noise, seed + 0x9E6)
-    return Y[:n]
+    target = [float(f) for f in target_tones]
+    cfg = _clip_cfg(sr, n_samples, noise)
+    Y = []
+    for i in range(n):
+        rng = clip_rng(seed + 0x9E6, i)
+        k = int(rng.integers(1, len(target))) if len(target) > 1 and i % 2 else 0
+        keep = sorted(rng.choice(target, size=k, replace=False).tolist()) if k else []
+        Y.append(_render(sorted(keep + random_tones(rng, cfg, avoid=target)), snr, cfg, rng, n_samples))
+    return np.stack(Y).astype(np.float32)
