@@ -199,7 +199,7 @@ def _is_long(clip, plan) -> bool:
     return n > 600 * sr
 
 
-def _score_many(pending, scorers):
+def _score_many(pending, scorers, n_threads=None):
     """Score the blocks of many clips in shared batches.
 
     Arrays of one view and shape are stacked across clips, so the network runs
@@ -208,13 +208,29 @@ def _score_many(pending, scorers):
     Parameters
     ----------
     pending : list of (clip, blocks)
+    n_threads : int or None
+        Torch threads meanwhile (1 while worker processes hold the other cores:
+        oversubscribed threads made the network several times slower).
 
     Returns
     -------
     list
         ``out[clip][block][model]``: that model's result dicts for the block's rows.
     """
+    import torch
+
     out = [[[None] * len(scorers) for _ in blocks] for _, blocks in pending]
+    saved = torch.get_num_threads()
+    if n_threads:
+        torch.set_num_threads(n_threads)
+    try:
+        _score_into(out, pending, scorers)
+    finally:
+        torch.set_num_threads(saved)
+    return out
+
+
+def _score_into(out, pending, scorers):
     for j, s in enumerate(scorers):
         groups = {}
         for ci, (_, blocks) in enumerate(pending):
@@ -228,7 +244,6 @@ def _score_many(pending, scorers):
             for ci, bi, x in items:
                 out[ci][bi][j] = res[k : k + len(x)]
                 k += len(x)
-    return out
 
 
 def _records_for(clip, blocks, scorers, threshold, name, aggregate, scored):
@@ -340,7 +355,7 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
     pending, n_pending = [], 0  # clips whose blocks wait for one shared forward pass
 
     def flush():
-        scored = _score_many(pending, scorers)
+        scored = _score_many(pending, scorers, 1 if workers > 1 else None)
         for (clip, blocks), sc in zip(pending, scored):
             records.extend(_records_for(clip, blocks, scorers, threshold, name, chunk_s is None, sc))
         pending.clear()
