@@ -100,7 +100,7 @@ def split_set(ds):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="16 clips per class, 3 epochs: a smoke run")
-    ap.add_argument("--epochs", type=int, default=None, help="training epochs [default: 20, quick 3]")
+    ap.add_argument("--epochs", type=int, default=None, help="training epochs [default: SiameseConfig's 30, quick 3]")
     ap.add_argument("--backbones", default=",".join(BACKBONES))
     ap.add_argument("--losses", default=",".join(LOSSES))
     ap.add_argument("--workers", type=int, default=2)
@@ -124,7 +124,7 @@ def main(argv=None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     t_all = time.perf_counter()
     data = make_data(work, args.quick, log)
-    epochs = args.epochs or (3 if args.quick else 20)
+    epochs = args.epochs or (3 if args.quick else SiameseConfig().epochs)
     tests = {snr: load_dataset(str(d), workers=args.workers) for snr, d in data["sets"].items()}
     results = []
 
@@ -143,11 +143,11 @@ def main(argv=None) -> int:
         for loss in args.losses.split(","):
             cfg = SiameseConfig(arch=arch, loss=loss, epochs=epochs)
             model = work / f"{arch}_{loss}.pt"
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             summary = train_siamese(str(data["train"]), str(model), cfg, workers=args.workers)
-            secs = time.perf_counter() - t0
+            secs, cpu = time.perf_counter() - t0, time.process_time() - c0
             best = summary["best"]
-            log(f"{arch}/{loss}: {secs:.0f} s, best epoch {best['epoch']} val_auc {best['val_auc']:.3f}")
+            log(f"{arch}/{loss}: {secs:.0f} s ({cpu:.0f} s CPU), best epoch {best['epoch']} val_auc {best['val_auc']:.3f}")
             scorer = make_scorer(load_model(str(model)))
             for snr, ds in tests.items():
                 E = np.concatenate([scorer.embed_batch(ds.X[i : i + 128]) for i in range(0, len(ds.X), 128)])
@@ -155,8 +155,10 @@ def main(argv=None) -> int:
                 lab = np.array(ds.labels)
                 m = centroid_metrics(E[en], list(lab[en]), E[te], list(lab[te]), scorer.normalize)
                 results.append({"method": f"{arch} + {loss}", "backbone": arch, "loss": loss, "snr_db": snr, **m,
-                                "train_seconds": round(secs, 1), "best_epoch": best["epoch"],
+                                "train_seconds": round(secs, 1), "train_cpu_seconds": round(cpu, 1), "best_epoch": best["epoch"],
                                 "val_auc": best["val_auc"]})
+            partial = Path(args.out).with_name("siamese_partial.json")
+            partial.write_text(json.dumps({"epochs": epochs, "results": results}, indent=2) + "\n")
 
     lines = ["| method | SNR dB | top-1 | AUC | EER |", "|---|---:|---:|---:|---:|"]
     for r in results:
