@@ -143,8 +143,29 @@ def _stream_chunks(path, views, target_sr, chunk_s, hop_s, strict, notes):
             yield idx * n_hop / sr, (idx * n_hop + n_chunk) / sr, _transform(Y, rate, views)
 
 
+def _check_npy_frontend(path, views) -> None:
+    """Refuse .npy spectrograms whose folder's frontend.json differs from a model's front end."""
+    from pathlib import Path
+
+    from lfkit.frontend import FRONTEND_FILE, read_frontend
+
+    folder = next((d for d in list(Path(path).resolve().parents)[:3] if (d / FRONTEND_FILE).exists()), None)
+    stored = read_frontend(folder) if folder is not None else None
+    if stored is None:
+        return
+    made = stored.to_dict()
+    for kind, fe in views.values():
+        want = fe.to_dict()
+        diff = [k for k in want if k != "sr" and made.get(k) != want[k]]
+        if kind == "spectrogram" and diff:
+            k = diff[0]
+            raise DataError(f"{path}: made with {k}={made.get(k)!r} ({folder / FRONTEND_FILE}) but the model expects "
+                            f"{k}={want[k]!r}; remake the spectrograms with the model's settings or score the audio")
+
+
 def _segments_npy(clip, views):
     path = clip["_file"]
+    _check_npy_frontend(path, views)
     S = io.read_npy(path)
     if not np.isfinite(S).all():
         raise DataError(f"{path}: spectrogram holds NaN or Inf")

@@ -187,3 +187,17 @@ def test_first_argument_must_be_a_model(sh):
     rc, stdout, err = invoke("score", sh.data)
     assert rc == 2 and stdout == b""
     assert "model" in one_error_line(err, "score")
+
+
+def test_spectrogram_folder_made_with_other_settings_is_refused(sh, tmp_path, base):
+    same, other = tmp_path / "same", tmp_path / "other"
+    assert invoke("spectro", sh.data, "-o", same, "-q")[0] == 0
+    assert invoke("spectro", sh.data, "-o", other, "--hop-length", "512", "-q")[0] == 0
+    recs, n_bad, _, _ = _score([sh.model], [same], tmp_path)
+    assert n_bad == 0
+    assert [r["score"] for r in recs] == pytest.approx([r["score"] for r in base], abs=1e-6)
+    assert [r["label"] for r in recs] == [r["label"] for r in base]
+    out = tmp_path / "s.jsonl"
+    rc, stdout, err = invoke("score", sh.model, other, "-o", out)
+    assert rc == 1 and stdout == b"" and not out.exists()
+    assert "hop_length=512" in err and "expects hop_length=1024" in err
