@@ -197,7 +197,7 @@ def test_spectrogram_folder_made_with_other_settings_is_refused(sh, tmp_path, ba
     assert n_bad == 0
     assert [r["score"] for r in recs] == pytest.approx([r["score"] for r in base], abs=1e-6)
     assert [r["label"] for r in recs] == [r["label"] for r in base]
-    out = tmp_path / "s.jsonl"
+    out = tmp_path / "other.jsonl"
     rc, stdout, err = invoke("score", sh.model, other, "-o", out)
     assert rc == 1 and stdout == b"" and not out.exists()
     assert "hop_length=512" in err and "expects hop_length=1024" in err
