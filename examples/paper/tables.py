@@ -93,6 +93,9 @@ def _snr_group(by: dict, snr: int) -> dict:
 
 def read_metrics(paths: dict, snrs: list) -> dict:
     """``{"all": {"auc", "accuracy"}, snr: {...}}`` for one row and seed."""
+    missing = [str(p) for p in paths.values() if not Path(p).exists()]
+    if missing:
+        raise SystemExit(f"tables.py: no eval JSON {missing[0]} (run make, which builds it)")
     out = {}
     if len(paths) == 1:  # one eval with --by snr_db
         doc = json.loads(Path(paths["all"]).read_text())
