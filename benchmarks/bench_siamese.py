@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -103,7 +102,9 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=None, help="training epochs [default: SiameseConfig's 30, quick 3]")
     ap.add_argument("--backbones", default=",".join(BACKBONES))
     ap.add_argument("--losses", default=",".join(LOSSES))
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2, help="processes reading the data")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (1: these small networks lose more to thread spinning than they gain)")
     ap.add_argument("--out", default=str(HERE / "out" / "siamese.json"))
     args = ap.parse_args(argv)
 
@@ -115,7 +116,7 @@ def main(argv=None) -> int:
     from lfkit.scorers import make_scorer
     from lfkit.siamese_train import train_siamese
 
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    torch.set_num_threads(args.threads)
 
     def log(msg):
         print(f"[bench_siamese {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
