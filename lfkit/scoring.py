@@ -207,6 +207,11 @@ def _prepare_batch(clips, views, plan):
     return [iter_segments(c, views, plan) for c in clips]
 
 
+def _prepare_short(clips, views, plan):
+    """:func:`_prepare_batch` for ``score``: None for a long file, left to the main process to stream."""
+    return [None if _is_long(c, plan) else iter_segments(c, views, plan) for c in clips]
+
+
 def _is_long(clip, plan) -> bool:
     """Long files are streamed in the main process (bounded memory), not shipped from workers."""
     target_sr, chunk_s, hop_s, default_n, strict = plan
@@ -361,16 +366,16 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
     clips = io.find_inputs(inputs)
     name = ensemble_name(scorers)
     records, n_bad = [], 0
-    short = [c for c in clips if not _is_long(c, plan) and c["_file"] != io.STDIO]
+    short = [c for c in clips if c["_file"] != io.STDIO]  # long files come back as None from the workers
     size = max(1, min(64, len(short) // max(1, workers * 4) or 1))
     batches = [short[i : i + size] for i in range(0, len(short), size)]
     if workers > 1 and len(batches) > 1:
         from joblib import Parallel, delayed
 
         prepared = Parallel(n_jobs=workers, return_as="generator")(
-            delayed(_prepare_batch)(b, views, plan) for b in batches)
+            delayed(_prepare_short)(b, views, plan) for b in batches)
     else:
-        prepared = (_prepare_batch(b, views, plan) for b in batches)
+        prepared = (_prepare_short(b, views, plan) for b in batches)
     results, arriving, done = {}, zip(batches, prepared), 0
     is_short = {id(c) for c in short}
     pending, n_pending = [], 0  # clips whose blocks wait for one shared forward pass
@@ -388,12 +393,9 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
             done += len(b)
             if progress:
                 progress(done, len(clips))
-        if id(clip) in results:
-            res = results.pop(id(clip))
-        elif clip["_file"] == io.STDIO:
-            res = _score_stdin(clip, views, plan)
-        else:
-            res = iter_segments(clip, views, plan)
+        res = results.pop(id(clip), None)  # None: standard input, or a long file streamed here
+        if res is None:
+            res = _score_stdin(clip, views, plan) if clip["_file"] == io.STDIO else iter_segments(clip, views, plan)
         blocks, notes = res
         for note in notes:
             if notice:

@@ -201,3 +201,12 @@ def test_spectrogram_folder_made_with_other_settings_is_refused(sh, tmp_path, ba
     rc, stdout, err = invoke("score", sh.model, other, "-o", out)
     assert rc == 1 and stdout == b"" and not out.exists()
     assert "hop_length=512" in err and "expects hop_length=1024" in err
+
+
+def test_long_files_streamed_in_the_main_process_keep_their_place(sh, tmp_path, base, monkeypatch):
+    import lfkit.scoring as scoring
+
+    monkeypatch.setattr(scoring, "_is_long", lambda clip, plan: clip["_file"].endswith(("c00003.wav", "c00010.wav")))
+    recs, n_bad, _, _ = _score([sh.model], [sh.data], tmp_path)
+    assert n_bad == 0
+    assert recs == base
