@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -59,7 +60,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="ocspeccnn and raw only")
     ap.add_argument("--extractors", default=None, help="comma-separated (default: every extractor)")
-    ap.add_argument("--detectors", default=",".join(detector_names()))
+    ap.add_argument("--detectors", default=",".join(detector_names()) + ",ocsvm:scale",
+                    help="comma-separated; ocsvm:scale is the one-class SVM with gamma='scale'")
     ap.add_argument("--epochs", type=int, default=OneClassConfig().epochs)
     ap.add_argument("--n-surrogate", type=int, default=OneClassConfig().n_surrogate)
     ap.add_argument("--n-train", type=int, default=200)
@@ -82,26 +84,28 @@ def main(argv=None) -> int:
     for ext in extractors:
         cfg = OneClassConfig(extractor=ext, epochs=args.epochs, n_surrogate=args.n_surrogate, device=args.device)
         t0 = time.perf_counter()
-        fitted = fit_extractor(ds, X_pos, rows, cfg)
+        hook = {"on_epoch": lambda r: print(f"  {ext} epoch {r['epoch']} loss {r['loss']:.3f} "
+                                            f"val_acc {r.get('val_accuracy', 0):.3f}", file=sys.stderr, flush=True)}
+        fitted = fit_extractor(ds, X_pos, rows, cfg, hooks=hook)
         t_ext = time.perf_counter() - t0
         embed = fitted["embed"]
         Z = embed(X_pos)
         Z_test = {snr: embed(X) for snr, (X, _) in test_data.items()}
-        Z_neg = None
-        for det_name in detectors:
-            det = build_detector(cfg.replace(detector=det_name))
+        Z_neg = embed(calibration_negatives(ds, X_pos, rows, cfg, fitted["info"]))
+        np.savez(work / f"emb_{ext}.npz", Z=Z, Z_neg=Z_neg, **{f"Z_test{s}": z for s, z in Z_test.items()})
+        for spec in detectors:
+            det_name, _, gamma = spec.partition(":")  # "ocsvm:scale": another gamma
+            det = build_detector(cfg.replace(detector=det_name, **({"gamma": gamma} if gamma else {})))
             t1 = time.perf_counter()
-            if det_name == "gmm" and Z_neg is None:
-                Z_neg = embed(calibration_negatives(ds, X_pos, rows, cfg, fitted["info"]))
             det.fit(Z, X_neg=Z_neg if det_name == "gmm" else None)
             t_det = time.perf_counter() - t1
             aucs = {snr: float(roc_auc(y, det.score_samples(Z_test[snr]))) for snr, (_, y) in test_data.items()}
-            rec = {"extractor": ext, "detector": det_name, "auc": aucs, "fit_s": t_ext + t_det,
+            rec = {"extractor": ext, "detector": spec, "auc": aucs, "fit_s": t_ext + t_det,
                    "extractor_s": t_ext, "detector_s": t_det, "epochs_run": len(fitted["history"]),
                    "embedding_dim": int(Z.shape[1]),
                    "train_below_threshold": float((det.score_samples(Z) < det.threshold_).mean())}
             results.append(rec)
-            print(f"{ext:10s} {det_name:8s} " + " ".join(f"{aucs[s]:.3f}" for s in SNRS) + f"  {rec['fit_s']:.1f}s",
+            print(f"{ext:10s} {spec:12s} " + " ".join(f"{aucs[s]:.3f}" for s in SNRS) + f"  {rec['fit_s']:.1f}s",
                   flush=True)
     out = {"snrs_db": SNRS, "n_train": args.n_train, "n_test": args.n_test, "epochs": args.epochs,
            "n_surrogate": args.n_surrogate, "results": results}
