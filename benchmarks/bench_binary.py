@@ -96,15 +96,15 @@ def main(argv=None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     train, tests = make_sets(work, n_train, n_test)
     rows = []
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     for arch in [a.strip() for a in args.archs.split(",") if a.strip()]:
         row = bench_arch(arch, train, tests, work, epochs)
         rows.append(row)
         print(f"{arch}: " + ", ".join(f"{s} dB {row['auc'][str(s)]:.3f}" for s in SNRS)
               + f"; train {row['train_s']:.0f} s", file=sys.stderr, flush=True)
-    result = {"n_train": n_train, "n_test": n_test, "epochs": epochs, "snrs": SNRS, "cpus": os.cpu_count(),
-              "load_avg": os.getloadavg(), "rows": rows}
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+        result = {"n_train": n_train, "n_test": n_test, "epochs": epochs, "snrs": SNRS, "cpus": os.cpu_count(),
+                  "load_avg": os.getloadavg(), "rows": rows}
+        Path(args.output).write_text(json.dumps(result, indent=2) + "\n")  # after every architecture
     print(table(rows))
     return 0
 
