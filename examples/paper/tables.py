@@ -203,7 +203,7 @@ def plot(table: str, rows: list, snrs: list, path: Path) -> None:
                 groups.setdefault(parts[pos], []).append(r)
         refs = [r for r in rows if "-" not in r["row"]]
         panels = [(NAMES.get(g, g), v + refs) for g, v in groups.items()]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels) + 2.4, 4.2), sharey=True, squeeze=False)
     for ax, (title, group) in zip(axes[0], panels):
         for r in group:
             m = [r["auc"][str(s)]["mean"] for s in snrs]
@@ -220,11 +220,11 @@ def plot(table: str, rows: list, snrs: list, path: Path) -> None:
         ax.set_ylim(0.3, 1.02)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("AUC (mean ± std over seeds)")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(TITLES[table], fontsize=10)
     fig.tight_layout()
     tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=110, metadata={"Software": None})
+    fig.savefig(tmp, dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     os.replace(tmp, path)
 
