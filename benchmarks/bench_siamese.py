@@ -102,6 +102,8 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=None, help="training epochs [default: SiameseConfig's 30, quick 3]")
     ap.add_argument("--backbones", default=",".join(BACKBONES))
     ap.add_argument("--losses", default=",".join(LOSSES))
+    ap.add_argument("--augment", default=None, help="identity augmentation: shift|none [default: SiameseConfig's]")
+    ap.add_argument("--arch-kwargs", default=None, help="JSON backbone arguments added to every backbone's defaults")
     ap.add_argument("--workers", type=int, default=2, help="processes reading the data")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1: these small networks lose more to thread spinning than they gain)")
@@ -142,10 +144,12 @@ def main(argv=None) -> int:
 
     for arch in args.backbones.split(","):
         for loss in args.losses.split(","):
-            cfg = SiameseConfig(arch=arch, loss=loss, epochs=epochs)
+            cfg = SiameseConfig(arch=arch, loss=loss, epochs=epochs,
+                                **({"augment": args.augment} if args.augment else {}))
             model = work / f"{arch}_{loss}.pt"
             t0, c0 = time.perf_counter(), time.process_time()
-            summary = train_siamese(str(data["train"]), str(model), cfg, workers=args.workers)
+            summary = train_siamese(str(data["train"]), str(model), cfg, workers=args.workers,
+                                    arch_kwargs=json.loads(args.arch_kwargs) if args.arch_kwargs else None)
             secs, cpu = time.perf_counter() - t0, time.process_time() - c0
             best = summary["best"]
             log(f"{arch}/{loss}: {secs:.0f} s ({cpu:.0f} s CPU), best epoch {best['epoch']} val_auc {best['val_auc']:.3f}")

@@ -271,6 +271,13 @@ class SiameseConfig(_JsonConfig):
     (``mining``: ``hard`` = batch-hard, ``semihard`` = FaceNet's semi-hard
     negatives). ``margin`` is in embedding distance units (embeddings are
     L2-normalised when ``normalize``, so distances lie in [0, 2]).
+
+    ``augment`` creates new identities in every training batch: ``shift``
+    rolls all the clips of one identity along the frequency axis by the same
+    random number of bins (at most ``max_shift_bins`` either way; every
+    identity of the batch gets its own shift), so that 20 training signatures
+    become hundreds and the network learns "same line positions = same
+    source" instead of memorising them; ``none`` trains on the data as is.
     """
 
     arch: str = "sispeccnn"
@@ -285,6 +292,8 @@ class SiameseConfig(_JsonConfig):
     val_fraction: float = 0.2
     embedding_dim: int = 64
     normalize: bool = True
+    augment: str = "shift"
+    max_shift_bins: int = 48
     seed: int = 0
     device: str = "cpu"
 
@@ -292,6 +301,8 @@ class SiameseConfig(_JsonConfig):
         from lfkit.errors import check_choice, check_positive_int
 
         check_choice("loss", self.loss, ("contrastive", "triplet"))
+        check_choice("augment", self.augment, ("none", "shift"))
+        check_positive_int("max_shift_bins", self.max_shift_bins)
         check_choice("mining", self.mining, ("hard", "semihard"))
         for name in ("epochs", "batch_size", "clips_per_class", "embedding_dim"):
             check_positive_int(name, getattr(self, name))

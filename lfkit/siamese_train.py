@@ -15,6 +15,12 @@ signatures at least ``margin`` apart. The loop is plain and seeded:
   the batch as an anchor: ``hard`` mining takes its farthest positive and
   nearest negative (batch-hard), ``semihard`` its nearest negative farther
   than the positive (FaceNet), else the farthest negative.
+* **Identity augmentation** (``augment="shift"``, the default): in every
+  batch, all the clips of one identity are rolled along the frequency axis by
+  the same random number of bins (see :func:`shift_identities`). A signature
+  is its set of line positions, so a shifted signature is a new, plausible
+  one: 20 training identities become hundreds, and the network cannot
+  memorise them, which is what made it fail on signatures never seen.
 * A **validation split by class** (signatures never seen in training) is
   scored after every epoch as a verification task over all its pairs; the
   epoch with the highest AUC (then lowest EER) is kept, and the threshold at
@@ -32,8 +38,8 @@ import numpy as np
 from lfkit.config import SiameseConfig
 from lfkit.errors import DataError, ParameterError
 
-__all__ = ["class_split", "pk_batches", "contrastive_loss", "triplet_loss", "fit_siamese", "train_siamese",
-           "siamese_arch_kwargs"]
+__all__ = ["class_split", "pk_batches", "shift_identities", "contrastive_loss", "triplet_loss", "fit_siamese",
+           "train_siamese", "siamese_arch_kwargs"]
 
 
 def class_split(labels, val_fraction: float, seed: int):
@@ -77,6 +83,41 @@ def pk_batches(y: np.ndarray, n_classes: int, per_class: int, n_batches: int, rn
         idx = [rng.choice(by_class[c], size=per_class, replace=len(by_class[c]) < per_class) for c in chosen]
         out.append(np.concatenate(idx))
     return out
+
+
+def shift_identities(X, y: np.ndarray, max_shift_bins: int, rng):
+    """Roll every identity's clips along the frequency axis by one random shift per identity.
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (B, 1, n_freq, n_frames)
+        A batch of spectrograms (not modified).
+    y : np.ndarray of int, shape (B,)
+        Their identities; all clips of one identity get the same shift.
+    max_shift_bins : int
+        Shifts are drawn uniformly from ``-max_shift_bins .. max_shift_bins``
+        (clipped to ``n_freq - 1``); lines pushed past one edge of the band
+        come back at the other (a circular shift keeps the noise statistics).
+    rng : np.random.Generator
+
+    Returns
+    -------
+    X_shifted : torch.Tensor, shape (B, 1, n_freq, n_frames)
+    shifts : dict
+        ``{identity: shift in bins}``.
+    """
+    import torch
+
+    ids = np.unique(y)
+    m = min(int(max_shift_bins), X.shape[-2] - 1)
+    drawn = rng.integers(-m, m + 1, size=len(ids))
+    out = torch.empty_like(X)
+    shifts = {}
+    for c, k in zip(ids.tolist(), drawn.tolist()):
+        sel = torch.as_tensor(np.flatnonzero(y == c))
+        out[sel] = torch.roll(X[sel], int(k), dims=-2)
+        shifts[c] = int(k)
+    return out, shifts
 
 
 def pairwise_distances(E):
@@ -198,6 +239,7 @@ def fit_siamese(net, X: np.ndarray, labels, cfg: SiameseConfig, hooks: dict | No
     net.to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(np.random.SeedSequence([int(cfg.seed), 0x7EA2]))
+    aug_rng = np.random.default_rng(np.random.SeedSequence([int(cfg.seed), 0xA06]))
     per_batch = min(cfg.batch_size, len(np.unique(ytr))) * cfg.clips_per_class
     n_batches = max(1, int(np.ceil(len(tr) / per_batch)))
     history, best, best_state = [], None, None
@@ -207,7 +249,10 @@ def fit_siamese(net, X: np.ndarray, labels, cfg: SiameseConfig, hooks: dict | No
         total = 0.0
         for idx in pk_batches(ytr, cfg.batch_size, cfg.clips_per_class, n_batches, rng):
             yb = torch.as_tensor(ytr[idx], device=dev)
-            E = _embed(net, Xtr[idx].to(dev), cfg.normalize)
+            xb = Xtr[idx]
+            if cfg.augment == "shift":
+                xb, _ = shift_identities(xb, ytr[idx], cfg.max_shift_bins, aug_rng)
+            E = _embed(net, xb.to(dev), cfg.normalize)
             loss = (contrastive_loss(E, yb, cfg.margin) if cfg.loss == "contrastive"
                     else triplet_loss(E, yb, cfg.margin, cfg.mining))
             opt.zero_grad()

@@ -19,7 +19,7 @@ from conftest import assert_clean_failure, run_lfkit
 from lfkit.config import SiameseConfig
 from lfkit.errors import DataError, ParameterError
 from lfkit.siamese import evaluate_pairs, similarity
-from lfkit.siamese_train import class_split, contrastive_loss, fit_siamese, pk_batches, triplet_loss
+from lfkit.siamese_train import class_split, contrastive_loss, fit_siamese, pk_batches, shift_identities, triplet_loss
 
 # ---------------------------------------------------------------------------- units
 
@@ -75,6 +75,44 @@ def test_pk_batches_draw_p_identities_of_k_clips():
     for idx in pk_batches(y, 4, 3, 5, rng):
         ids, counts = np.unique(y[idx], return_counts=True)
         assert len(ids) == 4 and set(counts) == {3}
+
+
+def test_shift_identities_rolls_each_identity_by_one_seeded_shift():
+    rng = np.random.default_rng(1)
+    X = torch.as_tensor(rng.normal(size=(9, 1, 24, 5)).astype(np.float32))
+    y = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    out, shifts = shift_identities(X, y, 6, np.random.default_rng(7))
+    assert out.shape == X.shape and out.dtype == X.dtype
+    assert set(shifts) == {0, 1, 2} and all(-6 <= k <= 6 for k in shifts.values())
+    for i, c in enumerate(y):  # clip i is clip i rolled by its identity's shift along frequency
+        assert torch.equal(out[i], torch.roll(X[i], shifts[c], dims=-2))
+    assert any(k != 0 for k in shifts.values()) and not torch.equal(out, X)
+    again, shifts2 = shift_identities(X, y, 6, np.random.default_rng(7))
+    assert shifts2 == shifts and torch.equal(again, out)
+    # a tone line moves to its shifted bin
+    line = torch.zeros(2, 1, 24, 5)
+    line[:, 0, 3] = 1.0
+    moved, s = shift_identities(line, np.array([5, 5]), 30, np.random.default_rng(0))
+    assert -23 <= s[5] <= 23  # clipped to n_freq - 1
+    assert torch.all(moved[:, 0].sum(-1).argmax(-1) == (3 + s[5]) % 24)
+
+
+def test_augment_none_and_shift_train_differently_and_bad_values_are_refused():
+    from lfkit.models import create_model
+
+    X, labels = _tiny()
+
+    def losses(augment):
+        torch.manual_seed(0)
+        net = create_model("sispeccnn", embedding_dim=8, normalize=True, hidden_channels=4, freq_bins=12)
+        cfg = SiameseConfig(epochs=1, batch_size=4, clips_per_class=3, val_fraction=0.5, augment=augment)
+        return [r["loss"] for r in fit_siamese(net, X, labels, cfg)[0]]
+
+    assert losses("shift") == losses("shift") != losses("none")
+    with pytest.raises(ParameterError, match="augment='flip'"):
+        SiameseConfig(augment="flip")
+    with pytest.raises(ParameterError, match="max_shift_bins"):
+        SiameseConfig(max_shift_bins=0)
 
 
 def _tiny(n_classes=4, n=6, seed=0, frames=12, n_freq=24):
