@@ -29,6 +29,9 @@ def train_siamese(
     clips_per_class: int = typer.Option(_D.clips_per_class, "--clips-per-class", help="Clips of each identity per batch."),
     lr: float = typer.Option(_D.lr, "--lr", help="Adam learning rate."),
     val_fraction: float = typer.Option(_D.val_fraction, "--val-fraction", help="Share of identities held out for validation."),
+    augment: str = typer.Option(_D.augment, "--augment",
+                                help="New identities in every batch: shift (roll each identity along frequency by a random shift) | none."),
+    max_shift_bins: int = typer.Option(_D.max_shift_bins, "--max-shift-bins", help="Largest --augment shift, in frequency bins."),
     embedding_dim: int = typer.Option(_D.embedding_dim, "--embedding-dim", help="Embedding width."),
     seed: int = typer.Option(_D.seed, "--seed", help="Random seed."),
     device: str = typer.Option(_D.device, "--device", help="cpu or cuda."),
@@ -48,7 +51,8 @@ def train_siamese(
         raise ParameterError(f"arch_kwargs={arch_kwargs!r} is not a JSON object")
     cfg = SiameseConfig(arch=arch, loss=loss, mining=mining, margin=margin, epochs=epochs, batch_size=batch_size,
                         clips_per_class=clips_per_class, lr=lr, val_fraction=val_fraction,
-                        embedding_dim=embedding_dim, seed=seed, device=device)
+                        embedding_dim=embedding_dim, augment=augment, max_shift_bins=max_shift_bins, seed=seed,
+                        device=device)
     run(data, output, cfg, frontend_changes, workers, log, hooks={"on_epoch": epoch_printer("train-siamese", quiet)},
         notice=reporter("train-siamese", quiet), arch_kwargs=kw)
 
