@@ -2,7 +2,7 @@
 
 Every model lfkit writes has an embedding: a binary network's penultimate
 layer, a one-class model's extractor output, a siamese network's embedding.
-Inputs are read and chunked exactly as :mod:`lfkit.scoring` does (a long file
+Inputs are read and chunked exactly as ``lfkit score`` does (:mod:`lfkit.segments`) (a long file
 is cut into chunks of the training length), and every row of the (N, D)
 array has a row in the CSV beside it: ``row``, ``path``, ``start``, ``end``
 and the input's label columns.
@@ -37,7 +37,7 @@ def embed_clips(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool = Fa
     n_bad : int
         Clips that could not be read (reported, skipped).
     """
-    from lfkit.scoring import _score_stdin, _views, iter_segments
+    from lfkit.segments import _score_stdin, _views, iter_segments
 
     views = _views([scorer])
     plan = (scorer.sr, chunk_s, chunk_hop_s, scorer.n_samples, strict)
