@@ -146,7 +146,7 @@ def main(argv=None) -> int:
         for loss in args.losses.split(","):
             cfg = SiameseConfig(arch=arch, loss=loss, epochs=epochs,
                                 **({"augment": args.augment} if args.augment else {}))
-            model = work / f"{arch}_{loss}.pt"
+            model = work / f"{Path(args.out).stem}_{arch}_{loss}.pt"
             t0, c0 = time.perf_counter(), time.process_time()
             summary = train_siamese(str(data["train"]), str(model), cfg, workers=args.workers,
                                     arch_kwargs=json.loads(args.arch_kwargs) if args.arch_kwargs else None)

@@ -30,7 +30,7 @@ def train_siamese(
     lr: float = typer.Option(_D.lr, "--lr", help="Adam learning rate."),
     val_fraction: float = typer.Option(_D.val_fraction, "--val-fraction", help="Share of identities held out for validation."),
     augment: str = typer.Option(_D.augment, "--augment",
-                                help="New identities in every batch: shift (roll each identity along frequency by a random shift) | none."),
+                                help="New identities in every batch: shift (roll each identity along frequency by a random shift) | twins (shift, and split each identity into two shifted differently) | none."),
     max_shift_bins: int = typer.Option(_D.max_shift_bins, "--max-shift-bins", help="Largest --augment shift, in frequency bins."),
     embedding_dim: int = typer.Option(_D.embedding_dim, "--embedding-dim", help="Embedding width."),
     seed: int = typer.Option(_D.seed, "--seed", help="Random seed."),

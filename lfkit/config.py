@@ -277,7 +277,10 @@ class SiameseConfig(_JsonConfig):
     random number of bins (at most ``max_shift_bins`` either way; every
     identity of the batch gets its own shift), so that 20 training signatures
     become hundreds and the network learns "same line positions = same
-    source" instead of memorising them; ``none`` trains on the data as is.
+    source" instead of memorising them; ``twins`` (the default) also splits each
+    identity's clips into two identities shifted differently (same line
+    pattern, other positions: the hardest negatives); ``none`` trains on the
+    data as is.
     """
 
     arch: str = "sispeccnn"
@@ -292,7 +295,7 @@ class SiameseConfig(_JsonConfig):
     val_fraction: float = 0.2
     embedding_dim: int = 64
     normalize: bool = True
-    augment: str = "shift"
+    augment: str = "twins"
     max_shift_bins: int = 48
     seed: int = 0
     device: str = "cpu"
@@ -301,7 +304,7 @@ class SiameseConfig(_JsonConfig):
         from lfkit.errors import check_choice, check_positive_int
 
         check_choice("loss", self.loss, ("contrastive", "triplet"))
-        check_choice("augment", self.augment, ("none", "shift"))
+        check_choice("augment", self.augment, ("none", "shift", "twins"))
         check_positive_int("max_shift_bins", self.max_shift_bins)
         check_choice("mining", self.mining, ("hard", "semihard"))
         for name in ("epochs", "batch_size", "clips_per_class", "embedding_dim"):

@@ -15,12 +15,14 @@ signatures at least ``margin`` apart. The loop is plain and seeded:
   the batch as an anchor: ``hard`` mining takes its farthest positive and
   nearest negative (batch-hard), ``semihard`` its nearest negative farther
   than the positive (FaceNet), else the farthest negative.
-* **Identity augmentation** (``augment="shift"``, the default): in every
-  batch, all the clips of one identity are rolled along the frequency axis by
-  the same random number of bins (see :func:`shift_identities`). A signature
-  is its set of line positions, so a shifted signature is a new, plausible
-  one: 20 training identities become hundreds, and the network cannot
-  memorise them, which is what made it fail on signatures never seen.
+* **Identity augmentation** (``augment``): in every batch, all the clips of
+  one identity are rolled along the frequency axis by the same random number
+  of bins (``shift``, see :func:`shift_identities`). A signature is its set
+  of line positions, so a shifted signature is a new, plausible one: 20
+  training identities become hundreds, and the network cannot memorise them,
+  which is what made it fail on signatures never seen. ``twins`` (the
+  default) first splits each identity's clips into two identities
+  (:func:`twin_identities`), which then get different shifts.
 * A **validation split by class** (signatures never seen in training) is
   scored after every epoch as a verification task over all its pairs; the
   epoch with the highest AUC (then lowest EER) is kept, and the threshold at
@@ -96,8 +98,10 @@ def shift_identities(X, y: np.ndarray, max_shift_bins: int, rng):
         Their identities; all clips of one identity get the same shift.
     max_shift_bins : int
         Shifts are drawn uniformly from ``-max_shift_bins .. max_shift_bins``
-        (clipped to ``n_freq - 1``); lines pushed past one edge of the band
-        come back at the other (a circular shift keeps the noise statistics).
+        (clipped to ``(n_freq - 1) // 2``), without replacement when there
+        are enough, so no two identities of the batch share one; lines pushed
+        past one edge of the band come back at the other (a circular shift
+        keeps the noise statistics).
     rng : np.random.Generator
 
     Returns
@@ -109,8 +113,11 @@ def shift_identities(X, y: np.ndarray, max_shift_bins: int, rng):
     import torch
 
     ids = np.unique(y)
-    m = min(int(max_shift_bins), X.shape[-2] - 1)
-    drawn = rng.integers(-m, m + 1, size=len(ids))
+    m = min(int(max_shift_bins), (X.shape[-2] - 1) // 2)
+    if len(ids) <= 2 * m + 1:  # distinct shifts (distinct modulo n_freq too), so twins always differ
+        drawn = rng.choice(2 * m + 1, size=len(ids), replace=False) - m
+    else:
+        drawn = rng.integers(-m, m + 1, size=len(ids))
     out = torch.empty_like(X)
     shifts = {}
     for c, k in zip(ids.tolist(), drawn.tolist()):
@@ -118,6 +125,29 @@ def shift_identities(X, y: np.ndarray, max_shift_bins: int, rng):
         out[sel] = torch.roll(X[sel], int(k), dims=-2)
         shifts[c] = int(k)
     return out, shifts
+
+
+def twin_identities(y: np.ndarray) -> np.ndarray:
+    """Relabel the second half of each identity's clips as a new identity (its twin).
+
+    With ``augment="twins"`` the twin is then shifted differently from the
+    first half, so the batch holds pairs of signatures with the same line
+    pattern at different positions: the network must tell them apart by
+    where the lines are, not only by their spacing.
+
+    Returns
+    -------
+    np.ndarray of int, shape (B,)
+        Labels; identities with fewer than 4 clips in the batch are kept whole.
+    """
+    y = np.asarray(y)
+    out = y.copy()
+    offset = int(y.max()) + 1
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        if len(idx) >= 4:
+            out[idx[len(idx) // 2 :]] += offset
+    return out
 
 
 def pairwise_distances(E):
@@ -248,10 +278,11 @@ def fit_siamese(net, X: np.ndarray, labels, cfg: SiameseConfig, hooks: dict | No
         net.train()
         total = 0.0
         for idx in pk_batches(ytr, cfg.batch_size, cfg.clips_per_class, n_batches, rng):
-            yb = torch.as_tensor(ytr[idx], device=dev)
+            yn = twin_identities(ytr[idx]) if cfg.augment == "twins" else ytr[idx]
+            yb = torch.as_tensor(yn, device=dev)
             xb = Xtr[idx]
-            if cfg.augment == "shift":
-                xb, _ = shift_identities(xb, ytr[idx], cfg.max_shift_bins, aug_rng)
+            if cfg.augment in ("shift", "twins"):
+                xb, _ = shift_identities(xb, yn, cfg.max_shift_bins, aug_rng)
             E = _embed(net, xb.to(dev), cfg.normalize)
             loss = (contrastive_loss(E, yb, cfg.margin) if cfg.loss == "contrastive"
                     else triplet_loss(E, yb, cfg.margin, cfg.mining))

@@ -19,7 +19,8 @@ from conftest import assert_clean_failure, run_lfkit
 from lfkit.config import SiameseConfig
 from lfkit.errors import DataError, ParameterError
 from lfkit.siamese import evaluate_pairs, similarity
-from lfkit.siamese_train import class_split, contrastive_loss, fit_siamese, pk_batches, shift_identities, triplet_loss
+from lfkit.siamese_train import (class_split, contrastive_loss, fit_siamese, pk_batches, shift_identities,
+                                 triplet_loss, twin_identities)
 
 # ---------------------------------------------------------------------------- units
 
@@ -86,15 +87,22 @@ def test_shift_identities_rolls_each_identity_by_one_seeded_shift():
     assert set(shifts) == {0, 1, 2} and all(-6 <= k <= 6 for k in shifts.values())
     for i, c in enumerate(y):  # clip i is clip i rolled by its identity's shift along frequency
         assert torch.equal(out[i], torch.roll(X[i], shifts[c], dims=-2))
-    assert any(k != 0 for k in shifts.values()) and not torch.equal(out, X)
+    assert len(set(shifts.values())) == 3 and not torch.equal(out, X)  # distinct shifts per identity
     again, shifts2 = shift_identities(X, y, 6, np.random.default_rng(7))
     assert shifts2 == shifts and torch.equal(again, out)
     # a tone line moves to its shifted bin
     line = torch.zeros(2, 1, 24, 5)
     line[:, 0, 3] = 1.0
     moved, s = shift_identities(line, np.array([5, 5]), 30, np.random.default_rng(0))
-    assert -23 <= s[5] <= 23  # clipped to n_freq - 1
+    assert -11 <= s[5] <= 11  # clipped to (n_freq - 1) // 2
     assert torch.all(moved[:, 0].sum(-1).argmax(-1) == (3 + s[5]) % 24)
+
+
+def test_twin_identities_split_each_identity_into_two():
+    y = np.array([3, 3, 3, 3, 0, 0, 0, 0, 1, 1])
+    t = twin_identities(y)
+    assert list(t[:4]) == [3, 3, 7, 7] and list(t[4:8]) == [0, 0, 4, 4]
+    assert list(t[8:]) == [1, 1]  # two clips: kept whole, or a twin would have no positive pair
 
 
 def test_augment_none_and_shift_train_differently_and_bad_values_are_refused():
@@ -105,10 +113,11 @@ def test_augment_none_and_shift_train_differently_and_bad_values_are_refused():
     def losses(augment):
         torch.manual_seed(0)
         net = create_model("sispeccnn", embedding_dim=8, normalize=True, hidden_channels=4, freq_bins=12)
-        cfg = SiameseConfig(epochs=1, batch_size=4, clips_per_class=3, val_fraction=0.5, augment=augment)
+        cfg = SiameseConfig(epochs=1, batch_size=4, clips_per_class=4, val_fraction=0.5, augment=augment)
         return [r["loss"] for r in fit_siamese(net, X, labels, cfg)[0]]
 
     assert losses("shift") == losses("shift") != losses("none")
+    assert losses("twins") not in (losses("shift"), losses("none"))
     with pytest.raises(ParameterError, match="augment='flip'"):
         SiameseConfig(augment="flip")
     with pytest.raises(ParameterError, match="max_shift_bins"):
