@@ -67,7 +67,11 @@ def invoke(*args, input: bytes | None = None):
     """Run ``lfkit ARGS`` in-process (typer's CliRunner); returns (exit_code, stdout bytes, stderr text)."""
     from lfkit_cli.main import app
 
-    result = CliRunner().invoke(app, [str(a) for a in args], input=input)
+    try:
+        runner = CliRunner(mix_stderr=False)  # click 8.1; 8.2 keeps the streams apart by default
+    except TypeError:
+        runner = CliRunner()
+    result = runner.invoke(app, [str(a) for a in args], input=input)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout_bytes, result.stderr

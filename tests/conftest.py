@@ -40,18 +40,26 @@ class _Result:
         self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
 
 
+def cli_runner():
+    """A CliRunner that keeps standard error apart (click 8.1 needs ``mix_stderr=False``; 8.2 dropped it)."""
+    from typer.testing import CliRunner
+
+    try:
+        return CliRunner(mix_stderr=False)
+    except TypeError:
+        return CliRunner()
+
+
 def invoke_lfkit(*args, input: bytes | None = None):
     """Run ``lfkit ARGS`` in this process through the Typer app (same parsing, boundary and exit codes).
 
     About 20 times faster than :func:`run_lfkit`; used where a real process
     adds nothing (the error paths). Standard output and error stay separate.
     """
-    from typer.testing import CliRunner
-
     from lfkit_cli.main import app
 
     env = {"LFKIT_DEBUG": None}
-    res = CliRunner().invoke(app, [str(a) for a in args], input=input or b"", env=env, catch_exceptions=False)
+    res = cli_runner().invoke(app, [str(a) for a in args], input=input or b"", env=env, catch_exceptions=False)
     return _Result(res.exit_code, res.stdout_bytes, res.stderr_bytes or b"")
 
 
