@@ -15,8 +15,10 @@ nearest enrolled centroid of the time-averaged, noise-floor-normalised
 spectrum (linear power averaged over time, divided by its median over
 frequency, in dB; Euclidean distance).
 
-    python benchmarks/bench_siamese.py            # the full run (about 20 min on 2 cores)
+    python benchmarks/bench_siamese.py            # the full run (4 to 7 min on 2 shared cores at 30 epochs)
     python benchmarks/bench_siamese.py --quick    # a few minutes, for development
+    python benchmarks/bench_siamese.py --backbones sispeccnn --losses contrastive --augment shift \
+        --arch-kwargs '{"hidden_channels": 32}' --out /tmp/x.json   # one variant, its own model files
 
 Prints a Markdown table and writes ``benchmarks/out/siamese.json``.
 """
@@ -170,7 +172,9 @@ def main(argv=None) -> int:
         lines.append(f"| {r['method']} | {r['snr_db']} | {r['top1']:.3f} | {r['auc']:.3f} | {r['eer']:.3f} |")
     table = "\n".join(lines)
     print(table)
-    doc = {"command": "python benchmarks/bench_siamese.py" + (" --quick" if args.quick else ""),
+    argv = sys.argv[1:] if argv is None else list(argv)
+    doc = {"command": " ".join(["python benchmarks/bench_siamese.py", *argv]), "augment": SiameseConfig().augment
+           if not args.augment else args.augment,
            "epochs": epochs, "n_train_per_class": 16 if args.quick else 40, "n_new": N_NEW,
            "n_enroll": N_ENROLL, "n_test": N_TEST, "snrs_db": list(SNRS),
            "seconds": round(time.perf_counter() - t_all, 1), "results": results, "table": table}
