@@ -173,7 +173,10 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         raise ParameterError(f"workers={workers} must be a positive integer")
     if chunk_s is not None and not chunk_s > 0:
         raise ParameterError(f"chunk={chunk_s!r} must be a positive number of seconds")
+    warming = _warm_workers(workers)  # start the reader processes while torch is imported here
     scorers = load_scorers(model_paths, device)
+    if warming is not None:
+        warming.join()
     for s in scorers:
         if getattr(s, "needs_references", False):
             raise ParameterError(f"model {s.name} is a {s.regime} model: score with --enroll REFS or --pairs pairs.csv")
@@ -242,6 +245,31 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         raise DataError(f"none of the {len(clips)} input(s) could be scored")
     io.write_jsonl(records, output)
     return n_bad
+
+
+def _warm(_):
+    """Worker start-up: import what reading and transforming need."""
+    import soundfile  # noqa: F401
+
+    from lfkit import features  # noqa: F401
+
+    return 0
+
+
+def _warm_workers(workers: int):
+    """Start joblib's reusable worker pool in a thread; returns the thread (or None for one worker)."""
+    if workers < 2:
+        return None
+    import threading
+
+    def run():
+        from joblib import Parallel, delayed
+
+        Parallel(n_jobs=workers)(delayed(_warm)(i) for i in range(workers))
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
 
 
 def split_models(paths):
