@@ -37,13 +37,13 @@ def embed_clips(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool = Fa
     n_bad : int
         Clips that could not be read (reported, skipped).
     """
-    from lfkit.segments import _score_stdin, _views, iter_segments
+    from lfkit.segments import _views, segments_of
 
     views = _views([scorer])
     plan = (scorer.sr, chunk_s, chunk_hop_s, scorer.n_samples, strict)
     parts, rows, n_bad = [], [], 0
     for clip in clips:
-        blocks, notes = _score_stdin(clip, views, plan) if clip["_file"] == io.STDIO else iter_segments(clip, views, plan)
+        blocks, notes = segments_of(clip, views, plan)
         for note in notes:
             if notice:
                 notice(note)

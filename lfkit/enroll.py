@@ -56,21 +56,13 @@ def embed_clips(scorer, clips, plan, workers: int = 1, report=None, notice=None,
     bad : list of (clip, str)
         Clips that could not be read or embedded, with the reason.
     """
-    from lfkit.scoring import _prepare_batch, _score_stdin, _views
+    from lfkit.segments import _score_stdin, _views, prepare_in_workers
 
     if workers < 1:
         raise ParameterError(f"workers={workers} must be a positive integer")
     views = _views([scorer])
     files = [c for c in clips if c["_file"] != io.STDIO]
-    size = max(1, min(64, len(files) // max(1, workers * 4) or 1))
-    batches = [files[i : i + size] for i in range(0, len(files), size)]
-    if workers > 1 and len(batches) > 1:
-        from joblib import Parallel, delayed
-
-        prepared = Parallel(n_jobs=workers, return_as="generator")(
-            delayed(_prepare_batch)(b, views, plan) for b in batches)
-    else:
-        prepared = (_prepare_batch(b, views, plan) for b in batches)
+    batches, prepared = prepare_in_workers(files, views, plan, workers)
     results, n = {}, 0
     for b, res in zip(batches, prepared):
         results.update({id(c): r for c, r in zip(b, res)})

@@ -13,17 +13,14 @@ import numpy as np
 
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError
-
-from lfkit.segments import (  # noqa: F401  (also used by enroll and embedding)
-    AUTO_CHUNK_FACTOR,
+from lfkit.segments import (
     STREAM_BLOCK,
-    _is_long,
-    _prepare_batch,
     _prepare_short,
-    _score_stdin,
     _target_sr,
     _views,
     iter_segments,
+    prepare_in_workers,
+    segments_of,
 )
 
 __all__ = ["load_scorers", "iter_segments", "score", "ensemble_name"]
@@ -191,15 +188,7 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
     name = ensemble_name(scorers)
     records, n_bad = [], 0
     short = [c for c in clips if c["_file"] != io.STDIO]  # long files come back as None from the workers
-    size = max(1, min(64, len(short) // max(1, workers * 4) or 1))
-    batches = [short[i : i + size] for i in range(0, len(short), size)]
-    if workers > 1 and len(batches) > 1:
-        from joblib import Parallel, delayed
-
-        prepared = Parallel(n_jobs=workers, return_as="generator")(
-            delayed(_prepare_short)(b, views, plan) for b in batches)
-    else:
-        prepared = (_prepare_short(b, views, plan) for b in batches)
+    batches, prepared = prepare_in_workers(short, views, plan, workers, _prepare_short)
     results, arriving, done = {}, zip(batches, prepared), 0
     is_short = {id(c) for c in short}
     pending, n_pending = [], 0  # clips whose blocks wait for one shared forward pass
@@ -219,7 +208,7 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
                 progress(done, len(clips))
         res = results.pop(id(clip), None)  # None: standard input, or a long file streamed here
         if res is None:
-            res = _score_stdin(clip, views, plan) if clip["_file"] == io.STDIO else iter_segments(clip, views, plan)
+            res = segments_of(clip, views, plan)
         blocks, notes = res
         for note in notes:
             if notice:

@@ -224,3 +224,35 @@ def _score_stdin(clip, views, plan):
         return [(starts, ends, _transform(np.asarray(Y), sr, views))], notes
     except LfkitError as exc:
         return exc, notes
+
+
+def segments_of(clip, views, plan):
+    """Blocks of one clip read here (standard input included): ``(blocks or error, notes)``."""
+    return _score_stdin(clip, views, plan) if clip["_file"] == io.STDIO else iter_segments(clip, views, plan)
+
+
+def prepare_in_workers(files, views, plan, workers: int, prepare=None):
+    """Read and transform clips in batches, in ``workers`` processes when there is work for them.
+
+    Parameters
+    ----------
+    files : list of Clip
+        Clips on disk (not standard input).
+    prepare : callable(batch, views, plan) or None
+        Per-batch function (default :func:`_prepare_batch`); it runs in the workers.
+
+    Returns
+    -------
+    batches : list of list of Clip
+    results : iterator
+        One list of ``(blocks or error, notes)`` per batch, in order, as they arrive.
+    """
+    prepare = prepare or _prepare_batch
+    size = max(1, min(64, len(files) // max(1, workers * 4) or 1))
+    batches = [files[i : i + size] for i in range(0, len(files), size)]
+    if workers > 1 and len(batches) > 1:
+        from joblib import Parallel, delayed
+
+        return batches, Parallel(n_jobs=workers, return_as="generator")(
+            delayed(prepare)(b, views, plan) for b in batches)
+    return batches, (prepare(b, views, plan) for b in batches)

@@ -204,9 +204,9 @@ def test_spectrogram_folder_made_with_other_settings_is_refused(sh, tmp_path, ba
 
 
 def test_long_files_streamed_in_the_main_process_keep_their_place(sh, tmp_path, base, monkeypatch):
-    import lfkit.scoring as scoring
+    import lfkit.segments as segments
 
-    monkeypatch.setattr(scoring, "_is_long", lambda clip, plan: clip["_file"].endswith(("c00003.wav", "c00010.wav")))
+    monkeypatch.setattr(segments, "_is_long", lambda clip, plan: clip["_file"].endswith(("c00003.wav", "c00010.wav")))
     recs, n_bad, _, _ = _score([sh.model], [sh.data], tmp_path)
     assert n_bad == 0
     assert recs == base
