@@ -203,6 +203,36 @@ def test_ocspeccnn_last_step_pooling():
         create_model("ocspeccnn", pooling="median")
 
 
+@pytest.mark.parametrize("size", SPEC_SIZES)
+def test_ocspeccnn_mean_branch_shapes_and_time_average(size):
+    model = create_model("ocspeccnn", n_outputs=3, embedding_dim=24).eval()
+    assert model.mean_proj is not None
+    x = _input("ocspeccnn", batch=2, size=size)
+    with torch.no_grad():
+        assert model(x).shape == (2, 3)
+        assert model.embed(x).shape == (2, 24)
+        feats = model.mean_features(x)
+        assert feats.shape == (2, model.mean_proj.out_features)
+        # the branch sees only the time average: shuffling frames, or replacing
+        # every frame by the average, leaves it unchanged
+        perm = torch.randperm(size[1], generator=torch.Generator().manual_seed(1))
+        assert torch.allclose(model.mean_features(x[..., perm]), feats, atol=1e-5)
+        flat = x.mean(dim=-1, keepdim=True).expand_as(x)
+        assert torch.allclose(model.mean_features(flat), feats, atol=1e-5)
+        # and it is linear in that average
+        assert torch.allclose(model.mean_features(2 * x) - model.mean_proj.bias, 2 * (feats - model.mean_proj.bias), atol=1e-4)
+
+
+def test_ocspeccnn_without_mean_branch():
+    model = create_model("ocspeccnn", mean_branch=False).eval()
+    assert model.mean_proj is None
+    assert model.fc[0].in_features == model.lstm.hidden_size
+    with torch.no_grad():
+        assert model(_input("ocspeccnn")).shape == (2, 1)
+    with pytest.raises(ParameterError, match="mean_branch"):
+        create_model("ocspeccnn", mean_branch="yes")
+
+
 # --- ConvLSTM -----------------------------------------------------------------
 
 

@@ -132,6 +132,16 @@ class OCSpecCNN(LfModel):
     step of a 2-layer LSTM, whose outputs are averaged over time (or the last
     one taken) and fed to FC -> embedding -> head.
 
+    With ``mean_branch`` (the default) a second path integrates over time
+    before any nonlinearity: the clip's time-averaged (standardised) spectrum,
+    shape ``(batch, n_freq)``, resampled by adaptive average pooling to
+    ``4 * freq_bins`` bins, goes through one linear layer (width
+    ``hidden_size``) and is concatenated with the LSTM summary before the FC
+    embedding. The conv/ReLU/max-pool stack acts per frame and so loses the
+    incoherent-integration gain that a stationary tone's averaged spectrum
+    keeps; this path restores it. The model is still the paper's CNN-LSTM,
+    with an added integration path; ``mean_branch=False`` is the plain one.
+
     Parameters
     ----------
     channels : int
@@ -144,6 +154,8 @@ class OCSpecCNN(LfModel):
         LSTM depth.
     pooling : {"mean", "last"}
         Average the LSTM outputs over time, or take the last step's.
+    mean_branch : bool
+        Add the time-averaged-spectrum path (linear projection) described above.
     """
 
     def __init__(
@@ -156,6 +168,7 @@ class OCSpecCNN(LfModel):
         num_layers: int = 2,
         pooling: str = "mean",
         input_norm: bool = True,
+        mean_branch: bool = True,
     ):
         super().__init__(n_outputs, embedding_dim, input_norm)
         channels = check_positive_int("channels", channels)
@@ -165,18 +178,32 @@ class OCSpecCNN(LfModel):
         self.pooling = check_choice_arg("pooling", pooling, POOLINGS)
         self.conv1 = nn.Conv2d(1, channels, 3, padding=1)
         self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        if not isinstance(mean_branch, bool):
+            raise ParameterError(f"mean_branch={mean_branch!r} must be true or false")
+        self.mean_bins = 4 * self.freq_bins
         self.lstm = nn.LSTM(channels * freq_bins, hidden_size, num_layers=num_layers, batch_first=True)
-        self.fc = nn.Sequential(nn.Linear(hidden_size, embedding_dim), nn.ReLU(inplace=True))
+        self.mean_proj = nn.Linear(self.mean_bins, hidden_size) if mean_branch else None
+        fc_in = hidden_size * (2 if mean_branch else 1)
+        self.fc = nn.Sequential(nn.Linear(fc_in, embedding_dim), nn.ReLU(inplace=True))
         self.head = nn.Linear(embedding_dim, n_outputs)
 
+    def mean_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The integration path: linear projection of the time-averaged spectrum, ``(batch, hidden_size)``."""
+        m = x.mean(dim=-1)  # (B, 1, F): average over time before any nonlinearity
+        m = F.adaptive_avg_pool1d(m, self.mean_bins).flatten(1)  # (B, 4 * freq_bins)
+        return self.mean_proj(m)
+
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the FC layer after the LSTM, shape ``(batch, embedding_dim)``."""
-        z = max_pool_freq(torch.relu(self.conv1(self.prepare(x))), 2)
+        """Return the FC layer after the LSTM (and the mean branch), shape ``(batch, embedding_dim)``."""
+        x = self.prepare(x)
+        z = max_pool_freq(torch.relu(self.conv1(x)), 2)
         z = max_pool_freq(torch.relu(self.conv2(z)), 2)  # (B, C, F/4, T)
         z = F.adaptive_max_pool2d(z, (self.freq_bins, z.shape[-1]))
         seq = z.permute(0, 3, 1, 2).flatten(2)  # (B, T, C * freq_bins)
         out, _ = self.lstm(seq)
         pooled = out.mean(dim=1) if self.pooling == "mean" else out[:, -1]
+        if self.mean_proj is not None:
+            pooled = torch.cat([pooled, self.mean_features(x)], dim=1)
         return self.fc(pooled)
 
 
