@@ -220,7 +220,8 @@ def test_ocspeccnn_mean_branch_shapes_and_time_average(size):
         flat = x.mean(dim=-1, keepdim=True).expand_as(x)
         assert torch.allclose(model.mean_features(flat), feats, atol=1e-5)
         # and it is linear in that average
-        assert torch.allclose(model.mean_features(2 * x) - model.mean_proj.bias, 2 * (feats - model.mean_proj.bias), atol=1e-4)
+        bias = model.mean_proj.bias
+        assert torch.allclose(model.mean_features(2 * x) - bias, 2 * (feats - bias), atol=1e-4)
 
 
 def test_ocspeccnn_without_mean_branch():
