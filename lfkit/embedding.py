@@ -37,19 +37,14 @@ def embed_clips(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool = Fa
     n_bad : int
         Clips that could not be read (reported, skipped).
     """
-    from lfkit.segments import _views, segments_of
+    from lfkit.segments import _views, blocks_or_raise, segments_of
 
     views = _views([scorer])
     plan = (scorer.sr, chunk_s, chunk_hop_s, scorer.n_samples, strict)
     parts, rows, n_bad = [], [], 0
     for clip in clips:
-        blocks, notes = segments_of(clip, views, plan)
-        for note in notes:
-            if notice:
-                notice(note)
         try:
-            if isinstance(blocks, Exception):
-                raise blocks
+            blocks = blocks_or_raise(segments_of(clip, views, plan), notice)
             meta = {k: v for k, v in clip.items() if not k.startswith("_") and k != "path"}
             for starts, ends, arrays in blocks:
                 X = arrays[scorer.view]

@@ -56,7 +56,7 @@ def embed_clips(scorer, clips, plan, workers: int = 1, report=None, notice=None,
     bad : list of (clip, str)
         Clips that could not be read or embedded, with the reason.
     """
-    from lfkit.segments import _score_stdin, _views, prepare_in_workers
+    from lfkit.segments import _views, blocks_or_raise, prepare_in_workers, segments_of
 
     if workers < 1:
         raise ParameterError(f"workers={workers} must be a positive integer")
@@ -71,13 +71,9 @@ def embed_clips(scorer, clips, plan, workers: int = 1, report=None, notice=None,
             progress(n, len(clips))
     done, bad = [], []
     for clip in clips:
-        blocks, notes = results.pop(id(clip)) if id(clip) in results else _score_stdin(clip, views, plan)
-        for note in notes:
-            if notice:
-                notice(note)
         try:
-            if isinstance(blocks, Exception):
-                raise blocks
+            res = results.pop(id(clip)) if id(clip) in results else segments_of(clip, views, plan)
+            blocks = blocks_or_raise(res, notice)
             parts, starts, ends = [], [], []
             for s0, e0, arrays in blocks:
                 X = arrays[scorer.view]

@@ -18,6 +18,7 @@ from lfkit.segments import (
     _prepare_short,
     _target_sr,
     _views,
+    blocks_or_raise,
     iter_segments,
     prepare_in_workers,
     segments_of,
@@ -209,13 +210,8 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         res = results.pop(id(clip), None)  # None: standard input, or a long file streamed here
         if res is None:
             res = segments_of(clip, views, plan)
-        blocks, notes = res
-        for note in notes:
-            if notice:
-                notice(note)
         try:
-            if isinstance(blocks, Exception):
-                raise blocks
+            blocks = blocks_or_raise(res, notice)
             for _, _, arrays in blocks:
                 for s in scorers:
                     s.check_input(arrays[s.view], clip["path"])

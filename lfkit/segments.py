@@ -256,3 +256,14 @@ def prepare_in_workers(files, views, plan, workers: int, prepare=None):
         return batches, Parallel(n_jobs=workers, return_as="generator")(
             delayed(prepare)(b, views, plan) for b in batches)
     return batches, (prepare(b, views, plan) for b in batches)
+
+
+def blocks_or_raise(result, notice=None):
+    """Unpack ``(blocks or error, notes)``: pass each note to ``notice``, raise the error, return the blocks."""
+    blocks, notes = result
+    for note in notes:
+        if notice:
+            notice(note)
+    if isinstance(blocks, Exception):
+        raise blocks
+    return blocks
