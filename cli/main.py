@@ -4,13 +4,60 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 
-import typer
 
-from lfkit import __version__
+def _interrupted_early(signum, frame):  # pragma: no cover - timing-dependent
+    """Ctrl-C while the shell is still importing: nothing is written yet, so leave at once, quietly."""
+    print("lfkit: error: interrupted", file=sys.stderr, flush=True)
+    os._exit(130)
+
+
+if hasattr(signal, "SIGINT") and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _interrupted_early)  # main() restores Python's handler before any command runs
+
+import click  # noqa: E402
+import typer  # noqa: E402
+from typer.core import TyperGroup  # noqa: E402
+
+from lfkit import __version__  # noqa: E402
 from lfkit_cli import embed, eval_cmd, score, spectro, synth, train_binary, train_oneclass, train_siamese
 
+
+
+def _without_debug(args: list[str]) -> list[str]:
+    """Drop every ``--debug`` before a ``--`` (it may follow the subcommand) and turn tracebacks on."""
+    end = args.index("--") if "--" in args else len(args)
+    if "--debug" in args[:end]:
+        os.environ["LFKIT_DEBUG"] = "1"
+        args = [a for a in args[:end] if a != "--debug"] + args[end:]
+    return args
+
+
+class LfkitGroup(TyperGroup):
+    """The root command: click's usage errors become one line ``lfkit CMD: error: ...`` and exit 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        args = _without_debug(list(sys.argv[1:] if args is None else args))
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            name = ctx.info_name if ctx is not None and ctx.parent is not None else None
+            message = " ".join(exc.format_message().split())
+            message = message[:1].lower() + message[1:]
+            print(f"lfkit{' ' + name if name else ''}: error: {message}", file=sys.stderr, flush=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            print("lfkit: error: interrupted", file=sys.stderr, flush=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)  # without standalone mode, click returns an Exit's code
+
+
 app = typer.Typer(
+    cls=LfkitGroup,
     name="lfkit",
     help="Find low-feature audio signatures: narrowband tones buried in noise.",
     rich_markup_mode=None,
@@ -50,6 +97,8 @@ def main() -> None:
     """Entry point: restore SIGPIPE so ``lfkit ... | head`` ends quietly, then run."""
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if signal.getsignal(signal.SIGINT) is _interrupted_early:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # commands clean up their temporary files
     app()
 
 

@@ -32,6 +32,7 @@ from lfkit import MODEL_FORMAT_VERSION, __version__
 from lfkit import io
 from lfkit.config import FrontendConfig
 from lfkit.errors import DataError
+from lfkit.modelcheck import check_model_doc, check_network_size
 
 __all__ = ["FORMAT_TAG", "save_model", "load_model", "model_display_name"]
 
@@ -141,6 +142,7 @@ def load_model(path) -> dict:
             f"{path}: model format {version!r} written by lfkit {doc.get('lfkit_version')} cannot be read by "
             f"lfkit {__version__} (format {MODEL_FORMAT_VERSION}); retrain or upgrade lfkit"
         )
+    check_model_doc(doc, path)
     try:
         doc["frontend"] = FrontendConfig.from_dict(doc["frontend"])
     except (TypeError, ValueError) as exc:
@@ -161,6 +163,7 @@ def build_network(doc: dict):
 
     if not doc.get("arch"):
         return None
+    check_network_size(doc)  # on the meta device: nothing allocated yet
     net = create_model(doc["arch"], **doc.get("arch_kwargs", {}))
     try:
         net.load_state_dict(doc["state_dict"])

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from lfkit.config import NOISE_KINDS, SynthConfig
-from lfkit.errors import ParameterError, check_choice
+from lfkit.errors import ParameterError, check_choice, check_seed
 
 __all__ = [
     "tone_amplitude",
@@ -152,6 +152,8 @@ def parse_snr(text) -> tuple[float, float]:
         raise ParameterError(f"snr={s!r} must be a number of dB or LO:HI") from None
     if len(parts) != 2 or parts[0] > parts[1] or not all(map(math.isfinite, parts)):
         raise ParameterError(f"snr={s!r} must be a number of dB or LO:HI with LO <= HI")
+    if not all(-200 <= p <= 200 for p in parts):  # 10**(snr/10) overflows long before 4000 dB
+        raise ParameterError(f"snr={s!r} must lie in [-200, 200] dB")
     return parts[0], parts[1]
 
 
@@ -300,6 +302,7 @@ def synthesize(output, cfg: SynthConfig, snr="-30", seed: int = 0, tones=None, p
     from lfkit import io
 
     lo_hi = parse_snr(snr)
+    check_seed(seed)
     modes = [m for m, v in (("--positive", positive), ("--classes", classes), ("--signatures", signatures)) if v]
     if len(modes) > 1:
         raise ParameterError(f"{' and '.join(modes)} cannot be combined: choose one kind of set")

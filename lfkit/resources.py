@@ -1,0 +1,52 @@
+"""Bounded resources: worker processes and the size of networks a model file may ask for.
+
+A model file is data from anywhere: before anything is allocated its
+architecture arguments are checked against sane limits, and the number of
+parameters they imply is compared with the weights the file really holds.
+"""
+
+from __future__ import annotations
+
+import os
+
+from lfkit.errors import ParameterError
+
+__all__ = ["available_cores", "cap_workers", "MAX_PARAMETERS", "MAX_ARCH_INT"]
+
+#: Most parameters a model file may hold (about 2 GB of float32 weights: far above any lfkit architecture).
+MAX_PARAMETERS = 500_000_000
+#: Largest integer an architecture argument (channels, hidden size, layers) may take.
+MAX_ARCH_INT = 65_536
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system says, else the CPU count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def cap_workers(workers, notice=None) -> int:
+    """``--workers`` checked and capped at the cores available, with a notice when capped.
+
+    Parameters
+    ----------
+    workers : int
+        Processes the user asked for (>= 1).
+    notice : callable(str) or None
+        Told when the number is lowered.
+
+    Returns
+    -------
+    int
+        ``min(workers, available_cores())``.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ParameterError(f"workers={workers!r} must be a positive integer")
+    cores = available_cores()
+    if workers > cores:
+        if notice:
+            notice(f"workers={workers} is more than the {cores} core(s) available; using {cores}")
+        return cores
+    return workers
