@@ -15,23 +15,17 @@ from lfkit.errors import ParameterError, check_device, check_number, check_seed
 
 __all__ = [
     "SPECTRO_KINDS",
-    "AUTO_KIND",
     "NORMS",
     "NOISE_KINDS",
     "FrontendConfig",
     "SynthConfig",
     "TrainConfig",
-    "AugmentConfig",
-    "AUGMENT_KINDS",
     "OneClassConfig",
     "SiameseConfig",
-    "ReadConfig",
 ]
 
 #: Spectrogram kinds the front end computes, in the order the docs list them.
-SPECTRO_KINDS = ("linear", "log", "mel", "logmel", "pcen", "mfcc", "whiten")
-#: ``FrontendConfig.kind`` may also be this: chosen at training from the labelled clips (:mod:`lfkit.autofront`).
-AUTO_KIND = "auto"
+SPECTRO_KINDS = ("linear", "log", "mel", "logmel", "pcen", "mfcc")
 #: Per-clip normalisations.
 NORMS = ("none", "standard")
 #: Noise colours the generator draws.
@@ -78,11 +72,7 @@ class FrontendConfig(_JsonConfig):
     kind : str
         One of :data:`SPECTRO_KINDS`: ``linear`` (power), ``log`` (power in dB),
         ``mel`` (mel power), ``logmel`` (mel power in dB), ``pcen`` (per-channel
-        energy normalisation of mel power), ``mfcc``, ``whiten`` (power in dB
-        above its running-median noise floor across frequency, :mod:`lfkit.floor`).
-        ``auto`` (:data:`AUTO_KIND`) asks training to choose the kind, band
-        and ``n_fft`` from the labelled clips (:mod:`lfkit.autofront`); it
-        computes no spectrogram by itself.
+        energy normalisation of mel power), ``mfcc``.
     sr : int or None
         Sample rate in Hz to resample to first; ``None`` keeps the file's rate.
     n_fft : int
@@ -116,7 +106,7 @@ class FrontendConfig(_JsonConfig):
     def __post_init__(self):
         from lfkit.errors import check_choice, check_positive_int
 
-        check_choice("kind", self.kind, SPECTRO_KINDS + (AUTO_KIND,))
+        check_choice("kind", self.kind, SPECTRO_KINDS)
         check_choice("norm", self.norm, NORMS)
         check_positive_int("n_fft", self.n_fft)
         check_positive_int("hop_length", self.hop_length)
@@ -212,12 +202,7 @@ class SynthConfig(_JsonConfig):
 
 @dataclass(frozen=True)
 class TrainConfig(_JsonConfig):
-    """Defaults of ``lfkit train-binary`` (the seed paper: BCE, 20 epochs, batch 20).
-
-    ``mean_branch`` adds Spec-CNN's time-averaged-spectrum branch (``speccnn``
-    only). The decision threshold is picked on the validation split (best
-    balanced accuracy) and stored in the model.
-    """
+    """Defaults of ``lfkit train-binary`` (the seed paper: BCE, 20 epochs, batch 20)."""
 
     arch: str = "speccnn"
     epochs: int = 20
@@ -228,7 +213,6 @@ class TrainConfig(_JsonConfig):
     patience: int = 6
     seed: int = 0
     device: str = "cpu"
-    mean_branch: bool = True
 
     def __post_init__(self):
         from lfkit.errors import check_positive_int
@@ -236,65 +220,6 @@ class TrainConfig(_JsonConfig):
         check_positive_int("epochs", self.epochs)
         check_positive_int("batch_size", self.batch_size)
         _check_common(self)
-
-
-#: Augmentations ``train-binary --augment`` knows: waveform level, then spectrogram level.
-AUGMENT_KINDS = ("gain", "shift", "noise", "pitch", "tmask", "fmask")
-
-
-@dataclass(frozen=True)
-class AugmentConfig(_JsonConfig):
-    """Multi-condition training: augmented copies of the training split, made once.
-
-    Parameters
-    ----------
-    kinds : tuple of str
-        From :data:`AUGMENT_KINDS`: ``gain`` (random level, +-``gain_db``),
-        ``shift`` (circular time shift), ``noise`` (white, pink or brown noise
-        at a clip-to-noise power ratio drawn from ``snr_db``), ``pitch`` (every
-        frequency scaled by up to +-``max_pitch``, by resampling), ``tmask``
-        and ``fmask`` (spectrogram masks along time and frequency). Empty: off.
-    copies : int
-        Augmented copies of every training clip (the validation split is never
-        augmented).
-    snr_db : tuple of 2 float
-        ``(LO, HI)``: the power of the clip over that of the added noise or
-        background, in dB, drawn uniformly per copy.
-    gain_db : float
-        Largest random gain, dB.
-    max_pitch : float
-        Largest relative frequency shift (0.003: 777 Hz moves up to 2.3 Hz).
-    tmask_frac : float
-        Longest time mask, as a share of the frames.
-    fmask_bins : int
-        Widest frequency mask, in bins.
-    """
-
-    kinds: tuple = ("gain", "shift", "noise", "pitch", "tmask")
-    copies: int = 2
-    snr_db: tuple = (0.0, 20.0)
-    gain_db: float = 6.0
-    max_pitch: float = 0.003
-    tmask_frac: float = 0.1
-    fmask_bins: int = 2
-
-    def __post_init__(self):
-        from lfkit.errors import check_positive_int
-
-        bad = [k for k in self.kinds if k not in AUGMENT_KINDS]
-        if bad:
-            raise ParameterError(f"augment={bad[0]!r} is not known; choose from: {', '.join(AUGMENT_KINDS)} or none")
-        check_positive_int("augment_copies", self.copies)
-        check_positive_int("fmask_bins", self.fmask_bins)
-        lo, hi = self.snr_db
-        if not (-60.0 <= lo <= hi <= 60.0):
-            raise ParameterError(f"augment_snr={lo:g}:{hi:g} must be LO:HI dB with -60 <= LO <= HI <= 60")
-        if not 0 <= self.gain_db <= 40:
-            raise ParameterError(f"gain_db={self.gain_db!r} must be in [0, 40] dB")
-        if not 0 <= self.max_pitch <= 0.1:
-            raise ParameterError(f"max_pitch={self.max_pitch!r} must be in [0, 0.1]")
-        if not 0 <= self.tmask_frac < 1:
-            raise ParameterError(f"tmask_frac={self.tmask_frac!r} must be in [0, 1)")
 
 
 def _check_common(cfg) -> None:
@@ -426,21 +351,3 @@ class SiameseConfig(_JsonConfig):
             raise ParameterError(f"val_fraction={self.val_fraction!r} must be in (0, 1)")
         check_number("margin", self.margin, 0, 1e6, lo_open=True)
         _check_common(self)
-
-
-@dataclass(frozen=True)
-class ReadConfig(_JsonConfig):
-    """Bounds on what a reader takes in, so no input can exhaust memory or time.
-
-    Parameters
-    ----------
-    max_bytes : int
-        Largest file (or standard input) read whole, in bytes: 2 GiB.
-    """
-
-    max_bytes: int = 2 * 1024**3
-
-    def __post_init__(self):
-        from lfkit.errors import check_positive_int
-
-        check_positive_int("max_bytes", self.max_bytes)
