@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from lfkit.config import TrainConfig
-from lfkit_cli.common import boundary, epoch_printer
+from lfkit.config import AugmentConfig, TrainConfig
+from lfkit_cli.common import boundary, epoch_printer, reporter
 from lfkit_cli.frontend_opts import with_frontend
 
 _D = TrainConfig()
+_A = AugmentConfig()
 
 
 @boundary("train-binary")
@@ -27,18 +28,29 @@ def train_binary(
     patience: int = typer.Option(_D.patience, "--patience", help="Epochs without improvement before stopping (0: never)."),
     seed: int = typer.Option(_D.seed, "--seed", help="Random seed."),
     device: str = typer.Option(_D.device, "--device", help="cpu or cuda."),
+    augment: str = typer.Option(",".join(_A.kinds) or "none", "--augment",
+                                help="Multi-condition training: none, or a list of gain,shift,noise,pitch,tmask,fmask."),
+    augment_snr: str = typer.Option(f"{_A.snr_db[0]:g}:{_A.snr_db[1]:g}", "--augment-snr",
+                                    help="Clip-to-added-noise (or background) power ratio, dB, LO:HI in -60..60."),
+    augment_copies: int = typer.Option(_A.copies, "--augment-copies", help="Augmented copies of each training clip."),
+    background: str = typer.Option(None, "--background", help="Folder of your own target-free recordings to mix in."),
+    mean_branch: bool = typer.Option(_D.mean_branch, "--mean-branch/--no-mean-branch",
+                                     help="speccnn: add the time-averaged-spectrum branch."),
     workers: int = typer.Option(1, "--workers", help="Processes reading the data."),
     log: str = typer.Option(None, "--log", help="Write the per-epoch history here (JSON Lines)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress."),
     frontend_changes: dict = None,
 ):
     """Train a binary detector (BCE, early stopping on validation loss); the front end is stored in the model."""
+    from lfkit.augment import parse_augment, parse_augment_snr
     from lfkit.train import train_binary as run
 
     cfg = TrainConfig(arch=arch, epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction,
-                      patience=patience, seed=seed, device=device)
+                      patience=patience, seed=seed, device=device, mean_branch=mean_branch)
+    aug = _A.replace(kinds=parse_augment(augment), snr_db=parse_augment_snr(augment_snr), copies=augment_copies)
     run(data, output, positive, cfg, frontend_changes, workers, log,
-        hooks={"on_epoch": epoch_printer("train-binary", quiet)}, tones=tones)
+        hooks={"on_epoch": epoch_printer("train-binary", quiet)}, tones=tones, augment=aug, background=background,
+        notice=reporter("train-binary", quiet))
 
 
 def register(app: typer.Typer) -> None:

@@ -14,10 +14,11 @@ import time
 
 import numpy as np
 
-from lfkit.config import TrainConfig
+from lfkit.config import AugmentConfig, TrainConfig
 from lfkit.errors import DataError, ParameterError, check_positive_int
 
-__all__ = ["seed_everything", "stratified_split", "fit_classifier", "train_binary", "predict_logits"]
+__all__ = ["seed_everything", "stratified_split", "fit_classifier", "train_binary", "predict_logits",
+           "validation_threshold"]
 
 
 def seed_everything(seed: int) -> None:
@@ -137,7 +138,8 @@ def evaluate(net, X, y, loss_fn, n_outputs, device) -> dict:
 
 
 def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: float, weight_decay: float,
-                   val_fraction: float, patience: int, seed: int, device: str = "cpu", hooks: dict | None = None):
+                   val_fraction: float, patience: int, seed: int, device: str = "cpu", hooks: dict | None = None,
+                   split=None):
     """Train ``net`` as a classifier with early stopping; the best epoch's weights are kept.
 
     Parameters
@@ -149,6 +151,10 @@ def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: 
         by the class ratio), else class indices (cross-entropy, balanced).
     hooks : dict
         ``{"on_epoch": callable(record)}``, called after every epoch.
+    split : tuple of 2 np.ndarray or None
+        ``(train, val)`` indices into ``X``; default
+        ``stratified_split(y, val_fraction, seed)`` (augmented copies of the
+        training clips come with a split that keeps them out of validation).
 
     Returns
     -------
@@ -168,7 +174,7 @@ def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: 
     dev = _device(device)
     seed_everything(seed)
     y = np.asarray(y, dtype=np.int64)
-    tr, va = stratified_split(y, val_fraction, seed)
+    tr, va = stratified_split(y, val_fraction, seed) if split is None else (np.asarray(split[0]), np.asarray(split[1]))
     Xt = _as_input(X, None)
     net.to(dev)
     loss_fn = _loss_fn(n_outputs, y[tr], dev)
@@ -208,7 +214,7 @@ def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: 
 
 def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = TrainConfig(),
                  frontend_changes: dict | None = None, workers: int = 1, log_path=None, hooks=None, notice=None,
-                 tones=None) -> dict:
+                 tones=None, augment: AugmentConfig | None = None, background=None) -> dict:
     """The whole of ``lfkit train-binary``: load, train one-vs-rest, save the model file.
 
     Parameters
@@ -229,17 +235,27 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
     tones : str or None
         The target's tones (Hz) for ``arch="knowntone"`` (default: the
         dataset's ``signatures.json``).
+    augment : AugmentConfig or None
+        Multi-condition training (:mod:`lfkit.augment`); ``None`` is
+        ``AugmentConfig()``; ``AugmentConfig(kinds=())`` is off. Waveform kinds need audio: on a
+        spectrogram folder only the masks apply (with a notice).
+    background : str or None
+        A folder of target-free recordings mixed into the augmented copies.
+    notice : callable(str) or None
+        Receives one-line messages (the threshold picked, augmentation notes).
 
     Returns
     -------
     dict
-        Training summary (best epoch record, sizes, seconds).
+        Training summary (best epoch record, sizes, seconds, ``threshold``
+        and the validation ``balanced_accuracy`` it reaches).
     """
     from lfkit import io
     from lfkit.data import load_dataset
     from lfkit.modelfile import save_model
     from lfkit.models import create_model, input_kind
 
+    from lfkit.augment import WAVEFORM_KINDS, load_backgrounds, multi_condition_set
     from lfkit.baselines import BASELINES, train_baseline
 
     if cfg.arch in BASELINES:
@@ -251,7 +267,12 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
     if cfg.arch not in model_names():
         raise ParameterError(f"arch={cfg.arch!r} is not known; choose one of: {', '.join(model_names() + BASELINES)}")
     kind = input_kind(cfg.arch)
-    ds = load_dataset(data, frontend_changes, kind=kind, workers=workers)
+    aug = augment if augment is not None else AugmentConfig()
+    aug = _fit_augment_to_data(aug, data, background, notice)
+    if kind == "waveform":  # masks act on spectrograms
+        aug = aug.replace(kinds=tuple(k for k in aug.kinds if k in WAVEFORM_KINDS))
+    waves = background is not None or any(k in WAVEFORM_KINDS for k in aug.kinds)
+    ds = load_dataset(data, frontend_changes, kind="waveform" if waves else kind, workers=workers)
     labels = np.array(ds.labels)
     if positive not in set(ds.labels):
         raise ParameterError(f"positive={positive!r} is not a label of {data} (labels: {', '.join(ds.classes)})")
@@ -260,19 +281,75 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
     y = (labels == positive).astype(np.int64)
     if min(y.sum(), (1 - y).sum()) < 2:
         raise DataError(f"{data}: need at least 2 clips of each side (positive={int(y.sum())}, rest={int((1 - y).sum())})")
-    seed_everything(cfg.seed)
-    net = create_model(cfg.arch, n_outputs=1)
     t0 = time.perf_counter()
-    history, best = fit_classifier(net, ds.X, y, 1, cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay,
-                                   cfg.val_fraction, cfg.patience, cfg.seed, cfg.device, hooks)
+    split = stratified_split(y, cfg.val_fraction, cfg.seed)
+    X, y_fit = ds.X, y
+    if aug.kinds or background is not None:
+        backgrounds = load_backgrounds(background, ds.sr, ds.X.shape[1]) if background is not None else None
+        X, y_fit, split = multi_condition_set(ds.X, ds.sr, y, split, aug, cfg.seed,
+                                              ds.frontend if kind == "spectrogram" else None, backgrounds)
+    seed_everything(cfg.seed)
+    kwargs = {"n_outputs": 1, **({"mean_branch": True} if cfg.arch == "speccnn" and cfg.mean_branch else {})}
+    net = create_model(cfg.arch, **kwargs)
+    history, best = fit_classifier(net, X, y_fit, 1, cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay,
+                                   cfg.val_fraction, cfg.patience, cfg.seed, cfg.device, hooks, split=split)
+    threshold, bacc = validation_threshold(net, X, y_fit, split[1], notice)
     seconds = time.perf_counter() - t0
     others = sorted(c for c in ds.classes if c != positive)
     training = {"config": cfg.to_dict(), "best": best, "epochs_run": len(history), "seconds": seconds,
-                "n_train": int(len(y)), "n_positive": int(y.sum()), "data": str(data)}
+                "n_train": int(len(y)), "n_positive": int(y.sum()), "data": str(data),
+                "augment": aug.to_dict(), "background": None if background is None else str(background),
+                "n_fit": int(len(split[0])), "threshold": threshold, "threshold_method": "balanced_accuracy",
+                "val_balanced_accuracy": bacc}
     save_model(output, "binary", ds.frontend,
-               {"kind": kind, "sr": ds.sr, "n_samples": ds.n_samples, "shape": list(ds.X.shape[1:])},
+               {"kind": kind, "sr": ds.sr, "n_samples": ds.n_samples, "shape": list(X.shape[1:])},
                arch=cfg.arch, arch_kwargs=net.arch_kwargs, state_dict=net.cpu().state_dict(),
-               classes=others + [positive], positive=positive, threshold=0.5, training=training)
+               classes=others + [positive], positive=positive, threshold=threshold, training=training)
     if log_path:
         io.write_jsonl(history, log_path)
     return training
+
+
+def validation_threshold(net, X, y, val_idx, notice=None) -> tuple[float, float | None]:
+    """The decision threshold on the scorer's scale (sigmoid of the logit), picked on the validation split.
+
+    Best balanced accuracy (:func:`lfkit.thresholds.balanced_accuracy_threshold`)
+    over the validation clips ``X[val_idx]``; 0.5 with a notice when the
+    split is empty or holds one class.
+
+    Returns
+    -------
+    threshold : float
+    balanced_accuracy : float or None
+        On the validation split, at ``threshold``.
+    """
+    from lfkit.thresholds import balanced_accuracy_threshold
+
+    val_idx = np.asarray(val_idx, dtype=int)
+    yv = np.asarray(y)[val_idx]
+    if len(np.unique(yv)) < 2:
+        if notice:
+            notice("threshold: no validation split with both classes; using 0.5")
+        return 0.5, None
+    logit = predict_logits(net, _as_input(X[val_idx], None))[:, 0]
+    p = 1.0 / (1.0 + np.exp(-logit.astype(np.float64)))
+    threshold, bacc = balanced_accuracy_threshold(yv, p)
+    if notice:
+        notice(f"threshold {threshold:.4g} (validation balanced accuracy {bacc:.3f}, {len(yv)} clips)")
+    return threshold, bacc
+
+
+def _fit_augment_to_data(aug: AugmentConfig, data, background, notice) -> AugmentConfig:
+    """Drop the waveform kinds (with a notice) when ``data`` holds spectrograms; refuse ``background`` there."""
+    from lfkit import io
+    from lfkit.augment import WAVEFORM_KINDS
+
+    rows, _ = io.read_labels(data)
+    if not any(str(r.get("_file", "")).endswith(".npy") for r in rows):
+        return aug
+    if background is not None:
+        raise ParameterError(f"background={background}: mixing recordings needs audio, but {data} holds spectrograms")
+    wave = [k for k in aug.kinds if k in WAVEFORM_KINDS]
+    if wave and notice:
+        notice(f"augment: {data} holds spectrograms; {','.join(wave)} need audio and are skipped")
+    return aug.replace(kinds=tuple(k for k in aug.kinds if k not in WAVEFORM_KINDS))

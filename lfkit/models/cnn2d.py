@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lfkit.errors import check_positive_int
+from lfkit.errors import ParameterError, check_positive_int
 from lfkit.models.base import (
     NORM_KINDS,
     LfModel,
@@ -41,6 +41,16 @@ class SpecCNN(LfModel):
     * adaptive max-pool of the frequency axis to ``freq_bins`` bins;
     * FC (``hidden``) -> FC (``embedding_dim``, the embedding) -> head.
 
+    With ``mean_branch`` a second path integrates over time before any
+    nonlinearity, as OC-SpecCNN's does: the clip's time-averaged
+    (standardised) spectrum, shape ``(batch, n_freq)``, resampled by adaptive
+    average pooling to ``mean_bins`` bins, goes through one linear layer
+    (width ``embedding_dim``) and is concatenated with the convolutional
+    features in front of the FC layers. A linear probe on the time-averaged
+    spectrum is then a special case of the network. ``mean_branch=False``
+    (the class default, so model files written before it load unchanged) is
+    the plain Spec-CNN; ``train-binary`` turns it on.
+
     Parameters
     ----------
     n_outputs : int
@@ -57,6 +67,10 @@ class SpecCNN(LfModel):
         Dropout before each FC layer, in ``[0, 1)``.
     input_norm : bool
         Standardise each clip first.
+    mean_branch : bool
+        Add the time-averaged-spectrum path described above.
+    mean_bins : int
+        Bins the time-averaged spectrum is pooled to (``mean_branch`` only).
     """
 
     def __init__(
@@ -68,19 +82,26 @@ class SpecCNN(LfModel):
         freq_bins: int = 16,
         dropout: float = 0.0,
         input_norm: bool = True,
+        mean_branch: bool = False,
+        mean_bins: int = 128,
     ):
         super().__init__(n_outputs, embedding_dim, input_norm)
         c1, c2, c3 = check_int_list("channels", channels, 3)
         hidden = check_positive_int("hidden", hidden)
         freq_bins = check_positive_int("freq_bins", freq_bins)
         dropout = check_fraction("dropout", dropout)
+        if not isinstance(mean_branch, bool):
+            raise ParameterError(f"mean_branch={mean_branch!r} must be true or false")
+        self.mean_bins = check_positive_int("mean_bins", mean_bins)
+        self.mean_proj = nn.Linear(self.mean_bins, embedding_dim) if mean_branch else None
+        fc_in = c3 * freq_bins + (embedding_dim if mean_branch else 0)
         self.conv1 = nn.Conv2d(1, c1, (3, 8), stride=(1, 4), padding=(1, 2))
         self.conv2 = nn.Conv2d(c1, c2, (3, 5), stride=(1, 2), padding=(1, 2))
         self.conv3 = nn.Conv2d(c2, c3, (3, 3), padding=1)
         self.freq_pool = nn.AdaptiveMaxPool1d(freq_bins)
         self.fc = nn.Sequential(
             nn.Dropout(dropout),
-            nn.Linear(c3 * freq_bins, hidden),
+            nn.Linear(fc_in, hidden),
             nn.ReLU(inplace=True),
             nn.Dropout(dropout),
             nn.Linear(hidden, embedding_dim),
@@ -88,13 +109,21 @@ class SpecCNN(LfModel):
         )
         self.head = nn.Linear(embedding_dim, n_outputs)
 
+    def mean_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The integration path: a linear map of the time-averaged spectrum, ``(batch, embedding_dim)``."""
+        m = x.mean(dim=-1)  # (B, 1, F): average over time before any nonlinearity
+        return self.mean_proj(nn.functional.adaptive_avg_pool1d(m, self.mean_bins).flatten(1))
+
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Return the second FC layer's activations, shape ``(batch, embedding_dim)``."""
-        z = torch.relu(self.conv1(self.prepare(x)))  # (B, c1, F, ~T/4)
+        x = self.prepare(x)
+        z = torch.relu(self.conv1(x))  # (B, c1, F, ~T/4)
         z = torch.relu(self.conv2(z))  # (B, c2, F, ~T/8)
         z = torch.relu(self.conv3(max_pool_freq(z, 2)))  # (B, c3, F/2, T/8)
-        z = self.freq_pool(z.mean(dim=3))  # mean over time, then (B, c3, freq_bins)
-        return self.fc(z.flatten(1))
+        z = self.freq_pool(z.mean(dim=3)).flatten(1)  # mean over time, then (B, c3 * freq_bins)
+        if self.mean_proj is not None:
+            z = torch.cat([z, self.mean_features(x)], dim=1)
+        return self.fc(z)
 
 
 class BasicCNN(LfModel):
