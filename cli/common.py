@@ -121,6 +121,10 @@ def epoch_printer(command: str, quiet: bool = False):
             if rec.get(k) is not None:
                 parts.append(f"{k} {rec[k]:.4f}")
         parts.append(f"{rec.get('seconds', 0):.1f}s")
+        if rec.get("eta_s") is not None:
+            from lfkit.eta import format_eta
+
+            parts.append(f"eta {format_eta(rec['eta_s'])}")
         if rec.get("best"):
             parts.append("*")
         warn(command, "  ".join(parts))

@@ -20,7 +20,10 @@ def train_oneclass(
     extractor: str = typer.Option(_D.extractor, "--extractor", help="ocspeccnn, raw, or a registry architecture (speccnn, lenet, ...)."),
     detector: str = typer.Option(_D.detector, "--detector", help="ocsvm, gmm or iforest."),
     reduce: str = typer.Option(_D.reduce, "--reduce", help="raw extractor: mean (time-averaged spectrum), pca or none."),
-    aux: str = typer.Option(None, "--aux", help="Labelled auxiliary recordings to train the extractor on, instead of generated classes."),
+    aux: str = typer.Option(None, "--aux", help="Labelled recordings of other sources: each label is one more surrogate class."),
+    background: str = typer.Option(None, "--background", help="Recordings of the site without the target: one more surrogate class."),
+    surrogates: str = typer.Option(_D.surrogates, "--surrogates", help="Surrogate sources: shift, notch, add (made from the positives), background, tones (lfkit's generator), aux."),
+    joint: bool = typer.Option(_D.joint, "--joint/--no-joint", help="Learned extractors: join with a detector on the whitened mean spectrum, weighted on held-out positives."),
     n_surrogate: int = typer.Option(_D.n_surrogate, "--n-surrogate", help="Generated surrogate classes."),
     clips_per_class: int = typer.Option(_D.clips_per_class, "--clips-per-class", help="Clips per surrogate class (0: automatic)."),
     epochs: int = typer.Option(_D.epochs, "--epochs", help="Most epochs of extractor training."),
@@ -44,9 +47,10 @@ def train_oneclass(
     cfg = OneClassConfig(extractor=extractor, detector=detector, reduce=reduce, epochs=epochs, batch_size=batch_size,
                          lr=lr, n_surrogate=n_surrogate, clips_per_class=clips_per_class, nu=nu, gamma=gamma,
                          n_components=n_components, n_estimators=n_estimators, contamination=contamination,
-                         seed=seed, device=device)
+                         surrogates=surrogates, joint=joint, seed=seed, device=device)
     run(data, output, positive, cfg, frontend_changes, aux, workers, log,
-        hooks={"on_epoch": epoch_printer("train-oneclass", quiet)}, notice=reporter("train-oneclass", quiet))
+        hooks={"on_epoch": epoch_printer("train-oneclass", quiet)}, notice=reporter("train-oneclass", quiet),
+        background=background)
 
 
 def register(app: typer.Typer) -> None:

@@ -253,6 +253,13 @@ class OneClassConfig(_JsonConfig):
         One-class SVM's nu, in (0, 1].
     gamma : str
         RBF width on standardised features, a number or ``scale``.
+    surrogates : str
+        Comma-separated sources of the surrogate classes (:mod:`lfkit.surrogate_data`):
+        ``shift``, ``notch``, ``add``, ``background``, ``tones``, ``aux``.
+    joint : bool
+        Learned extractors: join the learned detector with a detector on the
+        whitened time-averaged spectrum, weighted on held-out positives
+        (:mod:`lfkit.joint`).
     """
 
     extractor: str = "ocspeccnn"
@@ -271,6 +278,8 @@ class OneClassConfig(_JsonConfig):
     n_components: int = 18
     n_estimators: int = 70
     contamination: float = 0.08
+    surrogates: str = "shift,notch,add,tones"
+    joint: bool = True
     seed: int = 0
     device: str = "cpu"
 
@@ -278,6 +287,11 @@ class OneClassConfig(_JsonConfig):
         from lfkit.errors import check_choice, check_positive_int
 
         check_choice("reduce", self.reduce, ("mean", "pca", "none"))
+        names = [n.strip() for n in str(self.surrogates).split(",") if n.strip()]
+        if not names or any(n not in SURROGATE_SOURCES for n in names):
+            bad = next((n for n in names if n not in SURROGATE_SOURCES), "")
+            raise ParameterError(f"surrogates={self.surrogates!r}: {bad!r} is not a surrogate source; "
+                                 f"choose from: {', '.join(SURROGATE_SOURCES)}")
         check_positive_int("epochs", self.epochs)
         check_positive_int("batch_size", self.batch_size)
         check_positive_int("n_surrogate", self.n_surrogate)
@@ -292,6 +306,10 @@ class OneClassConfig(_JsonConfig):
         if not self.lr > 0:
             raise ParameterError(f"lr={self.lr!r} must be positive")
         _check_common(self)
+
+
+#: Sources of one-class surrogate classes (:mod:`lfkit.surrogate_data`).
+SURROGATE_SOURCES = ("shift", "notch", "add", "background", "tones", "aux")
 
 
 @dataclass(frozen=True)

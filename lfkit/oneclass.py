@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from lfkit.config import OneClassConfig
+from lfkit.eta import with_eta
 from lfkit.errors import DataError, ParameterError, check_choice
 from lfkit.scorers import SCORERS, Scorer
 
@@ -148,23 +149,6 @@ def _net_embed(net, X: np.ndarray, device, batch_size: int = 256) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, net.embedding_dim), np.float32)
 
 
-def _snr_range(rows) -> tuple:
-    vals = []
-    for r in rows:
-        try:
-            vals.append(float(r.get("snr_db", "")))
-        except ValueError:
-            pass
-    return (min(vals), max(vals)) if vals else _surrogate().DEFAULT_SNR
-
-
-def _noise(rows) -> str:
-    from lfkit.config import NOISE_KINDS
-
-    kinds = [r.get("noise") for r in rows if r.get("noise") in NOISE_KINDS]
-    return max(set(kinds), key=kinds.count) if kinds else "white"
-
-
 def _surrogate():
     from lfkit import surrogate
 
@@ -184,34 +168,6 @@ def _pick_positive(ds, positive, data) -> str:
     return positive
 
 
-def _classifier_set(ds, X_pos, pos_rows, cfg, aux, workers, notice):
-    """Training set of a learned extractor: positives (class 0) and surrogate or auxiliary classes."""
-    from lfkit import features
-    from lfkit.data import load_dataset
-
-    sur = _surrogate()
-    if aux is not None:
-        ax = load_dataset(aux, ds.frontend.to_dict(), workers=workers)
-        if ax.X.shape[1:] != X_pos.shape[1:]:
-            raise DataError(f"{aux}: clips of shape {ax.X.shape[1:]} differ from the positives' {X_pos.shape[1:]}")
-        names = sorted(set(ax.labels))
-        if len(names) < 1:
-            raise DataError(f"{aux}: no labels")
-        y_aux = np.array([1 + names.index(lab) for lab in ax.labels], dtype=np.int64)
-        return np.concatenate([X_pos, ax.X]), np.r_[np.zeros(len(X_pos), np.int64), y_aux], ["target", *names], {}
-    tones = sur.estimate_tones(X_pos, sur.bin_frequencies(ds.frontend, ds.sr) if ds.sr else None)
-    per = cfg.clips_per_class or max(10, -(-len(X_pos) // 4))
-    snr, noise = _snr_range(pos_rows), _noise(pos_rows)
-    if notice:
-        notice(f"surrogate classes: {cfg.n_surrogate} x {per} generated clips, SNR {snr[0]:g}:{snr[1]:g} dB, "
-               f"{noise} noise; target tones estimated at {', '.join(f'{f:g}' for f in tones) or 'none'} Hz")
-    Y, y = sur.surrogate_waveforms(tones, cfg.n_surrogate, per, ds.sr, ds.n_samples, snr, noise, cfg.seed)
-    X_sur = features.spectrogram_batch(Y, ds.sr, ds.frontend)
-    names = ["target"] + [f"surrogate{j:02d}" for j in range(cfg.n_surrogate)]
-    info = {"target_tones_hz": tones, "snr_db": list(snr), "noise": noise, "clips_per_class": per}
-    return np.concatenate([X_pos, X_sur]), np.r_[np.zeros(len(X_pos), np.int64), 1 + y], names, info
-
-
 def calibration_negatives(ds, X_pos, pos_rows, cfg, info):
     """Spectrograms of generated negatives for the gmm's calibration (None when no sample rate is known)."""
     from lfkit import features
@@ -222,13 +178,16 @@ def calibration_negatives(ds, X_pos, pos_rows, cfg, info):
     tones = info.get("target_tones_hz")
     if tones is None:
         tones = sur.estimate_tones(X_pos, sur.bin_frequencies(ds.frontend, ds.sr))
+    from lfkit.oneclass_sets import noise_colour, snr_range
+
     n = max(20, len(X_pos) // 2)
-    Y = sur.negative_waveforms(tones, n, ds.sr, ds.n_samples, _snr_range(pos_rows), _noise(pos_rows), cfg.seed)
+    Y = sur.negative_waveforms(tones, n, ds.sr, ds.n_samples, snr_range(pos_rows), noise_colour(pos_rows), cfg.seed)
     return features.spectrogram_batch(Y, ds.sr, ds.frontend)
 
 
-def fit_extractor(ds, X_pos, pos_rows, cfg: OneClassConfig, aux=None, workers: int = 1, hooks=None, notice=None) -> dict:
-    """Fit ``cfg.extractor`` on the positives (and surrogate or auxiliary classes).
+def fit_extractor(ds, X_pos, pos_rows, cfg: OneClassConfig, aux=None, workers: int = 1, hooks=None, notice=None,
+                  Y_pos=None, background=None, positive: str = "positive") -> dict:
+    """Fit ``cfg.extractor`` on the positives and their surrogate classes (:mod:`lfkit.oneclass_sets`).
 
     Parameters
     ----------
@@ -237,6 +196,10 @@ def fit_extractor(ds, X_pos, pos_rows, cfg: OneClassConfig, aux=None, workers: i
     X_pos : np.ndarray, shape (n_pos, n_freq, n_frames)
     pos_rows : list of dict
         The positives' ``labels.csv`` rows (``snr_db``, ``noise`` shape the surrogates).
+    Y_pos : np.ndarray, shape (n_pos, n_samples), or None
+        Their waveforms, for the data-made surrogates (None: spectrogram folder).
+    background : np.ndarray, shape (n_crops, n_samples), or None
+        Crops of ``--background`` recordings.
 
     Returns
     -------
@@ -252,20 +215,38 @@ def fit_extractor(ds, X_pos, pos_rows, cfg: OneClassConfig, aux=None, workers: i
     from lfkit.models import create_model
     from lfkit.train import fit_classifier, seed_everything
 
-    X, y, names, info = _classifier_set(ds, X_pos, pos_rows, cfg, aux, workers, notice)
+    from lfkit.oneclass_sets import classifier_set
+
+    X, y, names, info = classifier_set(ds, X_pos, pos_rows, cfg, aux, workers, notice, Y_pos, background, positive)
     seed_everything(cfg.seed)
     net = create_model(cfg.extractor, n_outputs=len(names), **_extractor_kwargs(cfg.extractor, X_pos.shape[1:]))
     history, best = fit_classifier(net, X, y, len(names), cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay,
-                                   cfg.val_fraction, cfg.patience, cfg.seed, cfg.device, hooks)
+                                   cfg.val_fraction, cfg.patience, cfg.seed, cfg.device, with_eta(hooks, cfg.epochs))
     device = next(net.parameters()).device
     return {"embed": lambda A: _net_embed(net, A, device), "arch": cfg.extractor, "net": net,
             "state": {"kind": "network", "classes": names}, "info": info, "history": history, "best": best}
 
 
+def _dev_split(n: int, seed: int):
+    """Indices (fit, dev) of the positives: a seeded fifth held out to weigh the joint score (None below 10)."""
+    if n < 10:
+        return np.arange(n), None
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xDE7]))
+    perm = rng.permutation(n)
+    k = max(2, n // 5)
+    return np.sort(perm[k:]), np.sort(perm[:k])
+
+
 def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfig = OneClassConfig(),
                    frontend_changes: dict | None = None, aux=None, workers: int = 1, log_path=None,
-                   hooks=None, notice=None) -> dict:
+                   hooks=None, notice=None, background=None) -> dict:
     """The whole of ``lfkit train-oneclass``: extractor, detector on the positives, one model file.
+
+    With a learned extractor and ``cfg.joint``, a fifth of the positives is
+    held out of the extractor's training; with fresh surrogate clips it picks
+    the weight of the learned part against the classical one
+    (:func:`lfkit.joint.fit_oneclass_joint`), and both detectors are then
+    fitted on every positive.
 
     Parameters
     ----------
@@ -277,9 +258,11 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
         Target label; None takes the only label, or ``positive``.
     cfg : OneClassConfig
     aux : str or None
-        A labelled dataset whose classes replace the generated surrogate classes.
+        A labelled dataset of other sources: each of its labels is one more surrogate class.
+    background : str or None
+        A folder (or file) of recordings without the target: one more surrogate class.
     notice : callable(str)
-        Messages for standard error (ignored labels, surrogate classes).
+        Messages for standard error (ignored labels, surrogate classes, the joint weight).
 
     Returns
     -------
@@ -288,11 +271,14 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
     """
     from lfkit import io
     from lfkit.data import load_dataset
+    from lfkit.joint import fit_oneclass_joint
     from lfkit.modelfile import save_model
+    from lfkit.oneclass_sets import dev_negatives, positive_waves
 
     check_choice("extractor", cfg.extractor, extractor_names())
     det = build_detector(cfg)  # parameters are checked before any work
-    if cfg.extractor != "raw":
+    learned = cfg.extractor != "raw"
+    if learned:
         from lfkit.train import _device
 
         _device(cfg.device)
@@ -311,8 +297,21 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
         raise DataError(f"{data}: {len(X_pos)} '{positive}' clip(s); {what} needs at least {need}")
     if not np.isfinite(X_pos).all():
         raise DataError(f"{data}: features hold NaN or Inf")
+    crops = None
+    if background is not None:
+        from lfkit.surrogate_data import load_background
+
+        if not ds.sr or not ds.n_samples:
+            raise DataError(f"background={str(background)!r}: mixing recordings needs audio positives, "
+                            "not spectrograms")
+        crops = load_background(background, ds.sr, ds.n_samples, cfg.seed)
     t0 = time.perf_counter()
-    fitted = fit_extractor(ds, X_pos, pos_rows, cfg, aux, workers, hooks, notice)
+    Y_pos = positive_waves(ds, pos_rows, workers) if learned else None
+    fit, dev = _dev_split(len(X_pos), cfg.seed) if learned and cfg.joint else (np.arange(len(X_pos)), None)
+    if dev is not None and len(fit) < need:
+        fit, dev = np.arange(len(X_pos)), None
+    fitted = fit_extractor(ds, X_pos[fit], [pos_rows[i] for i in fit], cfg, aux, workers, hooks, notice,
+                           None if Y_pos is None else Y_pos[fit], crops, positive)
     embed, net, info, history, best = fitted["embed"], fitted["net"], fitted["info"], fitted["history"], fitted["best"]
     arch, ext_state = fitted["arch"], fitted["state"]
     Z = embed(X_pos)
@@ -325,17 +324,36 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
             notice("gmm: no sample rate known, so no generated negatives: probability is not calibrated")
         Z_neg = None if X_neg is None else embed(X_neg)
     det.fit(Z, X_neg=Z_neg)
+    extra = {"detector": det.to_state(), "extractor": ext_state}
+    train_scores, threshold = det.score_samples(Z), det.threshold_
+    joint = None
+    if learned and cfg.joint:
+        X_dev_neg = None
+        if dev is not None:
+            X_dev_neg = dev_negatives(ds, X_pos[fit], [pos_rows[i] for i in fit], cfg,
+                                      None if Y_pos is None else Y_pos[fit], crops)
+        joint = fit_oneclass_joint(embed, lambda: build_detector(cfg), X_pos[fit],
+                                   None if dev is None else X_pos[dev], X_dev_neg, X_pos, det)
+        train_scores = joint.score(X_pos, det.score_samples(Z))
+        threshold = float(np.quantile(train_scores, float(getattr(det, det.quantile_param))))
+        extra["joint"] = dict(joint.to_state(), threshold=threshold)
+        if notice:
+            how = (f"AUC {joint.dev_auc[joint.weight]:.3f} on {len(dev)} held-out positives against "
+                   f"{len(X_dev_neg)} fresh surrogate clips" if joint.dev_auc else "no held-out data: fixed")
+            notice(f"joint score: learned part weighted {joint.weight:g} against the whitened mean spectrum ({how})")
     seconds = time.perf_counter() - t0
-    train_scores = det.score_samples(Z)
     training = {"config": cfg.to_dict(), "best": best, "epochs_run": len(history), "seconds": seconds,
                 "n_positive": int(len(X_pos)), "n_ignored": int((~mask).sum()), "data": str(data),
-                "aux": None if aux is None else str(aux), "surrogate": info, "embedding_dim": int(Z.shape[1]),
-                "below_threshold": float((train_scores < det.threshold_).mean())}
+                "aux": None if aux is None else str(aux), "background": None if background is None else str(background),
+                "surrogate": info, "embedding_dim": int(Z.shape[1]),
+                "joint_weight": None if joint is None else joint.weight,
+                "joint_dev_auc": None if joint is None else joint.dev_auc,
+                "below_threshold": float((train_scores < threshold).mean())}
     save_model(output, "oneclass", ds.frontend,
                {"kind": "spectrogram", "sr": ds.sr, "n_samples": ds.n_samples, "shape": list(X_pos.shape[1:])},
                arch=arch, arch_kwargs=None if net is None else net.arch_kwargs,
                state_dict=None if net is None else net.cpu().state_dict(), classes=[positive], positive=positive,
-               threshold=det.threshold_, training=training, extra={"detector": det.to_state(), "extractor": ext_state})
+               threshold=threshold, training=training, extra=extra)
     if log_path:
         io.write_jsonl(history, log_path)
     return training
@@ -359,6 +377,14 @@ class OneClassScorer(Scorer):
         self.raw = RawExtractor.from_state(ext) if ext.get("kind") == "raw" else None
         if self.raw is None and not doc.get("arch"):
             raise DataError(f"{self.name}: damaged one-class model (no extractor)")
+        self.joint = None
+        if extra.get("joint") is not None:
+            from lfkit.joint import JointOneClass
+
+            try:
+                self.joint = JointOneClass.from_state(extra["joint"])
+            except DataError as exc:
+                raise DataError(f"{self.name}: refused: {exc}") from None
 
     def embed_batch(self, X: np.ndarray) -> np.ndarray:
         if self.raw is not None:
@@ -372,6 +398,8 @@ class OneClassScorer(Scorer):
                             f"{self.detector.n_features_in_} (damaged model)")
         s = self.detector.score_samples(Z)
         p = self.detector.predict_proba(Z)
+        if self.joint is not None:  # the learned detector's probability does not describe the joint score
+            s, p = self.joint.score(X, s), None
         recs = [{"score": float(v)} for v in s]
         if p is not None:
             for r, v in zip(recs, p):

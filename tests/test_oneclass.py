@@ -83,7 +83,8 @@ def test_positives_score_higher_than_negatives(ext, sets, models, tmp_path):
 @pytest.mark.parametrize("ext", ["raw", "ocspeccnn"])
 def test_threshold_puts_about_nu_of_the_training_positives_below(ext, sets, models, tmp_path):
     doc = load_model(models[ext])
-    assert doc["threshold"] == pytest.approx(doc["extra"]["detector"]["threshold"])
+    part = doc["extra"]["joint"] if ext != "raw" else doc["extra"]["detector"]  # learned extractors: joint score
+    assert doc["threshold"] == pytest.approx(part["threshold"])
     out = tmp_path / "s.jsonl"
     score([str(models[ext])], [str(sets["pos"])], str(out))
     below = np.mean([not r["decision"] for r in _records(out)])
@@ -186,14 +187,20 @@ def test_other_labels_are_ignored_with_a_notice(sets, tmp_path, lfkit_fast):
     assert load_model(model)["training"]["n_positive"] == 12
 
 
-def test_aux_classes_replace_the_surrogates(sets, tmp_path):
+def test_aux_classes_join_the_surrogates(sets, tmp_path):
     aux = tmp_path / "aux"
     synthesize(str(aux), SynthConfig(duration_s=DUR), snr="-10", seed=4, classes=3, n=6)
     model = tmp_path / "m.pt"
-    s = train_oneclass(str(sets["small"]), str(model), cfg=OneClassConfig(epochs=1, batch_size=8), aux=str(aux))
+    s = train_oneclass(str(sets["small"]), str(model), aux=str(aux),
+                       cfg=OneClassConfig(epochs=1, batch_size=8, surrogates="aux"))
     doc = load_model(model)
     assert doc["extra"]["extractor"]["classes"] == ["target", "sig00", "sig01", "sig02"]
-    assert s["aux"] == str(aux) and s["surrogate"] == {}
+    assert s["aux"] == str(aux) and s["surrogate"]["aux_classes"] == 3
+    train_oneclass(str(sets["small"]), str(model), aux=str(aux), cfg=OneClassConfig(epochs=1, batch_size=8, **{
+        "n_surrogate": 2, "clips_per_class": 4, "surrogates": "shift,tones"}))
+    classes = load_model(model)["extra"]["extractor"]["classes"]
+    assert classes[0] == "target" and classes[1].startswith("shift") and classes[2] == "tones00"
+    assert classes[3:] == ["sig00", "sig01", "sig02"]
 
 
 # ------------------------------------------------------------------ refused model files
