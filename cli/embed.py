@@ -16,12 +16,13 @@ def embed(
     chunk_hop: float = typer.Option(None, "--chunk-hop", help="Seconds between chunk starts [default: --chunk]."),
     strict: bool = typer.Option(False, "--strict", help="Refuse audio at another sample rate than the model's."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    resume: bool = typer.Option(False, "--resume", help="Finish the .partial files an interrupted run left: inputs already there are skipped."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No notices."),
 ):
     """Write the model's embedding (penultimate layer, extractor output) of every clip or chunk."""
     from lfkit.embedding import embed as run
 
-    return run(model, inputs, output, chunk_s=chunk, chunk_hop_s=chunk_hop, strict=strict, device=device,
+    return run(model, inputs, output, chunk_s=chunk, chunk_hop_s=chunk_hop, strict=strict, device=device, resume=resume,
                report=problem_reporter("embed"), notice=reporter("embed", quiet))
 
 

@@ -4,12 +4,22 @@ Every model lfkit writes has an embedding: a binary network's penultimate
 layer, a one-class model's extractor output, a siamese network's embedding.
 Inputs are read and chunked exactly as ``lfkit score`` does (:mod:`lfkit.segments`) (a long file
 is cut into chunks of the training length), and every row of the (N, D)
-array has a row in the CSV beside it: ``row``, ``path``, ``start``, ``end``
+array has a row in the CSV beside it: ``row``, ``path`` (absolute), ``start``, ``end``
 and the input's label columns.
+
+Rows are written as each input is embedded: the CSV to ``emb.csv.partial`` and
+the vectors to ``emb.npy.partial`` (a small header, then float32 rows), both
+flushed; when the batch ends the array becomes ``emb.npy`` and the CSV
+``emb.csv``. ``resume`` finishes the partial files of an interrupted run.
 """
 
 from __future__ import annotations
 
+import csv
+import io as _io
+import os
+import struct
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +27,10 @@ import numpy as np
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError
 
-__all__ = ["embed", "embed_clips", "csv_path_for"]
+__all__ = ["embed", "embed_clips", "csv_path_for", "EmbeddingSink"]
+
+#: First bytes of ``emb.npy.partial``: this tag, then the embedding width as a little-endian uint64.
+_MAGIC = b"LFKEMB1\n"
 
 
 def csv_path_for(output) -> str:
@@ -25,9 +38,54 @@ def csv_path_for(output) -> str:
     return str(Path(output).with_suffix(".csv"))
 
 
+def _meta(clip) -> dict:
+    return {k: v for k, v in clip.items() if not k.startswith("_") and k != "path"}
+
+
+def _row_path(clip) -> str:
+    return clip["_file"] if clip["_file"] == io.STDIO else os.path.abspath(clip["_file"])
+
+
+def iter_embeddings(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool = False, report=None, notice=None,
+                    batch_size: int = 256):
+    """Yield ``(clip, E, rows)`` per input that could be embedded; report (and skip) the others.
+
+    ``E`` has shape (n, D), float32; ``rows`` one dict per row (``path``,
+    ``start``, ``end`` and the clip's metadata; ``row`` is left to the writer).
+    """
+    from lfkit.segments import _views, blocks_or_raise, segments_of
+
+    views = _views([scorer])
+    plan = (scorer.sr, chunk_s, chunk_hop_s, scorer.n_samples, strict)
+    for clip in clips:
+        try:
+            blocks = blocks_or_raise(segments_of(clip, views, plan), notice)
+            parts, rows = [], []
+            for starts, ends, arrays in blocks:
+                X = arrays[scorer.view]
+                scorer.check_input(X, clip["path"])
+                X = scorer.fit_input(X)
+                for i in range(0, len(X), batch_size):
+                    parts.append(np.asarray(scorer.embed_batch(X[i : i + batch_size]), dtype=np.float32))
+                for i in range(len(X)):
+                    row = {"path": _row_path(clip),
+                           "start": "" if starts is None else round(float(starts[i]), 6),
+                           "end": "" if ends is None else round(float(ends[i]), 6)}
+                    row.update({k: v for k, v in _meta(clip).items() if k not in row})
+                    rows.append(row)
+            E = np.concatenate(parts)
+            if not np.isfinite(E).all():
+                raise DataError(f"{clip['path']}: the embedding holds NaN or Inf (sample values too large?)")
+        except LfkitError as exc:
+            if report:
+                report(str(exc))
+            continue
+        yield clip, E, rows
+
+
 def embed_clips(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool = False, report=None, notice=None,
                 batch_size: int = 256):
-    """Embeddings of ``clips`` (from :func:`lfkit.io.find_inputs`) with one scorer.
+    """Embeddings of ``clips`` (from :func:`lfkit.io.find_inputs`) with one scorer, in memory.
 
     Returns
     -------
@@ -37,36 +95,128 @@ def embed_clips(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool = Fa
     n_bad : int
         Clips that could not be read (reported, skipped).
     """
-    from lfkit.segments import _views, blocks_or_raise, segments_of
-
-    views = _views([scorer])
-    plan = (scorer.sr, chunk_s, chunk_hop_s, scorer.n_samples, strict)
-    parts, rows, n_bad = [], [], 0
-    for clip in clips:
-        try:
-            blocks = blocks_or_raise(segments_of(clip, views, plan), notice)
-            meta = {k: v for k, v in clip.items() if not k.startswith("_") and k != "path"}
-            for starts, ends, arrays in blocks:
-                X = arrays[scorer.view]
-                scorer.check_input(X, clip["path"])
-                for i in range(0, len(X), batch_size):
-                    parts.append(np.asarray(scorer.embed_batch(X[i : i + batch_size]), dtype=np.float32))
-                for i in range(len(X)):
-                    row = {"row": len(rows), "path": clip["_file"] if clip["_file"] != io.STDIO else "-",
-                           "start": "" if starts is None else round(float(starts[i]), 6),
-                           "end": "" if ends is None else round(float(ends[i]), 6)}
-                    row.update({k: v for k, v in meta.items() if k not in row})
-                    rows.append(row)
-        except LfkitError as exc:
-            n_bad += 1
-            if report:
-                report(str(exc))
+    parts, rows, n_good = [], [], 0
+    for _, E, rs in iter_embeddings(scorer, clips, chunk_s, chunk_hop_s, strict, report, notice, batch_size):
+        parts.append(E)
+        rows.extend(dict({"row": len(rows) + i}, **r) for i, r in enumerate(rs))
+        n_good += 1
     E = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
-    return E, rows, n_bad
+    return E, rows, len(clips) - n_good
+
+
+class EmbeddingSink:
+    """``emb.npy.partial`` and ``emb.csv.partial``, appended per input; ``resume`` picks them up.
+
+    The CSV is the commit log: an input's vectors are written and flushed
+    before its CSV rows, so every CSV row has its vector. On resume the last
+    input of the CSV is redone (it may be incomplete) and the array is cut
+    to the rows kept.
+    """
+
+    def __init__(self, output, columns: list[str], resume: bool = False):
+        from lfkit.streaming import partial_path
+
+        self.output, self.csv_out = Path(output), Path(csv_path_for(output))
+        self.npart, self.cpart = partial_path(self.output), partial_path(self.csv_out)
+        self.columns, self.done, self.n_rows, self.dim = columns, Counter(), 0, None
+        if (self.npart.exists() or self.cpart.exists()) and not resume:
+            raise ParameterError(f"output={str(output)!r}: {self.npart.name} is left by an interrupted run; "
+                                 "add --resume to finish it, or delete it to start again")
+        keep_csv = 0
+        if resume and self.npart.exists() and self.cpart.exists():
+            keep_csv = self._read_back()
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        self._n = open(self.npart, "r+b" if self.dim else "wb")
+        self._n.truncate(len(_MAGIC) + 8 + self.n_rows * 4 * self.dim if self.dim else 0)
+        self._n.seek(0, os.SEEK_END)
+        self._c = open(self.cpart, "r+b" if keep_csv else "wb")
+        self._c.truncate(keep_csv)
+        self._c.seek(keep_csv)
+        if not keep_csv:
+            self._c.write(self._csv_text([None]))
+            self._c.flush()
+
+    def _csv_text(self, rows) -> bytes:
+        buf = _io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n")
+        for r in rows:
+            if r is None:
+                w.writeheader()
+            else:
+                w.writerow({k: r.get(k, "") for k in self.columns})
+        return buf.getvalue().encode("utf-8")
+
+    def _read_back(self) -> int:
+        """Keep the complete inputs of the partial files; returns the CSV bytes kept."""
+        head = self.npart.read_bytes()[: len(_MAGIC) + 8]
+        if len(head) < len(_MAGIC) + 8 or not head.startswith(_MAGIC):
+            return 0
+        dim = struct.unpack("<Q", head[len(_MAGIC):])[0]
+        n_vec = (self.npart.stat().st_size - len(head)) // (4 * dim) if dim else 0
+        data = self.cpart.read_bytes()
+        lines = data[: data.rfind(b"\n") + 1].split(b"\n")[:-1]
+        if not lines or lines[0].decode("utf-8", "replace").split(",") != self.columns:
+            raise DataError(f"{self.cpart}: its columns differ from this run's inputs; delete it to start again")
+        groups, pos = [], len(lines[0]) + 1  # (path, rows, byte offset of the group)
+        for line in lines[1:]:
+            fields = next(csv.reader([line.decode("utf-8")]))
+            path = fields[self.columns.index("path")]
+            if not groups or groups[-1][0] != path:
+                groups.append([path, 0, pos])
+            groups[-1][1] += 1
+            pos += len(line) + 1
+        kept = groups[:-1]
+        while kept and sum(g[1] for g in kept) > n_vec:  # never the case unless a file was edited
+            kept.pop()
+        if not kept:
+            return 0
+        self.dim = dim
+        self.n_rows = sum(g[1] for g in kept)
+        for path, _, _ in kept:
+            self.done[path] += 1
+        return groups[len(kept)][2]
+
+    def skip(self, path) -> bool:
+        if self.done[path] > 0:
+            self.done[path] -= 1
+            return True
+        return False
+
+    def write(self, E: np.ndarray, rows: list[dict]) -> None:
+        """One input's vectors (n, D) and CSV rows."""
+        if self.dim is None:
+            self.dim = int(E.shape[1])
+            self._n.write(_MAGIC + struct.pack("<Q", self.dim))
+        if E.shape[1] != self.dim:
+            raise DataError(f"embedding width changed from {self.dim} to {E.shape[1]}")
+        self._n.write(np.ascontiguousarray(E, dtype="<f4").tobytes())
+        self._n.flush()
+        self._c.write(self._csv_text([dict({"row": self.n_rows + i}, **r) for i, r in enumerate(rows)]))
+        self._c.flush()
+        self.n_rows += len(rows)
+
+    def finish(self) -> None:
+        """Write ``emb.npy`` (atomically) from the partial array, then move the CSV into place."""
+        self._n.close()
+        self._c.close()
+        header_len = len(_MAGIC) + 8
+        E = np.fromfile(self.npart, dtype="<f4", offset=header_len).reshape(self.n_rows, self.dim)
+        io.write_npy(E.astype(np.float32), self.output)
+        os.replace(self.cpart, self.csv_out)
+        self.npart.unlink(missing_ok=True)
+
+    def close(self, keep: bool = True) -> None:
+        """Interrupted (keep the partial files for resume) or nothing embedded (remove them)."""
+        for fh in (self._n, self._c):
+            if not fh.closed:
+                fh.close()
+        if not keep or not self.n_rows:
+            self.npart.unlink(missing_ok=True)
+            self.cpart.unlink(missing_ok=True)
 
 
 def embed(model_path, inputs, output=None, chunk_s=None, chunk_hop_s=None, strict: bool = False,
-          device: str = "cpu", report=None, notice=None) -> int:
+          device: str = "cpu", report=None, notice=None, resume: bool = False) -> int:
     """The whole of ``lfkit embed``: write (N, D) float32 NPY and a CSV beside it.
 
     Parameters
@@ -78,29 +228,51 @@ def embed(model_path, inputs, output=None, chunk_s=None, chunk_hop_s=None, stric
     output : str or None
         NPY path; its CSV is :func:`csv_path_for`. None (or ``-``) writes the
         NPY to standard output, without a CSV, and is allowed for one input only.
+    resume : bool
+        Finish the ``.partial`` files an interrupted run left (file output only).
 
     Returns
     -------
     int
         Number of inputs that could not be embedded.
     """
-    from lfkit.scoring import load_scorers
+    from lfkit.scoring import check_score_options, load_scorers
 
     if not inputs:
         raise ParameterError("inputs: give audio files, folders, a labels.csv, .npy spectrograms or '-'")
-    if chunk_s is not None and not chunk_s > 0:
-        raise ParameterError(f"chunk={chunk_s!r} must be a positive number of seconds")
+    check_score_options(None, chunk_s, chunk_hop_s, 1, device)
     to_stdout = output in (None, io.STDIO)
+    if to_stdout and resume:
+        raise ParameterError("resume needs an output file (-o FILE): standard output cannot be resumed")
     if to_stdout and output is None and (len(inputs) > 1 or Path(str(inputs[0])).is_dir()):
         raise ParameterError("output: several inputs give an array and a CSV; name them with -o emb.npy")
+    if not to_stdout and Path(csv_path_for(output)) == Path(output):
+        raise ParameterError(f"output={output!r}: name it *.npy, so that its CSV does not take its place")
     scorer = load_scorers([model_path], device)[0]
     clips = io.find_inputs(inputs)
-    if to_stdout and output is None and len(clips) > 1:
-        raise ParameterError("output: several inputs give an array and a CSV; name them with -o emb.npy")
-    E, rows, n_bad = embed_clips(scorer, clips, chunk_s, chunk_hop_s, strict, report, notice)
-    if not rows:
+    if to_stdout:
+        if output is None and len(clips) > 1:
+            raise ParameterError("output: several inputs give an array and a CSV; name them with -o emb.npy")
+        E, rows, n_bad = embed_clips(scorer, clips, chunk_s, chunk_hop_s, strict, report, notice)
+        if not rows:
+            raise DataError(f"none of the {len(clips)} input(s) could be embedded")
+        io.write_npy(E, None)
+        return n_bad
+    columns = ["row", "path", "start", "end"]
+    for c in clips:
+        columns += [k for k in _meta(c) if k not in columns]
+    sink = EmbeddingSink(output, columns, resume)
+    try:
+        todo = [c for c in clips if not sink.skip(_row_path(c))]
+        n_good = len(clips) - len(todo)
+        for _, E, rows in iter_embeddings(scorer, todo, chunk_s, chunk_hop_s, strict, report, notice):
+            sink.write(E, rows)
+            n_good += 1
+    except BaseException:
+        sink.close(keep=True)
+        raise
+    if not n_good:
+        sink.close(keep=False)
         raise DataError(f"none of the {len(clips)} input(s) could be embedded")
-    io.write_npy(E, None if to_stdout else output)
-    if not to_stdout:
-        io.write_csv(rows, csv_path_for(output))
-    return n_bad
+    sink.finish()
+    return len(clips) - n_good

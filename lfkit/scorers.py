@@ -46,6 +46,7 @@ class Scorer:
         self.positive = doc.get("positive")
         self.device = device
         self.net = None
+        self._min_frames = None
 
     # -- the network -----------------------------------------------------------------------
     def _network(self):
@@ -69,6 +70,50 @@ class Scorer:
                 f"{where}: spectrogram has {X.shape[-2]} frequency rows but model {self.name} expects "
                 f"{self.shape[0]} (made with other spectro settings?)"
             )
+
+    def min_frames(self) -> int:
+        """Fewest frames (samples, for a waveform model) the network takes; found once by probing with zeros."""
+        if self._min_frames is None:
+            self._min_frames = self._probe_min_frames()
+        return self._min_frames
+
+    def _probe_min_frames(self) -> int:
+        import torch
+
+        net = self._network()
+        full = self.n_samples if self.kind == "waveform" else (self.shape[-1] if self.shape else None)
+        if net is None or not full:
+            return 1
+
+        def takes(t: int) -> bool:
+            x = np.zeros((1, t) if self.kind == "waveform" else (1, self.shape[0], t), np.float32)
+            try:
+                with torch.inference_mode():
+                    net(self._tensor(x))
+                return True
+            except (RuntimeError, ValueError, IndexError):
+                return False
+
+        if takes(1) or not takes(full):
+            return 1
+        lo, hi = 1, full  # takes(lo) is False, takes(hi) is True
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if takes(mid) else (mid, hi)
+        return hi
+
+    def fit_input(self, X: np.ndarray) -> np.ndarray:
+        """``X`` (B, F, T) or (B, n) padded along its last axis to :meth:`min_frames` by repeating it.
+
+        A clip too short for the network (a 0.1 s clip gives one frame) is
+        tiled along time (wrap-around), which keeps a stationary tone's level
+        and the noise statistics; a clip long enough is returned as it is.
+        """
+        m = self.min_frames()
+        if X.shape[-1] >= m:
+            return X
+        reps = -(-m // X.shape[-1])
+        return np.tile(X, (1,) * (X.ndim - 1) + (reps,))[..., :m]
 
     def embed_batch(self, X: np.ndarray) -> np.ndarray:
         """Embeddings, shape (B, D), float32."""

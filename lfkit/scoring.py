@@ -9,10 +9,14 @@ read is reported and skipped; the caller exits 1 at the end.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from lfkit import io
-from lfkit.errors import DataError, LfkitError, ParameterError
+from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_device, check_number
+from lfkit.resources import cap_workers
+from lfkit.streaming import RecordSink
 from lfkit.segments import (
     STREAM_BLOCK,
     _prepare_short,
@@ -98,7 +102,7 @@ def _records_for(clip, blocks, scorers, threshold, name, aggregate, scored):
     for (starts, ends, _), results in zip(blocks, scored):
         n = len(results[0])
         for i in range(n):
-            rec = {"path": clip["_file"] if clip["_file"] != io.STDIO else "-", "model": name}
+            rec = {"path": record_path(clip), "model": name}
             parts = [r[i] for r in results]
             rec["score"] = float(np.mean([p["score"] for p in parts]))
             for key in ("probability",):
@@ -137,8 +141,37 @@ def _batched(scorer, X, batch_size: int = 256):
     return out
 
 
+def record_path(clip) -> str:
+    """The ``path`` a record carries: absolute, so ``eval`` joins it from any folder (``-``: standard input)."""
+    return io.STDIO if clip["_file"] == io.STDIO else os.path.abspath(clip["_file"])
+
+
+def error_record(clip, name: str, message: str) -> dict:
+    """The record of an input that could not be scored: ``path``, ``model``, ``error``."""
+    return {"path": record_path(clip), "model": name, "error": message}
+
+
+def check_score_options(threshold=None, chunk_s=None, chunk_hop_s=None, workers: int = 1, device: str = "cpu",
+                        notice=None) -> int:
+    """Check the options ``score`` and ``embed`` share before any file is read; returns the capped workers."""
+    check_chunk(chunk_s, chunk_hop_s)
+    if threshold is not None:
+        check_number("threshold", threshold)
+    check_device(device)
+    return cap_workers(workers, notice)
+
+
+def _finite_records(recs, path) -> list:
+    for r in recs:
+        for k in ("score", "probability"):
+            if k in r and not np.isfinite(r[k]):
+                raise DataError(f"{path}: the model's {k} is {r[k]} (sample values too large for the front end?)")
+    return recs
+
+
 def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_hop_s=None, workers: int = 1,
-          strict: bool = False, device: str = "cpu", report=None, notice=None, progress=None) -> int:
+          strict: bool = False, device: str = "cpu", report=None, notice=None, progress=None,
+          resume: bool = False) -> int:
     """The whole of ``lfkit score`` for the binary and one-class regimes.
 
     Parameters
@@ -148,7 +181,8 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
     inputs : sequence of str
         Audio files, folders, datasets, ``labels.csv``, ``.npy`` spectrograms or ``-``.
     output : str or None
-        JSON Lines file; None or ``-`` for standard output.
+        JSON Lines file, written as ``NAME.partial`` and renamed at the end;
+        None or ``-`` for standard output (flushed after every input).
     threshold : float or None
         Decision threshold on the score; default the model's own.
     chunk_s, chunk_hop_s : float or None
@@ -156,21 +190,20 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         than 1.5 times the training clips is scored in chunks of the training
         length and gets one record, its highest chunk score (``best_start``).
     workers : int
-        Processes reading and transforming files.
+        Processes reading and transforming files (capped at the cores available).
     strict : bool
         Refuse audio at another sample rate than the model's instead of resampling.
     report, notice : callable(str)
         Bad files (always shown) and notices such as resampling.
+    resume : bool
+        Finish ``output``'s ``.partial`` file: inputs already there are skipped.
 
     Returns
     -------
     int
-        Number of inputs that could not be scored.
+        Number of inputs that could not be scored (each has an error record).
     """
-    if workers < 1:
-        raise ParameterError(f"workers={workers} must be a positive integer")
-    if chunk_s is not None and not chunk_s > 0:
-        raise ParameterError(f"chunk={chunk_s!r} must be a positive number of seconds")
+    workers = check_score_options(threshold, chunk_s, chunk_hop_s, workers, device, notice)
     warming = _warm_workers(workers)  # start the reader processes while torch is imported here
     scorers = load_scorers(model_paths, device)
     if warming is not None:
@@ -178,6 +211,7 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
     for s in scorers:
         if getattr(s, "needs_references", False):
             raise ParameterError(f"model {s.name} is a {s.regime} model: score with --enroll REFS or --pairs pairs.csv")
+    check_compatible(scorers)
     views = _views(scorers)
     target_sr = _target_sr(scorers)
     default_n = min((s.n_samples for s in scorers if s.n_samples), default=None)
@@ -187,20 +221,63 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
     plan = (target_sr, chunk_s, chunk_hop_s, default_n, strict)
     clips = io.find_inputs(inputs)
     name = ensemble_name(scorers)
-    records, n_bad = [], 0
-    short = [c for c in clips if c["_file"] != io.STDIO]  # long files come back as None from the workers
+    sink = RecordSink(output, resume)
+    try:
+        n_bad, n_good = _score_to(sink, clips, scorers, views, plan, threshold, name, chunk_s is None, workers,
+                                  report, notice, progress)
+    except BaseException:
+        sink.close()
+        raise
+    if not n_good and n_bad:
+        sink.discard()
+        raise DataError(f"none of the {len(clips)} input(s) could be scored")
+    sink.finish()
+    return n_bad
+
+
+def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, workers, report, notice, progress):
+    """Score ``clips`` into ``sink`` in input order; returns (bad inputs, good inputs), resumed ones included."""
+    todo = [c for c in clips if not sink.skip(record_path(c))]
+    n_bad = sink.done_errors
+    n_good = len(clips) - len(todo) - n_bad
+    held = []  # error records wait for the first good one: a batch where nothing scores writes nothing
+
+    def emit(recs, ok):
+        nonlocal n_good
+        if not ok and not n_good:
+            held.append(recs)
+            return
+        for h in held:
+            sink.write(h)
+        held.clear()
+        sink.write(recs)
+        n_good += ok
+
+    def fail(clip, exc):
+        nonlocal n_bad
+        n_bad += 1
+        if report:
+            report(str(exc))
+        emit([error_record(clip, name, str(exc))], False)
+
+    short = [c for c in todo if c["_file"] != io.STDIO]  # long files come back as None from the workers
     batches, prepared = prepare_in_workers(short, views, plan, workers, _prepare_short)
-    results, arriving, done = {}, zip(batches, prepared), 0
+    results, arriving, done = {}, zip(batches, prepared), len(clips) - len(todo)
     is_short = {id(c) for c in short}
     pending, n_pending = [], 0  # clips whose blocks wait for one shared forward pass
 
     def flush():
         scored = _score_many(pending, scorers, 1 if workers > 1 else None)
         for (clip, blocks), sc in zip(pending, scored):
-            records.extend(_records_for(clip, blocks, scorers, threshold, name, chunk_s is None, sc))
+            try:
+                recs = _finite_records(_records_for(clip, blocks, scorers, threshold, name, aggregate, sc), clip["path"])
+            except LfkitError as exc:
+                fail(clip, exc)
+                continue
+            emit(recs, True)
         pending.clear()
 
-    for clip in clips:
+    for clip in todo:
         while id(clip) in is_short and id(clip) not in results:  # consume workers' results in order
             b, res = next(arriving)
             results.update((id(c), r) for c, r in zip(b, res))
@@ -215,10 +292,9 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
             for _, _, arrays in blocks:
                 for s in scorers:
                     s.check_input(arrays[s.view], clip["path"])
+                    arrays[s.view] = s.fit_input(arrays[s.view])
         except LfkitError as exc:
-            n_bad += 1
-            if report:
-                report(str(exc))
+            fail(clip, exc)
             continue
         pending.append((clip, blocks))
         n_pending += sum(len(a[scorers[0].view]) for _, _, a in blocks)
@@ -226,10 +302,27 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
             flush()
             n_pending = 0
     flush()
-    if not records and n_bad:
-        raise DataError(f"none of the {len(clips)} input(s) could be scored")
-    io.write_jsonl(records, output)
-    return n_bad
+    return n_bad, n_good
+
+
+def check_compatible(scorers) -> None:
+    """Refuse to average models whose scores mean different things (regime, or probability vs. raw score)."""
+    if len(scorers) < 2:
+        return
+    if len({_scale(s) for s in scorers}) > 1:
+        desc = ", ".join(f"{s.name} ({s.regime}: {_scale(s)})" for s in scorers)
+        raise ParameterError(f"models: cannot average scores of different regimes or scales: {desc}; "
+                             "score them separately")
+
+
+def _scale(scorer) -> str:
+    """What a scorer's ``score`` measures: models average only when this is the same."""
+    if scorer.regime in ("binary", "baseline"):
+        return "probability"
+    if scorer.regime == "knowntone":
+        return "dB line margin"
+    detector = getattr(scorer, "detector", None)
+    return f"{type(detector).__name__} decision value" if detector is not None else f"{scorer.regime} score"
 
 
 def _warm(_):
@@ -272,6 +365,11 @@ def run_score(models, inputs, output=None, *, enroll=None, pairs=None, **kw) -> 
     """Dispatch ``lfkit score``: enrollment or pairs (siamese models), else :func:`score`."""
     if enroll is not None or pairs is not None:
         from lfkit.siamese import score_enroll, score_pairs
+
+        if kw.pop("resume", False):
+            raise ParameterError("resume works for plain scoring, not with --enroll or --pairs")
+        kw["workers"] = check_score_options(kw.get("threshold"), kw.get("chunk_s"), kw.get("chunk_hop_s"),
+                                            kw.get("workers", 1), kw.get("device", "cpu"), kw.get("notice"))
 
         if enroll is not None and pairs is not None:
             raise ParameterError("enroll and pairs cannot be combined")

@@ -108,7 +108,9 @@ def test_corrupt_file_among_good_ones(sh, tmp_path, bad_audio):
     assert rc == 1 and stdout == b""
     assert "broken.wav" in one_error_line(err, "score")
     recs = jsonl(out.read_text())
-    assert sorted(r["path"].rsplit("/", 1)[1] for r in recs) == ["good0.wav", "good1.wav", "good2.wav"]
+    assert [r["path"].rsplit("/", 1)[1] for r in recs] == ["broken.wav", "good0.wav", "good1.wav", "good2.wav"]
+    assert "broken.wav" in recs[0]["error"] and "score" not in recs[0]  # the bad file's error record
+    assert all("error" not in r and 0 <= r["score"] <= 1 for r in recs[1:])
 
 
 def test_chunk_records_have_start_and_end(sh, tmp_path):

@@ -1,0 +1,155 @@
+"""Records written as they are made, and a killed batch resumed where it stopped.
+
+:class:`RecordSink` writes JSON Lines one input at a time: to standard
+output, flushed after every input, or to ``NAME.partial`` (appended and
+flushed), renamed to ``NAME`` when the batch ends. With ``resume``, an
+existing ``NAME.partial`` is read back: its complete lines are kept except
+those of its last input (it may have been cut off mid-way), which is redone,
+so the finished file holds every input exactly once, in input order, byte for
+byte what an uninterrupted run writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+from lfkit import io
+from lfkit.errors import DataError, ParameterError
+
+__all__ = ["PARTIAL_SUFFIX", "RecordSink", "partial_path"]
+
+#: Suffix of the file a batch appends to while it runs.
+PARTIAL_SUFFIX = ".partial"
+
+
+def partial_path(output) -> Path:
+    """``scores.jsonl`` -> ``scores.jsonl.partial``."""
+    p = Path(output)
+    return p.with_name(p.name + PARTIAL_SUFFIX)
+
+
+def _read_partial(path: Path):
+    """Complete lines of a partial file grouped by input: ``(groups, bytes kept)``.
+
+    A last line without its newline (the process died while writing it) is dropped,
+    and so is the last input's group: it may be incomplete.
+    """
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    groups, offsets, pos = [], [], 0
+    for line in data[:end].split(b"\n")[:-1]:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            raise DataError(f"{path}: line {len(offsets) + 1} is not JSON; not a partial file lfkit wrote") from None
+        if not isinstance(rec, dict) or "path" not in rec:
+            raise DataError(f"{path}: line {len(offsets) + 1} is not an lfkit record")
+        if not groups or groups[-1][0] != rec["path"]:
+            groups.append((rec["path"], []))
+            offsets.append(pos)
+        groups[-1][1].append(rec)
+        pos += len(line) + 1
+    if not groups:
+        return [], 0
+    return groups[:-1], offsets[-1]
+
+
+class RecordSink:
+    """Where a batch's records go, one input's records at a time.
+
+    Parameters
+    ----------
+    output : str or None
+        A JSON Lines file, or None / ``-`` for standard output.
+    resume : bool
+        Finish ``output``'s partial file instead of refusing it.
+
+    Attributes
+    ----------
+    done : collections.Counter
+        Input paths already in the partial file (how many times), to skip.
+    done_errors : int
+        How many of those are error records.
+    """
+
+    def __init__(self, output, resume: bool = False):
+        self.to_stdout = output in (None, io.STDIO)
+        self.output = None if self.to_stdout else Path(output)
+        self.done, self.done_errors, self.n_written = Counter(), 0, 0
+        self._fh = None
+        if self.to_stdout:
+            if resume:
+                raise ParameterError("resume needs an output file (-o FILE): standard output cannot be resumed")
+            return
+        if self.output.is_dir():
+            raise ParameterError(f"output={str(output)!r} is a directory, expected a file path")
+        self.partial = partial_path(self.output)
+        if self.partial.exists() and not resume:
+            raise ParameterError(f"output={str(output)!r}: {self.partial} is left by an interrupted run; "
+                                 "add --resume to finish it, or delete it to start again")
+        keep = 0
+        if resume and self.partial.exists():
+            groups, keep = _read_partial(self.partial)
+            for p, recs in groups:
+                self.done[p] += 1
+                self.done_errors += any("error" in r for r in recs)
+                self.n_written += len(recs)
+        self.partial.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.partial, "r+b" if keep else "wb")
+        self._fh.truncate(keep)
+        self._fh.seek(keep)
+
+    def skip(self, path) -> bool:
+        """True (once per time it is there) when input ``path`` is already in the resumed file."""
+        if self.done[path] > 0:
+            self.done[path] -= 1
+            return True
+        return False
+
+    def write(self, records) -> None:
+        """Write one input's records and flush them."""
+        data = "".join(io.dumps(r) + "\n" for r in records).encode("utf-8")
+        if not data:
+            return
+        if self.to_stdout:
+            if sys.stdout is None:
+                raise DataError("standard output is closed; name an output file with -o")
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            self._fh.write(data)
+            self._fh.flush()
+        self.n_written += len(records)
+
+    def finish(self) -> None:
+        """The batch is complete: the partial file becomes ``output``."""
+        if self._fh is None:
+            return
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        self._fh = None
+        os.chmod(self.partial, 0o644)
+        os.replace(self.partial, self.output)
+
+    def discard(self) -> None:
+        """Nothing worth keeping was written: remove the partial file (lfkit's own)."""
+        if self._fh is None:
+            return
+        self._fh.close()
+        self._fh = None
+        self.partial.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Interrupted or failed: keep the partial file for ``--resume`` (an empty one is removed)."""
+        if self._fh is None:
+            return
+        empty = self._fh.tell() == 0
+        self._fh.close()
+        self._fh = None
+        if empty:
+            self.partial.unlink(missing_ok=True)
