@@ -6,19 +6,26 @@ import dataclasses
 
 import typer
 
-from lfkit_cli.common import Progress, boundary, problem_reporter
+from lfkit.config import ReadConfig
+from lfkit_cli.common import Progress, boundary, problem_reporter, reporter
 from lfkit_cli.frontend_opts import with_frontend
+
+_R = ReadConfig()
 
 
 @boundary("spectro")
 @with_frontend
 def spectro(
-    inputs: list[str] = typer.Argument(..., help="Audio files, folders, labels.csv, or '-' (standard input)."),
+    inputs: list[str] = typer.Argument(
+        None, help="Audio files, folders, labels.csv, or '-' (standard input; also when none are given "
+        "and standard input is a pipe or file)."),
     output: str = typer.Option("-", "-o", "--output", help="A .npy file (or '-') for one clip; a folder for many."),
     chunk: float = typer.Option(None, "--chunk", help="Cut into windows of this many seconds."),
     chunk_hop: float = typer.Option(None, "--chunk-hop", help="Seconds between chunk starts [default: --chunk]."),
     channel: int = typer.Option(None, "--channel", help="Keep this channel (0-based) instead of averaging."),
     workers: int = typer.Option(1, "--workers", help="Parallel processes for folders."),
+    strict: bool = typer.Option(False, "--strict", help="Refuse a folder of mixed sample rates (else resampled)."),
+    max_bytes: int = typer.Option(_R.max_bytes, "--max-bytes", help="Refuse an input file larger than this."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
     frontend_changes: dict = None,
 ):
@@ -29,7 +36,8 @@ def spectro(
     # dataclasses.replace, not FrontendConfig.replace: that drops None, and fmax=None means 'nyquist'
     cfg = dataclasses.replace(FrontendConfig(), **frontend_changes)
     return run_spectro(inputs, output, cfg, chunk, chunk_hop, channel, workers,
-                       report=problem_reporter("spectro"), progress=Progress("spectro", quiet))
+                       report=problem_reporter("spectro"), progress=Progress("spectro", quiet),
+                       notice=reporter("spectro", quiet), strict=strict, max_bytes=max_bytes)
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "TrainConfig",
     "OneClassConfig",
     "SiameseConfig",
+    "ReadConfig",
 ]
 
 #: Spectrogram kinds the front end computes, in the order the docs list them.
@@ -369,3 +370,21 @@ class SiameseConfig(_JsonConfig):
             raise ParameterError(f"val_fraction={self.val_fraction!r} must be in (0, 1)")
         check_number("margin", self.margin, 0, 1e6, lo_open=True)
         _check_common(self)
+
+
+@dataclass(frozen=True)
+class ReadConfig(_JsonConfig):
+    """Bounds on what a reader takes in, so no input can exhaust memory or time.
+
+    Parameters
+    ----------
+    max_bytes : int
+        Largest file (or standard input) read whole, in bytes: 2 GiB.
+    """
+
+    max_bytes: int = 2 * 1024**3
+
+    def __post_init__(self):
+        from lfkit.errors import check_positive_int
+
+        check_positive_int("max_bytes", self.max_bytes)

@@ -7,15 +7,16 @@ clips to a folder of ``.npy`` files with ``labels.csv`` and ``frontend.json``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
 
 import numpy as np
 
-from lfkit import io
+from lfkit import io, reading
 from lfkit.config import FrontendConfig
-from lfkit.errors import DataError, LfkitError, ParameterError
+from lfkit.errors import DataError, LfkitError, ParameterError, check_positive_int
 
 __all__ = [
     "clip_spectrogram",
@@ -41,7 +42,7 @@ def read_frontend(folder) -> FrontendConfig | None:
 
 
 def clip_spectrogram(path, cfg: FrontendConfig, chunk_s: float | None = None, chunk_hop_s: float | None = None,
-                     channel: int | None = None, data: bytes | None = None):
+                     channel: int | None = None, data: bytes | None = None, max_bytes: int | None = None):
     """Spectrogram of one audio file, whole or cut into fixed chunks.
 
     Parameters
@@ -56,6 +57,8 @@ def clip_spectrogram(path, cfg: FrontendConfig, chunk_s: float | None = None, ch
         Channel to keep; None averages to mono.
     data : bytes or None
         The file's bytes, when already read.
+    max_bytes : int or None
+        Largest file read (default :attr:`lfkit.config.ReadConfig.max_bytes`).
 
     Returns
     -------
@@ -64,13 +67,13 @@ def clip_spectrogram(path, cfg: FrontendConfig, chunk_s: float | None = None, ch
     starts, ends : np.ndarray or None
         Chunk bounds in seconds (None when not chunked).
     """
-    return _clip_spec(path, cfg, chunk_s, chunk_hop_s, channel, data)[:3]
+    return _clip_spec(path, cfg, chunk_s, chunk_hop_s, channel, data, max_bytes)[:3]
 
 
-def _clip_spec(path, cfg, chunk_s=None, chunk_hop_s=None, channel=None, data=None):
+def _clip_spec(path, cfg, chunk_s=None, chunk_hop_s=None, channel=None, data=None, max_bytes=None):
     from lfkit import features
 
-    y, sr = io.read_audio(path, channel=channel, data=data)
+    y, sr = io.read_audio(path, channel=channel, data=data, max_bytes=max_bytes)
     try:
         if chunk_s is None:
             return features.spectrogram(y, sr, cfg), None, None, sr, len(y)
@@ -85,25 +88,31 @@ def _chunks_csv(starts, ends) -> list[dict]:
     return [{"chunk": i, "start": f"{s:.6g}", "end": f"{e:.6g}"} for i, (s, e) in enumerate(zip(starts, ends))]
 
 
-def spectro(inp: str, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=None, channel=None) -> None:
+def spectro(inp: str, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=None, channel=None,
+            max_bytes: int | None = None) -> None:
     """Spectrogram of one input, written as NPY to ``output`` (or standard output).
 
     With chunks, their bounds go to ``<output>.chunks.csv`` (``chunk,start,end``,
-    seconds); on standard output only the array is written.
+    seconds); on standard output only the array is written. An output (or its
+    sidecar) that is the input is refused before anything is read.
     """
-    S, starts, ends = clip_spectrogram(inp, cfg, chunk_s, chunk_hop_s, channel)
+    if output not in (None, io.STDIO):
+        sidecars = [("chunks CSV", f"{output}.chunks.csv")] if chunk_s is not None else []
+        io.check_outputs([output] + sidecars, [inp])
+    S, starts, ends = clip_spectrogram(inp, cfg, chunk_s, chunk_hop_s, channel, max_bytes=max_bytes)
     io.write_npy(S, output)
     if starts is not None and output not in (None, io.STDIO):
         io.write_csv(_chunks_csv(starts, ends), f"{output}.chunks.csv")
 
 
-def _spectro_batch(clips, out_dir, cfg, chunk_s, chunk_hop_s, channel):
+def _spectro_batch(clips, out_dir, cfg, chunk_s, chunk_hop_s, channel, max_bytes=None):
     """Worker: compute and write a batch; returns (rows, problems)."""
     rows, problems = [], []
     for clip in clips:
         try:
-            S, starts, ends, sr, n = _clip_spec(clip["_file"], cfg, chunk_s, chunk_hop_s, channel)
-            rel = Path(clip["_rel"]).with_suffix(".npy")
+            S, starts, ends, sr, n = _clip_spec(clip["_file"], cfg, chunk_s, chunk_hop_s, channel,
+                                                max_bytes=max_bytes)
+            rel = Path(clip["_rel"])
             target = Path(out_dir) / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             io.write_npy(S, target)
@@ -121,7 +130,13 @@ def _spectro_batch(clips, out_dir, cfg, chunk_s, chunk_hop_s, channel):
 
 
 def _relative_names(clips, inputs) -> None:
-    """Give each clip ``_rel``: its path inside the output folder (unique, no ``..``)."""
+    """Give each clip ``_rel``: its ``.npy`` path inside the output folder (unique, no ``..``).
+
+    The name is the clip's path below its input folder (or its file name)
+    with the suffix replaced by ``.npy``: ``a.wav`` -> ``a.npy``. Clips whose
+    names would clash (``a.wav`` and ``a.flac``) keep their suffix instead:
+    ``a.wav.npy`` and ``a.flac.npy``; the others keep the short name.
+    """
     roots = [Path(i) for i in inputs if Path(i).is_dir()]
     for clip in clips:
         f = Path(clip["_file"])
@@ -133,6 +148,12 @@ def _relative_names(clips, inputs) -> None:
             except ValueError:
                 continue
         clip["_rel"] = str(rel if rel is not None else f.name)
+    short = [str(Path(c["_rel"]).with_suffix(".npy")) for c in clips]
+    counts = {}
+    for k in short:
+        counts[k] = counts.get(k, 0) + 1
+    for clip, k in zip(clips, short):
+        clip["_rel"] = k if counts[k] == 1 else clip["_rel"] + ".npy"
     seen = {}
     for clip in clips:
         k = clip["_rel"]
@@ -141,21 +162,69 @@ def _relative_names(clips, inputs) -> None:
         seen[k] = True
 
 
+def _one_rate(clips, cfg: FrontendConfig, strict: bool, notice=None) -> FrontendConfig:
+    """The front end for a folder: clips of several sample rates are resampled to one.
+
+    With ``cfg.sr`` set, every clip is resampled to it already. Otherwise the
+    most common rate is taken (the higher on a tie), with a notice; under
+    ``strict`` mixed rates are refused. Files whose header cannot be read are
+    left to the batch, which reports them.
+    """
+    if cfg.sr is not None:
+        return cfg
+    counts = {}
+    for clip in clips:
+        if clip["_file"] == io.STDIO:
+            continue
+        try:
+            sr = io.audio_info(clip["_file"])[1]
+        except LfkitError:
+            continue
+        counts[sr] = counts.get(sr, 0) + 1
+    if len(counts) < 2:
+        return cfg
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], -kv[0]))
+    listed = ", ".join(f"{sr} Hz ({k} clip{'s' * (k != 1)})" for sr, k in ranked)
+    if strict:
+        raise DataError(f"inputs hold several sample rates: {listed}; --strict refuses to resample "
+                        "(give --sr, or one rate per folder)")
+    target = ranked[0][0]
+    if notice:
+        notice(f"inputs hold several sample rates: {listed}; all resampled to {target} Hz "
+               "(--sr chooses, --strict refuses)")
+    return dataclasses.replace(cfg, sr=target)
+
+
 def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=None, channel=None,
-                    workers: int = 1, report=None, progress=None) -> int:
+                    workers: int = 1, report=None, progress=None, notice=None, strict: bool = False,
+                    max_bytes: int | None = None) -> int:
     """Spectrograms of many clips into a folder: one ``.npy`` each, ``labels.csv``, ``frontend.json``.
+
+    Each clip's array is named after its path below its input folder with the
+    suffix replaced by ``.npy`` (``sub/a.wav`` -> ``sub/a.npy``); clips whose
+    names would clash (``a.wav`` and ``a.flac``) keep their suffix
+    (``a.wav.npy``, ``a.flac.npy``). The folder holds lfkit's manifest, and
+    ``frontend.json`` records the front end actually used, sample rate included.
 
     Parameters
     ----------
     inputs : sequence of str
         Audio files, folders, datasets or ``labels.csv`` files.
     out_dir : str
-        The output folder (written atomically).
+        The output folder (written atomically). It may not be, hold or sit
+        inside an input, and an existing folder is replaced only if lfkit
+        wrote it (see :func:`lfkit.io.atomic_dir`).
     workers : int
         Processes reading and transforming in parallel (joblib).
     report : callable(str) or None
         Called with one line per bad file; the others are still written.
     progress : callable(done, total) or None
+    notice : callable(str) or None
+        Called once when clips of several sample rates are resampled to one.
+    strict : bool
+        Refuse clips of several sample rates instead of resampling.
+    max_bytes : int or None
+        Largest audio file read (default :attr:`lfkit.config.ReadConfig.max_bytes`).
 
     Returns
     -------
@@ -166,21 +235,25 @@ def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_ho
         raise ParameterError("output='-': many clips make a folder; give -o DIR")
     if workers < 1:
         raise ParameterError(f"workers={workers} must be a positive integer")
+    io.check_outputs([out_dir], list(inputs))
     clips = io.find_inputs(inputs, allow_npy=False)
+    io.check_outputs([out_dir], [("input", c["_file"]) for c in clips])
     _relative_names(clips, inputs)
+    cfg = _one_rate(clips, cfg, strict, notice)
     n_bad = 0
     rows = []
-    with io.atomic_dir(out_dir) as tmp:
+    with io.atomic_dir(out_dir, "spectro") as tmp:
         size = max(1, min(64, len(clips) // (workers * 4) or 1))
         batches = [clips[i : i + size] for i in range(0, len(clips), size)]
+        args = (tmp, cfg, chunk_s, chunk_hop_s, channel, max_bytes)
         if workers > 1 and len(batches) > 1:
             from joblib import Parallel, delayed
 
             results = Parallel(n_jobs=workers, return_as="generator")(
-                delayed(_spectro_batch)(b, tmp, cfg, chunk_s, chunk_hop_s, channel) for b in batches
+                delayed(_spectro_batch)(b, *args) for b in batches
             )
         else:
-            results = (_spectro_batch(b, tmp, cfg, chunk_s, chunk_hop_s, channel) for b in batches)
+            results = (_spectro_batch(b, *args) for b in batches)
         done = 0
         for (r, problems), b in zip(results, batches):
             rows.extend(r)
@@ -193,8 +266,10 @@ def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_ho
                 progress(done, len(clips))
         if not rows:
             raise DataError(f"no clip could be read from {', '.join(map(str, inputs))}")
+        lengths = {r["_n"] for r in rows}
         io.write_json({"frontend": cfg.to_dict(), "chunk_s": chunk_s, "chunk_hop_s": chunk_hop_s,
-                       "sr": rows[0]["_sr"], "n_samples": rows[0]["_n"] if chunk_s is None else None},
+                       "sr": rows[0]["_sr"],
+                       "n_samples": rows[0]["_n"] if chunk_s is None and len(lengths) == 1 else None},
                       Path(tmp) / FRONTEND_FILE)
         io.write_csv(rows, Path(tmp) / "labels.csv")
     return n_bad
@@ -209,22 +284,30 @@ def is_single(inputs) -> bool:
 
 
 def run_spectro(inputs, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=None, channel=None,
-                workers: int = 1, report=None, progress=None) -> int:
+                workers: int = 1, report=None, progress=None, notice=None, strict: bool = False,
+                max_bytes: int | None = None) -> int:
     """The whole of ``lfkit spectro``: one file to one ``.npy`` (or standard output), else a folder.
+
+    With no inputs and standard input not a terminal, standard input is read
+    (``lfkit synth | lfkit spectro > x.npy``).
 
     Returns
     -------
     int
         Number of bad files (always 0 for a single file, which raises instead).
     """
+    inputs = reading.inputs_or_stdin(inputs)
     if not inputs:
         raise ParameterError("inputs: give an audio file, a folder, a labels.csv or '-'")
+    if max_bytes is not None:
+        check_positive_int("max_bytes", max_bytes)
     if not is_single(inputs):
         io.find_inputs(inputs, allow_npy=False)  # a missing input or a folder without audio: say so first
     single = is_single(inputs) and not (output not in (None, io.STDIO) and Path(output).is_dir())
     if str(output).endswith(".npy") or single:
         if not is_single(inputs):
             raise ParameterError(f"output={output!r} is one .npy file but the inputs hold many clips; give -o DIR")
-        spectro(inputs[0], output, cfg, chunk_s, chunk_hop_s, channel)
+        spectro(inputs[0], output, cfg, chunk_s, chunk_hop_s, channel, max_bytes)
         return 0
-    return spectro_dataset(inputs, output, cfg, chunk_s, chunk_hop_s, channel, workers, report, progress)
+    return spectro_dataset(inputs, output, cfg, chunk_s, chunk_hop_s, channel, workers, report, progress,
+                           notice, strict, max_bytes)

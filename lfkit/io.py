@@ -17,13 +17,13 @@ import json
 import os
 import re
 import shutil
-import struct
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from lfkit import outputs, reading, riff
 from lfkit.errors import DataError, ParameterError
 
 __all__ = [
@@ -47,7 +47,11 @@ __all__ = [
     "write_json",
     "find_inputs",
     "Clip",
+    "check_outputs",
 ]
+
+#: The output guard every writing command calls (see :func:`lfkit.outputs.check_outputs`).
+check_outputs = outputs.check_outputs
 
 #: Extensions searched for audio in directories.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
@@ -74,12 +78,18 @@ def atomic_write(path, mode: str = "wb"):
     file object
         Write to it; on an exception the temporary file is removed and
         ``path`` is left as it was.
+
+    Notes
+    -----
+    The temporary name, ``.NAME.lfkit-PID-XXXX.tmp``, carries the process id:
+    one left by a killed process is removed by the next write to ``path``.
     """
     path = Path(path)
     if path.is_dir():
         raise ParameterError(f"output={str(path)!r} is a directory, expected a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    outputs.remove_stale(path.parent, path.name)
+    fd, tmp = tempfile.mkstemp(prefix=outputs.temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         kwargs = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
         with os.fdopen(fd, mode, **kwargs) as fh:
@@ -95,39 +105,43 @@ def atomic_write(path, mode: str = "wb"):
 
 
 @contextlib.contextmanager
-def atomic_dir(path):
+def atomic_dir(path, command: str = "lfkit"):
     """Build a folder under a temporary name and move it into place on success.
 
-    An existing ``path`` is replaced only when it is empty or is a dataset
-    lfkit wrote before (it holds ``labels.csv``); anything else is refused so
-    that a typo cannot delete a user's folder.
+    The finished folder holds a manifest, :data:`lfkit.outputs.MANIFEST`
+    (``.lfkit.json``: ``tool``, ``version``, ``command`` and the ``files``
+    written). An existing ``path`` is replaced only when it is empty or holds
+    that manifest and nothing it does not list; any other folder (a user's
+    dataset with its own ``labels.csv`` included) is refused, so that a typo
+    cannot delete it. Temporary folders of dead lfkit processes for the same
+    output are removed first; concurrent writers both succeed, the last wins.
+
+    Parameters
+    ----------
+    path : str or Path
+    command : str
+        Recorded in the manifest, e.g. ``"synth"``.
 
     Yields
     ------
     Path
         The temporary folder to fill.
+
+    Raises
+    ------
+    ParameterError
+        ``path`` is a file or a folder lfkit did not write.
     """
     path = Path(path)
-    if path.exists():
-        if not path.is_dir():
-            raise ParameterError(f"output={str(path)!r} exists and is not a directory")
-        if any(path.iterdir()) and not (path / "labels.csv").exists():
-            raise ParameterError(
-                f"output={str(path)!r} is a non-empty directory that is not an lfkit dataset; "
-                "choose a new path"
-            )
+    outputs.check_replaceable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    outputs.remove_stale(path.parent, path.name)
+    tmp = Path(tempfile.mkdtemp(prefix=outputs.temp_prefix(path.name), suffix=".tmp", dir=path.parent))
     try:
         yield tmp
+        outputs.write_manifest(tmp, command)
         os.chmod(tmp, 0o755)
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        outputs.replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -151,46 +165,28 @@ def write_bytes(data: bytes, path) -> None:
         fh.write(data)
 
 
-def read_bytes(path) -> bytes:
-    """Read a whole file, or standard input when ``path`` is ``-``."""
-    if str(path) == STDIO:
-        if sys.stdin is None:  # started with standard input closed (``<&-``)
-            raise DataError("standard input is closed; name an input file")
-        return sys.stdin.buffer.read()
-    p = Path(path)
-    if not p.exists():
-        raise DataError(f"{path}: no such file")
-    if p.is_dir():
-        raise DataError(f"{path}: is a directory")
-    return p.read_bytes()
+def read_bytes(path, max_bytes: int | None = None) -> bytes:
+    """Read a whole regular file, or standard input when ``path`` is ``-``.
+
+    Parameters
+    ----------
+    max_bytes : int or None
+        Refuse more than this many bytes (default
+        :attr:`lfkit.config.ReadConfig.max_bytes`, 2 GiB).
+
+    Raises
+    ------
+    DataError
+        Missing, a directory, a pipe or device named as a file, ``/dev/zero``
+        on standard input, closed standard input, or more than ``max_bytes``.
+    """
+    return reading.read_capped(path, max_bytes)
 
 
 # --------------------------------------------------------------------------- audio
 
 
-def _check_wav_complete(data: bytes, name: str) -> None:
-    """Refuse a RIFF/WAVE whose data chunk declares more bytes than are present."""
-    if len(data) < 12 or data[:4] not in (b"RIFF", b"RIFX") or data[8:12] != b"WAVE":
-        return
-    fmt = "<I" if data[:4] == b"RIFF" else ">I"
-    pos = 12
-    while pos + 8 <= len(data):
-        cid = data[pos : pos + 4]
-        (size,) = struct.unpack(fmt, data[pos + 4 : pos + 8])
-        if cid == b"data":
-            if size in (0, 0xFFFFFFFF):  # streamed header: length unknown
-                return
-            available = len(data) - pos - 8
-            if available < size:
-                raise DataError(
-                    f"{name}: truncated WAV (header declares {size} data bytes, file holds {available})"
-                )
-            return
-        pos += 8 + size + (size & 1)
-    raise DataError(f"{name}: truncated WAV (no data chunk)")
-
-
-def read_audio(path, channel: int | None = None, data: bytes | None = None):
+def read_audio(path, channel: int | None = None, data: bytes | None = None, max_bytes: int | None = None):
     """Read an audio file (wav, flac, ogg, mp3) or standard input.
 
     Parameters
@@ -201,6 +197,8 @@ def read_audio(path, channel: int | None = None, data: bytes | None = None):
         Channel to keep (0-based); ``None`` averages all channels to mono.
     data : bytes or None
         The file's bytes when already read (``path`` is then only a name).
+    max_bytes : int or None
+        Largest file read (default 2 GiB, see :func:`read_bytes`).
 
     Returns
     -------
@@ -218,10 +216,10 @@ def read_audio(path, channel: int | None = None, data: bytes | None = None):
 
     name = "<stdin>" if str(path) == STDIO else str(path)
     if data is None:
-        data = read_bytes(path)
+        data = read_bytes(path, max_bytes)
     if len(data) == 0:
         raise DataError(f"{name}: empty file")
-    _check_wav_complete(data, name)
+    riff.check_wav_complete(data, name)
     try:
         y, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except Exception as exc:  # libsndfile's message is specific enough, less the buffer's repr
@@ -268,7 +266,7 @@ def encode_wav(y: np.ndarray, sr: int, subtype: str = "PCM_16") -> bytes:
 
     buf = io.BytesIO()
     sf.write(buf, np.asarray(y), int(sr), format="WAV", subtype=subtype)
-    return buf.getvalue()
+    return riff.strip_peak(buf.getvalue())
 
 
 def write_audio(y: np.ndarray, sr: int, path, subtype: str = "PCM_16") -> None:
@@ -291,11 +289,11 @@ def write_npy(arr: np.ndarray, path) -> None:
     write_bytes(encode_npy(arr), path)
 
 
-def read_npy(path, data: bytes | None = None) -> np.ndarray:
+def read_npy(path, data: bytes | None = None, max_bytes: int | None = None) -> np.ndarray:
     """Read an NPY file (or standard input); pickled object arrays are refused."""
     name = "<stdin>" if str(path) == STDIO else str(path)
     if data is None:
-        data = read_bytes(path)
+        data = read_bytes(path, max_bytes)
     if len(data) == 0:
         raise DataError(f"{name}: empty file")
     try:
@@ -329,20 +327,34 @@ def read_labels(path) -> tuple[list[dict], Path]:
     Raises
     ------
     DataError
-        Missing file or columns, no rows, or rows naming missing files.
+        Missing file or columns, no rows, a row with more fields than the
+        header (named by its line), text neither UTF-8 nor UTF-16 with a
+        byte-order mark, or rows naming missing files or things that are not
+        regular files (a FIFO, ``/dev/zero``).
+
+    Notes
+    -----
+    UTF-8 with or without a byte-order mark is read, and so is UTF-16 with one.
     """
     p = Path(path)
     csv_path = p / "labels.csv" if p.is_dir() else p
     if not csv_path.exists():
         raise DataError(f"{path}: no labels.csv found")
     root = csv_path.parent
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        cols = reader.fieldnames or []
-        missing = [c for c in ("path", "label") if c not in cols]
-        if missing:
-            raise DataError(f"{csv_path}: missing column(s) {', '.join(missing)} (need path,label,...)")
-        rows = [dict(r) for r in reader]
+    text = reading.decode_text(read_bytes(csv_path), str(csv_path))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    cols = reader.fieldnames or []
+    missing = [c for c in ("path", "label") if c not in cols]
+    if missing:
+        raise DataError(f"{csv_path}: missing column(s) {', '.join(missing)} (need path,label,...)")
+    rows = []
+    for r in reader:
+        if None in r:
+            raise DataError(f"{csv_path}: line {reader.line_num} has {len(cols) + len(r[None])} fields, "
+                            f"the header has {len(cols)}")
+        if r["path"] is None or r["label"] is None:
+            raise DataError(f"{csv_path}: line {reader.line_num} has no path or label field")
+        rows.append(dict(r))
     if not rows:
         raise DataError(f"{csv_path}: no rows (empty dataset)")
     absent = []
@@ -351,6 +363,8 @@ def read_labels(path) -> tuple[list[dict], Path]:
         r["_file"] = str(f)
         if not f.exists():
             absent.append(r["path"])
+        elif not f.is_file():
+            reading.check_regular(f, f"{csv_path}: {r['path']}")
     if absent:
         more = f" and {len(absent) - 3} more" if len(absent) > 3 else ""
         raise DataError(f"{csv_path}: names missing file(s) {', '.join(absent[:3])}{more}")
@@ -431,9 +445,10 @@ def find_inputs(inputs, allow_npy: bool = True) -> list[Clip]:
     Parameters
     ----------
     inputs : sequence of str
-        Audio files, ``.npy`` files, directories (searched recursively; a
-        directory holding ``labels.csv`` is read as a dataset), ``labels.csv``
-        files, or ``-`` (standard input).
+        Audio files, ``.npy`` files, directories (searched recursively,
+        following symbolic links to folders but visiting each folder once, and
+        skipping hidden names; a directory holding ``labels.csv`` is read as a
+        dataset), ``labels.csv`` files, or ``-`` (standard input).
     allow_npy : bool
         Whether ``.npy`` spectrograms are accepted.
 
@@ -445,7 +460,8 @@ def find_inputs(inputs, allow_npy: bool = True) -> list[Clip]:
     Raises
     ------
     DataError
-        An input that does not exist, or a directory without audio.
+        An input that does not exist or is not a regular file (a FIFO, a
+        device), or a directory without audio.
     """
     clips: list[Clip] = []
     exts = AUDIO_EXTENSIONS + ((".npy",) if allow_npy else ())
@@ -459,8 +475,7 @@ def find_inputs(inputs, allow_npy: bool = True) -> list[Clip]:
             rows, _ = read_labels(p)
             clips.extend(Clip(r) for r in rows)
         elif p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.suffix.lower() in exts and f.is_file())
-            found = [f for f in found if not any(part.startswith(".") for part in f.relative_to(p).parts)]
+            found = reading.walk_files(p, exts)
             if not found:
                 raise DataError(f"{s}: directory holds no audio ({', '.join(exts)})")
             clips.extend(Clip(path=str(f), _file=str(f)) for f in found)
@@ -468,13 +483,15 @@ def find_inputs(inputs, allow_npy: bool = True) -> list[Clip]:
             rows, _ = read_labels(p)
             clips.extend(Clip(r) for r in rows)
         elif p.exists():
+            reading.check_regular(p)
             clips.append(Clip(path=s, _file=s))
         else:
             raise DataError(f"{s}: no such file or directory")
     return clips
 
 
-def write_dataset(path, items, sr: int, subtype: str = "PCM_16", extra_json: dict | None = None) -> int:
+def write_dataset(path, items, sr: int, subtype: str = "PCM_16", extra_json: dict | None = None,
+                  command: str = "synth") -> int:
     """Write a dataset folder atomically: one WAV per item, ``labels.csv`` and JSON sidecars.
 
     Parameters
@@ -487,6 +504,8 @@ def write_dataset(path, items, sr: int, subtype: str = "PCM_16", extra_json: dic
         Sample rate in Hz.
     extra_json : dict of str -> object
         Sidecar files, e.g. ``{"signatures.json": {...}}``.
+    command : str
+        Recorded in the folder's manifest (see :func:`atomic_dir`).
 
     Returns
     -------
@@ -494,13 +513,11 @@ def write_dataset(path, items, sr: int, subtype: str = "PCM_16", extra_json: dic
         Number of clips written.
     """
     rows = []
-    with atomic_dir(path) as tmp:
+    with atomic_dir(path, command) as tmp:
         for row, y in items:
             f = tmp / row["path"]
             f.parent.mkdir(parents=True, exist_ok=True)
-            import soundfile as sf
-
-            sf.write(str(f), y, int(sr), format="WAV", subtype=subtype)
+            f.write_bytes(encode_wav(y, sr, subtype))
             rows.append(row)
         for name, obj in (extra_json or {}).items():
             write_json(obj, tmp / name)

@@ -320,6 +320,7 @@ def synthesize(output, cfg: SynthConfig, snr="-30", seed: int = 0, tones=None, p
         raise ParameterError("output='-': a set is a folder; give -o DIR")
     if n is None:
         raise ParameterError(f"n is required with {modes[0]}")
+    io.check_outputs([output], [("signatures file", signatures)] if signatures else [])
     extra = {}
     if positive:
         items = binary_set(parse_tones(positive), n, lo_hi, cfg, seed, label=label, positive_only=positive_only)

@@ -89,7 +89,7 @@ def test_atomic_dir_refuses_a_non_empty_non_dataset_folder(tmp_path):
     target = tmp_path / "mine"
     target.mkdir()
     (target / "thesis.tex").write_text("precious")
-    with pytest.raises(ParameterError, match="not an lfkit dataset"):
+    with pytest.raises(ParameterError, match="lfkit replaces only folders it wrote"):
         with lio.atomic_dir(target):
             pass
     assert (target / "thesis.tex").read_text() == "precious"

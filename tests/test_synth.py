@@ -161,7 +161,7 @@ def test_same_seed_same_bytes_whole_set(lfkit_fast, tmp_path):
         assert lfkit_fast(*args, "-o", tmp_path / name, "--seed", seed).returncode == 0
     files = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert files == sorted(p.name for p in (tmp_path / "b").iterdir())
-    assert {"labels.csv", "signatures.json", "synth.json"} <= set(files) and len(files) == 9
+    assert {"labels.csv", "signatures.json", "synth.json", ".lfkit.json"} <= set(files) and len(files) == 10
     for name in files:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     differ = [n for n in files if n.endswith(".wav") and (tmp_path / "a" / n).read_bytes() != (tmp_path / "c" / n).read_bytes()]
