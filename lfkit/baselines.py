@@ -98,8 +98,12 @@ def _check_fit(X, where):
 
 
 def train_baseline(data, output, positive: str, cfg: TrainConfig, frontend_changes=None, tones=None,
-                   workers: int = 1) -> dict:
-    """Build ``knowntone`` or ``logreg`` on a dataset and save it as a model file."""
+                   workers: int = 1, notice=None) -> dict:
+    """Build ``knowntone`` or ``logreg`` on a dataset and save it as a model file.
+
+    ``logreg`` takes the front end chosen from the data as the networks do
+    (:mod:`lfkit.autofront`); ``knowntone`` always reads linear power.
+    """
     from lfkit.data import load_dataset
     from lfkit.modelfile import save_model
     from lfkit.synth import parse_tones
@@ -111,7 +115,7 @@ def train_baseline(data, output, positive: str, cfg: TrainConfig, frontend_chang
             if k in changes and changes[k] != {"kind": "linear", "norm": "none"}[k]:
                 raise ParameterError(f"{k}={changes[k]!r}: the known-tone detector works on linear power, no norm")
         changes.update(kind="linear", norm="none")
-    ds = load_dataset(data, changes, workers=workers)
+    ds = load_dataset(data, changes, workers=workers, auto=cfg.arch != "knowntone", positive=positive, notice=notice)
     _check_fit(ds.X, data)
     labels = np.array(ds.labels)
     if positive not in set(ds.labels):
@@ -147,7 +151,8 @@ def train_baseline(data, output, positive: str, cfg: TrainConfig, frontend_chang
     clf = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced", random_state=cfg.seed)
     clf.fit((F - mean) / scale, y)
     save_model(output, "baseline", ds.frontend, info, threshold=0.5,
-               training={"seconds": time.perf_counter() - t0, "n_train": len(y), "data": str(data)},
+               training={"seconds": time.perf_counter() - t0, "n_train": len(y), "data": str(data),
+                         "frontend_selection": ds.selection},
                extra={"method": "logreg", "mean": mean, "scale": scale, "coef": clf.coef_[0].astype(np.float64),
                       "intercept": float(clf.intercept_[0])}, **common)
     return {"threshold": 0.5}

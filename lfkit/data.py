@@ -50,6 +50,8 @@ class Dataset:
     n_samples: int | None
     kind: str = "spectrogram"
     notes: list = field(default_factory=list)
+    #: How the front end was chosen from the data (:mod:`lfkit.autofront`), or None.
+    selection: dict | None = None
 
     @property
     def classes(self) -> list:
@@ -102,7 +104,8 @@ def load_inputs(clips, cfg: FrontendConfig, kind: str = "spectrogram", workers: 
 
 
 def load_dataset(data, frontend_changes: dict | None = None, kind: str = "spectrogram", workers: int = 1,
-                 base: FrontendConfig | None = None) -> Dataset:
+                 base: FrontendConfig | None = None, auto: bool = False, positive: str | None = None,
+                 notice=None) -> Dataset:
     """Read a dataset folder (or ``labels.csv``) into a :class:`Dataset`.
 
     Parameters
@@ -117,17 +120,43 @@ def load_dataset(data, frontend_changes: dict | None = None, kind: str = "spectr
         ``"spectrogram"`` or ``"waveform"`` (for 1-D models).
     workers : int
         Processes reading and transforming in parallel.
+    auto : bool
+        The model reads spectrograms and training asks for its front end to
+        be chosen from the data (:func:`lfkit.autofront.select_and_transform`)
+        when the user gave no front-end flag, or ``kind='auto'``, and the
+        clips are audio. The choice is ``Dataset.frontend`` and its report
+        ``Dataset.selection``; with ``kind="waveform"`` (augmentation on the
+        audio first) ``X`` stays the waveforms. Without ``auto``,
+        ``kind='auto'`` is still honoured for spectrogram loads.
+    positive : str or None
+        For the selection: the target label, the others counted as one class
+        (binary training); None keeps every label a class.
+    notice : callable(str) or None
+        Gets the selection's lines.
 
     Raises
     ------
     DataError
         Empty dataset, unreadable clips, or clips of different shapes.
+    ParameterError
+        ``kind='auto'`` for spectrogram files (there is no audio to choose from).
     """
+    from lfkit.autofront import wants_auto
+    from lfkit.config import AUTO_KIND
     from lfkit.frontend import read_frontend
 
     changes = dict(frontend_changes or {})
     rows, root = io.read_labels(data)
     stored = read_frontend(root)
+    asked = changes.get("kind") == AUTO_KIND
+    audio = stored is None and not any(r["_file"].endswith(".npy") for r in rows)
+    if asked and not audio:
+        raise ParameterError(f"kind='auto' chooses the front end from audio clips; {data} holds spectrograms "
+                             "(give the audio, or leave --kind out to use the settings they were made with)")
+    if audio and ((auto and wants_auto(changes)) or (asked and kind == "spectrogram")):
+        return _load_auto(data, rows, changes, workers, positive, notice, kind)
+    if asked:  # a waveform model: no front end to choose
+        changes.pop("kind")
     if stored is not None:
         clash = {k: v for k, v in changes.items() if getattr(stored, k) != v}
         if clash:
@@ -140,6 +169,16 @@ def load_dataset(data, frontend_changes: dict | None = None, kind: str = "spectr
     else:
         cfg = (base or FrontendConfig()).replace(**changes)
     results = load_inputs(rows, cfg, kind, workers, target_sr=cfg.sr)
+    X, sr, n_samples = _stack(data, results)
+    if sr is None and stored is not None:
+        meta = _frontend_meta(root)
+        sr, n_samples = meta.get("sr"), meta.get("n_samples")
+    labels = [r["label"] for r in rows]
+    return Dataset(X=X, labels=labels, rows=rows, frontend=cfg, sr=sr, n_samples=n_samples, kind=kind)
+
+
+def _stack(data, results):
+    """Arrays, sample rate and clip length from :func:`load_inputs` results, or DataError."""
     bad = [r for r in results if isinstance(r, Exception)]
     if bad:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
@@ -155,14 +194,21 @@ def load_dataset(data, frontend_changes: dict | None = None, kind: str = "spectr
     srs = {r[1] for r in results if r[1] is not None}
     if len(srs) > 1:
         raise DataError(f"{data}: clips have different sample rates {sorted(srs)}; give --sr to resample")
-    X = np.stack(arrays).astype(np.float32)
-    sr = next(iter(srs)) if srs else None
-    n_samples = results[0][2]
-    if sr is None and stored is not None:
-        meta = _frontend_meta(root)
-        sr, n_samples = meta.get("sr"), meta.get("n_samples")
+    return np.stack(arrays).astype(np.float32), (next(iter(srs)) if srs else None), results[0][2]
+
+
+def _load_auto(data, rows, changes, workers, positive, notice, kind) -> Dataset:
+    """Audio read as waveforms, the front end chosen from them, then their spectrograms (unless ``kind`` is
+    ``"waveform"``)."""
+    from lfkit.autofront import select_and_transform
+
+    results = load_inputs(rows, FrontendConfig(), "waveform", workers, target_sr=changes.get("sr"))
+    Y, sr, n_samples = _stack(data, results)
     labels = [r["label"] for r in rows]
-    return Dataset(X=X, labels=labels, rows=rows, frontend=cfg, sr=sr, n_samples=n_samples, kind=kind)
+    target = labels if positive is None else [lab == positive for lab in labels]
+    cfg, report, X = select_and_transform(Y, sr, target, changes, notice=notice, transform=kind == "spectrogram")
+    return Dataset(X=Y if X is None else X, labels=labels, rows=rows, frontend=cfg, sr=sr, n_samples=n_samples,
+                   kind=kind, selection=report)
 
 
 def _frontend_meta(root) -> dict:

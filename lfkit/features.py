@@ -223,7 +223,10 @@ def _cached_plan(config: FrontendConfig, sr: float) -> _Plan:
             f"the band fmin={fmin:g} to fmax={fmax:g} Hz holds no FFT bin "
             f"(bins are sr/n_fft={sr / n_fft:g} Hz apart); widen it or raise n_fft"
         )
-    if config.kind in ("linear", "log"):
+    if config.kind == "auto":
+        raise ParameterError("kind='auto' is chosen by training from labelled clips; "
+                             "lfkit spectro --kind auto needs a labelled dataset folder")
+    if config.kind in ("linear", "log", "whiten"):
         return _Plan(sr, lo, hi, None, None, hi - lo)
     # The filterbank is banded: 8 filters at a time touch few FFT bins, so
     # per-group products skip ~85% of the dense matmul's multiply-adds.
@@ -256,6 +259,10 @@ def _transform(P: np.ndarray, plan: _Plan, config: FrontendConfig) -> np.ndarray
         S = P
     elif kind == "log":
         S = _db(P, 1.0, 1e-10, None, axes)
+    elif kind == "whiten":
+        from lfkit.floor import whiten_db
+
+        S = whiten_db(P.transpose(0, 2, 1)).transpose(0, 2, 1)
     else:
         S = np.empty(P.shape[:-1] + (config.n_mels,), dtype=np.float32)
         for m0, m1, k0, k1, W in plan.mel_bands:
@@ -306,7 +313,9 @@ def spectrogram(y, sr: float, config: FrontendConfig) -> np.ndarray:
     ``mel_filterbank(sr, n_fft, n_mels, fmin, fmax) @ power``; ``logmel`` is
     ``power_to_db(mel)`` with librosa's ``top_db=80``; ``pcen`` is
     ``pcen(mel * 2**31)`` (librosa's documented scaling of [-1, 1] audio);
-    ``mfcc`` is ``mfcc(power_to_db(mel), n_mfcc)``. If ``config.sr`` is set and
+    ``mfcc`` is ``mfcc(power_to_db(mel), n_mfcc)``; ``whiten`` is the log
+    power in dB minus its running-median noise floor across frequency
+    (:func:`lfkit.floor.whiten_db`, one floor per clip). If ``config.sr`` is set and
     differs from ``sr``, ``y`` is resampled to it first.
 
     Parameters

@@ -259,7 +259,7 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
     from lfkit.baselines import BASELINES, train_baseline
 
     if cfg.arch in BASELINES:
-        return train_baseline(data, output, positive, cfg, frontend_changes, tones, workers)
+        return train_baseline(data, output, positive, cfg, frontend_changes, tones, workers, notice=notice)
     if tones is not None:
         raise ParameterError("tones is only for arch='knowntone'")
     from lfkit.models import model_names
@@ -272,7 +272,8 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
     if kind == "waveform":  # masks act on spectrograms
         aug = aug.replace(kinds=tuple(k for k in aug.kinds if k in WAVEFORM_KINDS))
     waves = background is not None or any(k in WAVEFORM_KINDS for k in aug.kinds)
-    ds = load_dataset(data, frontend_changes, kind="waveform" if waves else kind, workers=workers)
+    ds = load_dataset(data, frontend_changes, kind="waveform" if waves else kind, workers=workers,
+                      auto=kind == "spectrogram", positive=positive, notice=notice)
     labels = np.array(ds.labels)
     if positive not in set(ds.labels):
         raise ParameterError(f"positive={positive!r} is not a label of {data} (labels: {', '.join(ds.classes)})")
@@ -300,7 +301,7 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
                 "n_train": int(len(y)), "n_positive": int(y.sum()), "data": str(data),
                 "augment": aug.to_dict(), "background": None if background is None else str(background),
                 "n_fit": int(len(split[0])), "threshold": threshold, "threshold_method": "balanced_accuracy",
-                "val_balanced_accuracy": bacc}
+                "val_balanced_accuracy": bacc, "frontend_selection": ds.selection}
     save_model(output, "binary", ds.frontend,
                {"kind": kind, "sr": ds.sr, "n_samples": ds.n_samples, "shape": list(X.shape[1:])},
                arch=cfg.arch, arch_kwargs=net.arch_kwargs, state_dict=net.cpu().state_dict(),

@@ -1,0 +1,451 @@
+"""The front end chosen from the data: kind, band and FFT length from the labelled training clips.
+
+No single front end serves every dataset: lfkit's own tones live below 1 kHz,
+recorded instruments are told apart by harmonics up to the Nyquist frequency.
+:func:`select_frontend` decides per dataset, in seconds:
+
+* ``n_fft`` follows from the sample rate and clip length (:func:`choose_n_fft`):
+  the power of two closest to 93 ms of audio (4096 at 44.1 kHz, 2048 at
+  22.05 kHz), halved until the clip holds at least :data:`MIN_FRAMES` frames;
+  ``hop_length = n_fft // 4``. The STFT is computed once, at that length.
+* The band is where the classes differ (:func:`class_band`: bins whose
+  per-bin F statistic over the time-averaged spectra beats the largest one
+  under shuffled labels), at least 64 bins wide; inside today's 0-1000 Hz
+  it is 0-1000 Hz, and reaching from near 0 to near the Nyquist
+  frequency it is the full band. Outside it the bins hold no evidence, only
+  noise and compute. If no bin differs, the full band, with a notice.
+* Kinds: :data:`AUTO_KINDS` (``log``, ``whiten``, ``logmel``, ``pcen``).
+* Each (kind, band) candidate is scored by a cross-validated linear probe
+  (:func:`probe_score`) on the time-averaged spectrum the model would see
+  (kind, band and per-clip norm applied): ridge regression on the few rows
+  that best separate the classes in each training fold, stratified k-fold,
+  area under the ROC curve of the held-out scores (macro one-vs-rest for more
+  than two classes).
+* Ties go to the simpler: the first kind in the listed order whose score is
+  within :data:`TIE` (about one standard error of a 5-fold AUC on 400 clips)
+  of the best wins, so today's ``log`` stays where it does as well as anything else.
+
+Pure numpy; no printing (messages go to a ``notice`` callback).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from lfkit.config import AUTO_KIND, FrontendConfig
+from lfkit.errors import DataError, ParameterError
+
+__all__ = ["AUTO_KINDS", "TIE", "MIN_FRAMES", "wants_auto", "choose_n_fft", "f_statistic", "class_band",
+           "probe_score", "select_frontend", "select_and_transform", "describe", "frontend_flags"]
+
+#: Kinds scored, simplest first (ties go to the earlier one).
+AUTO_KINDS = ("log", "whiten", "logmel", "pcen")
+#: Probe scores within this of the best count as ties.
+TIE = 0.02
+#: Narrowest band chosen, in FFT bins.
+MIN_BAND_BINS = 64
+#: Fewest frames a clip should give at the chosen ``n_fft``.
+MIN_FRAMES = 16
+#: Features the probe keeps per class contrast (see :func:`probe_score`).
+PROBE_FEATURES = 32
+#: Most folds of the probe's cross-validation.
+N_FOLDS = 5
+#: Label shuffles for the null of the per-bin statistic.
+N_PERMUTATIONS = 19
+#: Fields that :func:`select_frontend` chooses; the others pass through.
+CHOSEN_FIELDS = ("kind", "n_fft", "hop_length", "fmin", "fmax")
+# Seconds of audio per FFT window to aim for (4096 samples at 44.1 kHz).
+_WINDOW_S = 4096 / 44100
+# Bytes of float32 power per block.
+_BLOCK_BYTES = 32 * 2**20
+
+
+def wants_auto(changes: dict) -> bool:
+    """True when the front end should be chosen from the data.
+
+    No front-end flag at all, or ``kind='auto'`` (then the other flags given
+    are kept and only the rest is chosen). Any other flag given without
+    ``kind='auto'`` means the user's front end: today's defaults plus the flags.
+    """
+    return not changes or changes.get("kind") == AUTO_KIND
+
+
+def choose_n_fft(sr: float, n_samples: int) -> int:
+    """FFT length for clips of ``n_samples`` at ``sr`` Hz.
+
+    The power of two closest to 93 ms (4096 at 44.1 and 48 kHz, 2048 at
+    22.05 kHz, 1024 at 16 kHz: about 10 Hz per bin), halved while the clip
+    gives fewer than :data:`MIN_FRAMES` frames at ``hop_length = n_fft // 4``
+    (never below 64).
+    """
+    n_fft = 2 ** max(6, int(round(math.log2(sr * _WINDOW_S))))
+    while n_fft > 64 and (n_samples < n_fft or 1 + (n_samples - n_fft) // (n_fft // 4) < MIN_FRAMES):
+        n_fft //= 2
+    return n_fft
+
+
+def f_statistic(F: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """One-way ANOVA F statistic per column (two classes: the squared t statistic).
+
+    Parameters
+    ----------
+    F : np.ndarray, shape (n_clips, n_features)
+    y : np.ndarray of int, shape (n_clips,)
+        Class index per clip, at least two classes.
+
+    Returns
+    -------
+    np.ndarray, shape (n_features,), float64
+        Between-class over within-class mean square; 0 where nothing varies.
+    """
+    F = np.asarray(F, dtype=np.float64)
+    classes, yi = np.unique(y, return_inverse=True)
+    k, n = len(classes), len(y)
+    onehot = (yi[:, None] == np.arange(k)[None]).astype(np.float64)
+    counts = onehot.sum(axis=0)
+    means = (onehot.T @ F) / counts[:, None]
+    grand = F.mean(axis=0)
+    ssb = (counts[:, None] * (means - grand) ** 2).sum(axis=0)
+    ssw = ((F - means[yi]) ** 2).sum(axis=0)
+    msw = ssw / max(n - k, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (ssb / max(k - 1, 1)) / msw
+    return np.where(msw > 0, out, 0.0)
+
+
+def class_band(F: np.ndarray, y: np.ndarray, freqs_hz: np.ndarray, seed: int = 0):
+    """The band where the classes differ, from time-averaged spectra.
+
+    A bin differs when its F statistic (:func:`f_statistic`) exceeds the
+    largest F statistic over all bins under each of :data:`N_PERMUTATIONS`
+    shuffles of the labels (a family-wise test at 1/20). The band runs
+    from the lowest to the highest such bin, widened by a tenth of its width
+    and at least 3 bins each side.
+
+    Parameters
+    ----------
+    F : np.ndarray, shape (n_clips, n_freq)
+        Time-averaged spectrum per clip (dB).
+    y : np.ndarray of int, shape (n_clips,)
+    freqs_hz : np.ndarray, shape (n_freq,)
+        Frequency of each column, Hz, increasing.
+    seed : int
+
+    Returns
+    -------
+    (fmin, fmax) in Hz, or None when no bin differs.
+    """
+    stat = f_statistic(F, y)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xBA2D]))
+    null = max(f_statistic(F, rng.permutation(y)).max() for _ in range(N_PERMUTATIONS))
+    sig = np.flatnonzero(stat > null)
+    if sig.size == 0:
+        return None
+    df = float(freqs_hz[1] - freqs_hz[0]) if len(freqs_hz) > 1 else 1.0
+    lo, hi = float(freqs_hz[sig[0]]), float(freqs_hz[sig[-1]])
+    pad = max(3 * df, 0.1 * (hi - lo))
+    return max(float(freqs_hz[0]), lo - pad), min(float(freqs_hz[-1]), hi + pad)
+
+
+def _folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Fold index per clip, stratified by class."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xF01D]))
+    fold = np.empty(len(y), dtype=int)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        fold[rng.permutation(idx)] = np.arange(len(idx)) % k
+    return fold
+
+
+def _auc(y01: np.ndarray, s: np.ndarray) -> float:
+    from lfkit.metrics import roc_auc
+
+    v = roc_auc(y01, s)
+    return 0.5 if v is None else float(v)
+
+
+def probe_score(F: np.ndarray, y: np.ndarray, seed: int = 0, n_folds: int = N_FOLDS) -> float:
+    """Cross-validated AUC of a sparse ridge probe on the features.
+
+    In each training part: keep the :data:`PROBE_FEATURES` features (times
+    ``n_classes - 1``, at most 256) with the largest F statistic
+    (:func:`f_statistic`), standardise them, fit ridge regression on one-hot
+    targets (one column for two classes) with ``alpha`` = the number of
+    features kept. Keeping a few features makes candidates of very different
+    sizes (2,049 FFT bins, 64 mel bands) comparable: the probe asks how well
+    the best few features of each separate the classes, as a network that
+    learns to look at the right rows would.
+
+    Parameters
+    ----------
+    F : np.ndarray, shape (n_clips, n_features)
+    y : np.ndarray of int, shape (n_clips,)
+    seed : int
+    n_folds : int
+        At most this many folds, and no more than the smallest class has clips.
+
+    Returns
+    -------
+    float
+        AUC of the held-out scores pooled over folds; the mean one-vs-rest
+        AUC for more than two classes.
+    """
+    F = np.asarray(F, dtype=np.float64)
+    classes, yi = np.unique(y, return_inverse=True)
+    k = min(n_folds, int(np.bincount(yi).min()))
+    if len(classes) < 2 or k < 2:
+        raise DataError("the probe needs two classes with at least 2 clips each")
+    T = (yi[:, None] == np.arange(len(classes))[None]).astype(float)
+    if len(classes) == 2:
+        T = T[:, 1:]
+    m = min(F.shape[1], PROBE_FEATURES * (len(classes) - 1), 256)
+    fold = _folds(yi, k, seed)
+    scores = np.zeros_like(T)
+    for f in range(k):
+        tr, te = fold != f, fold == f
+        keep = np.argsort(-f_statistic(F[tr], yi[tr]), kind="stable")[:m]
+        Xt, Xe = F[tr][:, keep], F[te][:, keep]
+        mu, sd = Xt.mean(axis=0), Xt.std(axis=0)
+        sd = np.where(sd > 0, sd, 1.0)
+        Xt, Xe = (Xt - mu) / sd, (Xe - mu) / sd
+        w = np.linalg.solve(Xt.T @ Xt + m * np.eye(m), Xt.T @ (T[tr] - T[tr].mean(axis=0)))
+        scores[te] = Xe @ w
+    if len(classes) == 2:
+        return _auc(yi == 1, scores[:, 0])
+    return float(np.mean([_auc(yi == c, scores[:, c]) for c in range(len(classes))]))
+
+
+def _bands(changes: dict, sr: float, default: FrontendConfig):
+    """The fixed band (from flags) or None when the band is to be chosen."""
+    if "fmin" in changes or "fmax" in changes:
+        return float(changes.get("fmin", 0.0)), changes.get("fmax")
+    return None
+
+
+def _fft_stats(P_blocks, lo: int, hi: int):
+    """Per clip and FFT bin lo:hi: mean power, mean dB and mean squared dB over time, each (n_clips, hi - lo)."""
+    from lfkit.mel import _db
+
+    out = ([], [], [])
+    for P in P_blocks:
+        P = P[..., lo:hi]
+        D = _db(P, 1.0, 1e-10, None, None)
+        out[0].append(P.mean(axis=1, dtype=np.float64))
+        out[1].append(D.mean(axis=1, dtype=np.float64))
+        out[2].append(np.square(D).mean(axis=1, dtype=np.float64))
+    return tuple(np.concatenate(a) for a in out)
+
+
+def _time_averaged(P_blocks, stats, cfg: FrontendConfig, sr: float) -> np.ndarray:
+    """Time average (n_clips, n_features) of ``spectrogram(y, sr, cfg)`` from full-band power blocks (b, T, F).
+
+    ``log`` and ``whiten`` come from the per-bin statistics (their per-clip
+    norm is exact from the means of dB and dB squared); the mel kinds run the
+    front end's own transform on the blocks.
+    """
+    from lfkit.features import _plan, _transform
+    from lfkit.mel import STD_FLOOR
+
+    plan = _plan(cfg, sr)
+    if cfg.kind not in ("log", "whiten"):
+        return np.concatenate([_transform(P[..., plan.lo : plan.hi], plan, cfg).mean(axis=1) for P in P_blocks])
+    Pm, M1, M2 = stats if stats is not None else _fft_stats(P_blocks, plan.lo, plan.hi)
+    if cfg.kind == "whiten":
+        from lfkit.floor import running_floor
+
+        fl = 10.0 * np.log10(np.maximum(running_floor(Pm, axis=-1), 1e-10))
+        M1, M2 = M1 - fl, M2 - 2.0 * fl * M1 + fl**2
+    if cfg.norm != "standard":
+        return M1
+    mu = M1.mean(axis=1, keepdims=True)
+    sd = np.sqrt(np.maximum(M2.mean(axis=1, keepdims=True) - mu**2, 0.0))
+    return (M1 - mu) / np.maximum(sd, STD_FLOOR)
+
+
+def select_frontend(Y: np.ndarray, sr: float, labels, changes: dict | None = None, seed: int = 0, notice=None):
+    """Choose the front end for labelled clips; :func:`select_and_transform` also returns their spectrograms.
+
+    Returns
+    -------
+    cfg : FrontendConfig
+    report : dict
+        As :func:`select_and_transform`'s.
+    """
+    return select_and_transform(Y, sr, labels, changes, seed, notice, transform=False)[:2]
+
+
+def select_and_transform(Y: np.ndarray, sr: float, labels, changes: dict | None = None, seed: int = 0,
+                         notice=None, transform: bool = True):
+    """Choose the front end for labelled clips (see the module docstring).
+
+    Parameters
+    ----------
+    Y : np.ndarray, shape (n_clips, n_samples)
+        The training clips, mono, at ``sr`` Hz (already resampled when the
+        user gave ``sr``).
+    sr : float
+        Sample rate in Hz.
+    labels : sequence
+        Class of each clip (two or more classes; binary training passes
+        positive / rest).
+    changes : dict
+        Front-end fields the user gave: they are kept (``kind='auto'`` aside)
+        and only the others are chosen. A given ``fmin`` or ``fmax`` fixes the
+        band (``fmin`` alone: up to the Nyquist frequency).
+    seed : int
+        Seeds the folds and the label shuffles.
+    notice : callable(str) or None
+        Gets one line per candidate and one for the choice.
+
+    Returns
+    -------
+    cfg : FrontendConfig
+        The front end chosen.
+    report : dict
+        ``n_fft``, ``hop_length``, ``class_band_hz`` (or None), ``candidates``
+        (kind, fmin, fmax, score each, in preference order), ``chosen``
+        (its index), ``metric``, ``seconds``: stored in the model file.
+    X : np.ndarray, shape (n_clips, n_features, n_frames), float32, or None
+        ``spectrogram_batch(Y, sr, cfg)``, made from the STFT the selection
+        already computed (None when ``transform`` is False).
+    """
+    from lfkit.features import _power_tf, fft_frequencies
+
+    t0 = time.perf_counter()
+    changes = {k: v for k, v in dict(changes or {}).items() if not (k == "kind" and v == AUTO_KIND)}
+    say = notice or (lambda message: None)
+    Y = np.asarray(Y, dtype=np.float32)
+    if Y.ndim != 2:
+        raise DataError(f"clips must have shape (n_clips, n_samples), got {Y.shape}")
+    labels = np.asarray([str(v) for v in labels])
+    classes, y = np.unique(labels, return_inverse=True)
+    base = FrontendConfig().replace(**{k: v for k, v in changes.items() if k not in CHOSEN_FIELDS})
+    n_fft = int(changes.get("n_fft", choose_n_fft(sr, Y.shape[1])))
+    hop = int(changes.get("hop_length", max(1, n_fft // 4)))
+    base = base.replace(n_fft=n_fft, hop_length=hop)
+    nyquist = sr / 2.0
+    fixed_band = _bands(changes, sr, base)
+    fixed_kind = changes.get("kind")
+    report = {"n_fft": n_fft, "hop_length": hop, "class_band_hz": None, "candidates": [], "chosen": None,
+              "metric": "cross-validated ridge-probe AUC on the time-averaged spectrum", "seconds": None}
+    counts = np.bincount(y) if len(classes) else np.zeros(1, int)
+    if len(classes) < 2 or counts.min() < 3:
+        cfg = _fallback(base, fixed_kind, fixed_band)
+        say(f"front end: too few labelled clips to choose from the data ({len(classes)} class(es), "
+            f"fewest {int(counts.min()) if len(classes) else 0} clips; need 2 classes of 3); using {describe(cfg)}")
+        report["reason"] = "too few labelled clips"
+        report["seconds"] = time.perf_counter() - t0
+        if not transform:
+            return cfg, report, None
+        from lfkit.features import spectrogram_batch
+
+        return cfg, report, spectrogram_batch(Y, sr, cfg)
+    if Y.shape[1] < n_fft:
+        raise DataError(f"clips have {Y.shape[1]} samples, shorter than one FFT window (n_fft={n_fft})")
+    block = max(1, _BLOCK_BYTES // (4 * (n_fft // 2 + 1) * (1 + (Y.shape[1] - n_fft) // hop)))
+    P_blocks = [_power_tf(Y[i : i + block], n_fft, hop) for i in range(0, len(Y), block)]
+    freqs = fft_frequencies(sr, n_fft)
+    # The band where the classes differ: time-averaged log power with each clip's mean level removed
+    # (a gain is no difference; a noise colour shared by the classes is none either).
+    D = np.concatenate([10.0 * np.log10(np.maximum(P.mean(axis=1, dtype=np.float64), 1e-20)) for P in P_blocks])
+    if fixed_band is None:
+        found = class_band(D - D.mean(axis=1, keepdims=True), y, freqs, seed)
+        if found:
+            band = _snap_band(found, sr / n_fft, nyquist)
+            report["class_band_hz"] = [band[0], nyquist if band[1] is None else band[1]]
+        else:
+            band = (0.0, None)
+            say("front end: the classes differ in no frequency bin (time-averaged spectra); "
+                "keeping the full band")
+    else:
+        band = fixed_band
+    bands = [band]
+    stats = None
+    kinds = (fixed_kind,) if fixed_kind else AUTO_KINDS
+    cands = []
+    for kind in kinds:
+        for fmin, fmax in bands:
+            try:
+                cfg = base.replace(kind=kind, fmin=fmin, fmax=fmax)
+                if stats is None and kind in ("log", "whiten"):
+                    from lfkit.features import _plan
+
+                    plan = _plan(cfg, sr)
+                    stats = _fft_stats(P_blocks, plan.lo, plan.hi)
+                score = probe_score(_time_averaged(P_blocks, stats, cfg, sr), y, seed)
+            except ParameterError as exc:  # e.g. a band too narrow for n_mels filters
+                report["candidates"].append({"kind": kind, "fmin": fmin, "fmax": fmax, "score": None,
+                                             "error": str(exc)})
+                continue
+            cands.append((cfg, score))
+            report["candidates"].append({"kind": kind, "fmin": fmin, "fmax": fmax, "score": score})
+            say(f"front end candidate: {describe(cfg)}: probe AUC {score:.3f}")
+    if not cands:
+        raise ParameterError("no front-end candidate could be computed for these clips; give --kind and the band")
+    best = max(s for _, s in cands)
+    i = next(i for i, (_, s) in enumerate(cands) if s >= best - TIE)
+    cfg, score = cands[i]
+    report["chosen"] = next(j for j, c in enumerate(report["candidates"])
+                            if c.get("score") == score and c["kind"] == cfg.kind and c["fmin"] == cfg.fmin
+                            and c["fmax"] == cfg.fmax)
+    report["seconds"] = time.perf_counter() - t0
+    say(f"front end chosen from the data: {describe(cfg)} (probe AUC {score:.3f}, best {best:.3f}; "
+        f"ties within {TIE} go to the simpler; {report['seconds']:.1f} s)")
+    if not transform:
+        return cfg, report, None
+    from lfkit.features import _plan, _transform
+
+    plan = _plan(cfg, sr)
+    X = np.concatenate([_transform(P[..., plan.lo : plan.hi], plan, cfg) for P in P_blocks])
+    return cfg, report, np.ascontiguousarray(X.transpose(0, 2, 1))
+
+
+def _snap_band(band, df: float, nyquist: float):
+    """The class band made usable: at least :data:`MIN_BAND_BINS` bins wide; today's 0-1000 Hz when it lies
+    inside that (give or take a tenth of its width); the full band when it reaches from within a tenth of the
+    Nyquist frequency of 0 to within a tenth of it."""
+    lo, hi = band
+    width = max(hi - lo, MIN_BAND_BINS * df)
+    mid = 0.5 * (lo + hi)
+    lo, hi = max(0.0, mid - width / 2), mid + width / 2
+    if lo == 0.0:
+        hi = max(hi, width)
+    hi = min(hi, nyquist)
+    d = FrontendConfig()
+    if d.fmax is not None and d.fmax < nyquist:
+        tol = 0.1 * (d.fmax - d.fmin)
+        if lo >= d.fmin - tol and hi <= d.fmax + tol:
+            return d.fmin, d.fmax
+    if lo <= 0.1 * nyquist and hi >= 0.9 * nyquist:
+        return 0.0, None
+    return lo, hi
+
+
+def _fallback(base: FrontendConfig, kind, band) -> FrontendConfig:
+    cfg = FrontendConfig().replace(**{k: getattr(base, k) for k in ("sr", "n_mels", "n_mfcc", "norm")})
+    cfg = cfg.replace(n_fft=base.n_fft, hop_length=base.hop_length)
+    if kind:
+        cfg = cfg.replace(kind=kind)
+    if band is not None:
+        cfg = cfg.replace(fmin=band[0], fmax=band[1])
+    return cfg
+
+
+def describe(cfg: FrontendConfig) -> str:
+    """``kind=log 0-1000 Hz n_fft=4096 hop_length=1024``: a front end in one phrase."""
+    top = "nyquist" if cfg.fmax is None else f"{cfg.fmax:g}"
+    return f"kind={cfg.kind} {cfg.fmin:g}-{top} Hz n_fft={cfg.n_fft} hop_length={cfg.hop_length}"
+
+
+def frontend_flags(cfg: FrontendConfig) -> str:
+    """The command-line flags that give ``cfg`` (for ``lfkit spectro --kind auto``)."""
+    top = "nyquist" if cfg.fmax is None else f"{cfg.fmax:g}"
+    out = f"--kind {cfg.kind} --n-fft {cfg.n_fft} --hop-length {cfg.hop_length} --fmin {cfg.fmin:g} --fmax {top}"
+    d = FrontendConfig()
+    for name in ("n_mels", "n_mfcc", "norm", "sr"):
+        if getattr(cfg, name) != getattr(d, name):
+            out += f" --{name.replace('_', '-')} {getattr(cfg, name)}"
+    return out
