@@ -15,6 +15,7 @@ from lfkit.errors import ParameterError, check_device, check_number, check_seed
 
 __all__ = [
     "SPECTRO_KINDS",
+    "AUTO_KIND",
     "NORMS",
     "NOISE_KINDS",
     "FrontendConfig",
@@ -26,7 +27,9 @@ __all__ = [
 ]
 
 #: Spectrogram kinds the front end computes, in the order the docs list them.
-SPECTRO_KINDS = ("linear", "log", "mel", "logmel", "pcen", "mfcc")
+SPECTRO_KINDS = ("linear", "log", "mel", "logmel", "pcen", "mfcc", "whiten")
+#: ``FrontendConfig.kind`` may also be this: chosen at training from the labelled clips (:mod:`lfkit.autofront`).
+AUTO_KIND = "auto"
 #: Per-clip normalisations.
 NORMS = ("none", "standard")
 #: Noise colours the generator draws.
@@ -73,7 +76,11 @@ class FrontendConfig(_JsonConfig):
     kind : str
         One of :data:`SPECTRO_KINDS`: ``linear`` (power), ``log`` (power in dB),
         ``mel`` (mel power), ``logmel`` (mel power in dB), ``pcen`` (per-channel
-        energy normalisation of mel power), ``mfcc``.
+        energy normalisation of mel power), ``mfcc``, ``whiten`` (power in dB
+        above its running-median noise floor across frequency, :mod:`lfkit.floor`).
+        ``auto`` (:data:`AUTO_KIND`) asks training to choose the kind, band
+        and ``n_fft`` from the labelled clips (:mod:`lfkit.autofront`); it
+        computes no spectrogram by itself.
     sr : int or None
         Sample rate in Hz to resample to first; ``None`` keeps the file's rate.
     n_fft : int
@@ -107,7 +114,7 @@ class FrontendConfig(_JsonConfig):
     def __post_init__(self):
         from lfkit.errors import check_choice, check_positive_int
 
-        check_choice("kind", self.kind, SPECTRO_KINDS)
+        check_choice("kind", self.kind, SPECTRO_KINDS + (AUTO_KIND,))
         check_choice("norm", self.norm, NORMS)
         check_positive_int("n_fft", self.n_fft)
         check_positive_int("hop_length", self.hop_length)
