@@ -88,7 +88,8 @@ def atomic_write(path, mode: str = "wb"):
     if path.is_dir():
         raise ParameterError(f"output={str(path)!r} is a directory, expected a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
-    outputs.remove_stale(path.parent, path.name)
+    if not outputs.in_temporary(path.parent):  # a fresh temporary folder holds nothing stale: no sweep per file
+        outputs.remove_stale(path.parent, path.name)
     fd, tmp = tempfile.mkstemp(prefix=outputs.temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         kwargs = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}

@@ -31,6 +31,7 @@ __all__ = [
     "check_replaceable",
     "temp_prefix",
     "remove_stale",
+    "in_temporary",
     "replace_dir",
 ]
 
@@ -190,6 +191,11 @@ def _pid_alive(pid: int) -> bool:
     except (PermissionError, OverflowError, ValueError):
         return True
     return True
+
+
+def in_temporary(path) -> bool:
+    """True when ``path`` lies inside a temporary folder lfkit is building (nothing stale there to sweep)."""
+    return any(part.startswith(".") and f".{_TAG}" in part and part.endswith(".tmp") for part in Path(path).parts)
 
 
 def remove_stale(folder, name: str) -> list[str]:

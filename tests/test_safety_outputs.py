@@ -415,3 +415,16 @@ def test_sigkill_during_spectro_leaves_inputs_and_no_half_output(lfkit, tmp_path
     assert res.returncode == 0, res.stderr
     assert leftovers(tmp_path) == [] and len(list(out.glob("*.npy"))) == 40
     assert stat.S_ISDIR(os.stat(out).st_mode)
+
+
+def test_files_inside_a_temporary_folder_skip_the_sweep(tmp_path, monkeypatch):
+    """A folder of N arrays must not list its temporary folder N times."""
+    calls = []
+    monkeypatch.setattr(outputs, "remove_stale", lambda folder, name: calls.append(name) or [])
+    with lio.atomic_dir(tmp_path / "out", "test") as tmp:
+        for i in range(5):
+            lio.write_npy(np.zeros(2), tmp / "sub" / f"{i}.npy")
+    assert calls == ["out"]  # once, for the folder itself
+    lio.write_npy(np.zeros(2), tmp_path / "x.npy")
+    assert calls == ["out", "x.npy"]
+    assert sorted(p.name for p in (tmp_path / "out" / "sub").iterdir()) == [f"{i}.npy" for i in range(5)]
