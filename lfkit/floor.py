@@ -6,7 +6,8 @@ frequency flattens the floor to 0 dB whatever its colour, and leaves each line
 at its height above the local floor. The median window has a gap of a few
 bins around its centre, so a line (whose Hann main lobe is 4 bins wide) does
 not raise its own floor; near the band edges the window shrinks so that it
-stays symmetric, which keeps a sloping floor unbiased.
+stays symmetric, which keeps a sloping floor unbiased (the outermost
+``gap_bins + 1`` bins, with no room for that, read 0 dB).
 
 Pure numpy functions, arrays in and out, no I/O. The median commutes with
 any increasing map, so the floor of power in dB is the dB of the power's floor.
@@ -70,9 +71,11 @@ def running_floor(x, floor_bins: int = FLOOR_BINS, gap_bins: int = GAP_BINS, axi
         At bin ``k``: the median of ``x[k-h..k-g-1]`` and ``x[k+g+1..k+h]``
         (``h = floor_bins // 2``, ``g = gap_bins``). Within ``h`` bins of
         either end the window shrinks to the bins that are there on both
-        sides, so a floor that slopes linearly keeps its value at ``k``; the
-        outermost bins, with no room for a symmetric window beyond the gap,
-        use the ``h - g`` nearest bins outside the gap on the one side there is.
+        sides, so a floor that slopes linearly keeps its value at ``k``. The
+        ``g + 1`` outermost bins at each end, with no room for a symmetric
+        window beyond the gap, are their own floor (they normalise to 0 dB):
+        a one-sided median there misreads a steep floor (brown noise near 0 Hz)
+        as a line tens of dB high.
 
     Raises
     ------
@@ -98,14 +101,9 @@ def running_floor(x, floor_bins: int = FLOOR_BINS, gap_bins: int = GAP_BINS, axi
     for k in ks[(ks < half) | (ks > n - 1 - half)]:
         reach = min(half, k, n - 1 - k)
         if reach > gap:
-            idx = ks[(np.abs(ks - k) > gap) & (np.abs(ks - k) <= reach)]
-        elif k < n - 1 - k:  # near the low end: the bins above the gap
-            idx = ks[k + gap + 1 : k + half + 1]
-        else:
-            idx = ks[max(0, k - half) : k - gap]
-        if idx.size == 0:
-            idx = ks[ks != k]
-        out[..., k] = _median(x[..., idx])
+            out[..., k] = _median(x[..., ks[(np.abs(ks - k) > gap) & (np.abs(ks - k) <= reach)]])
+        else:  # no room for a symmetric window: the bin is its own floor
+            out[..., k] = x[..., k]
     return np.moveaxis(out, -1, axis)
 
 
