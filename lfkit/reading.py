@@ -135,28 +135,53 @@ def decode_text(data: bytes, name: str) -> str:
         raise DataError(f"{name}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
 
 
+def _key(path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
+
+
 def walk_files(root, exts) -> list[Path]:
     """Files under ``root`` whose suffix is in ``exts``, symbolic links to folders followed.
 
-    Hidden files and folders (a name starting with ``.``) are skipped, each
-    real folder is visited once (a link back to a parent is no loop), and only
-    regular files are returned, sorted.
+    Hidden files and folders (a name starting with ``.``) are skipped, and
+    only regular files are returned, sorted. Each real folder is visited once,
+    under its own path when it lies under ``root`` (a link to it, or back to a
+    parent, is not followed), else under the first link that reaches it.
     """
     root = Path(root)
+    real = set()
+    for here, dirs, _ in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        try:
+            real.add(_key(here))
+        except OSError:
+            continue
     seen = set()
     found = []
     for here, dirs, files in os.walk(root, followlinks=True):
         try:
-            st = os.stat(here)
+            key = _key(here)
         except OSError:
             dirs[:] = []
             continue
-        key = (st.st_dev, st.st_ino)
         if key in seen:
             dirs[:] = []
             continue
         seen.add(key)
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        keep = []
+        for d in sorted(dirs):
+            full = os.path.join(here, d)
+            if d.startswith("."):
+                continue
+            if os.path.islink(full):
+                try:
+                    target = _key(full)
+                except OSError:  # a dangling link
+                    continue
+                if target in real or target in seen:
+                    continue
+            keep.append(d)
+        dirs[:] = keep
         for f in files:
             p = Path(here) / f
             if f.startswith(".") or p.suffix.lower() not in exts:

@@ -291,6 +291,9 @@ def test_labels_in_latin1_or_with_too_many_fields_are_refused_by_line(lfkit_fast
     (tmp_path / "labels.csv").write_text("path,label\na.wav,x\na.wav,y,extra,more\n")
     line = assert_clean_failure(lfkit_fast("spectro", tmp_path, "-o", tmp_path.parent / "o"), "spectro", (1,))
     assert "labels.csv: line 3 has 4 fields, the header has 2" in line
+    (tmp_path / "labels.csv").write_text("path,label\na.wav\n")
+    with pytest.raises(DataError, match="line 2 has no path or label field"):
+        lio.read_labels(tmp_path)
 
 
 # ----------------------------------------------------------------------------- pipes and paths
@@ -311,9 +314,10 @@ def test_symlinked_folders_are_followed_once_without_loops(tmp_path):
     (d / "loop").symlink_to(d)  # back to the top: no endless walk
     (d / "dup").symlink_to(d / "real")  # the same folder twice: its clips once
     tone(d / ".hidden" / "c.wav")
+    (d / "real" / "up").symlink_to(tmp_path / "elsewhere")  # a second link to the linked folder
+    (d / "dangling").symlink_to(tmp_path / "gone")
     names = [Path(c["path"]).relative_to(d).as_posix() for c in lio.find_inputs([d])]
-    assert sorted(n.split("/")[-1] for n in names) == ["a.wav", "b.wav"]
-    assert "link/b.wav" in names
+    assert names == ["link/b.wav", "real/a.wav"]
 
 
 def test_mixed_sample_rates_are_resampled_to_the_most_common(lfkit_fast, tmp_path):
@@ -428,3 +432,37 @@ def test_files_inside_a_temporary_folder_skip_the_sweep(tmp_path, monkeypatch):
     lio.write_npy(np.zeros(2), tmp_path / "x.npy")
     assert calls == ["out", "x.npy"]
     assert sorted(p.name for p in (tmp_path / "out" / "sub").iterdir()) == [f"{i}.npy" for i in range(5)]
+
+
+# ----------------------------------------------------------------------------- properties
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=200) | st.text(max_size=80).map(lambda t: ("path,label\n" + t).encode("utf-8")))
+def test_any_labels_bytes_read_or_refuse_cleanly(tmp_path, data):
+    (tmp_path / "labels.csv").write_bytes(data)
+    try:
+        rows, _ = lio.read_labels(tmp_path)
+    except DataError as exc:
+        assert str(exc).startswith(str(tmp_path)) and "\n" not in str(exc)
+    else:
+        assert rows and all(Path(r["_file"]).is_file() for r in rows)
+
+
+_PART = st.sampled_from(["a", "b", "a.wav", "sub"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(out=st.lists(_PART, min_size=1, max_size=3), inp=st.lists(_PART, min_size=1, max_size=3))
+def test_check_outputs_refuses_exactly_equal_nested_or_containing_paths(out, inp):
+    base = Path("/nonexistent-lfkit-test")
+    o, i = base.joinpath(*out), base.joinpath(*inp)
+    related = out[: len(inp)] == inp[: len(out)]  # one path is a prefix of the other
+    if related:
+        with pytest.raises(ParameterError, match="choose an output path outside the inputs"):
+            lio.check_outputs([o], [i])
+    else:
+        lio.check_outputs([o], [i])
