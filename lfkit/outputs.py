@@ -17,7 +17,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import secrets
 import shutil
 from pathlib import Path
 
@@ -252,7 +251,7 @@ def replace_dir(tmp, path, tries: int = 50) -> None:
         for _ in range(tries):
             if path.exists() or path.is_symlink():
                 check_replaceable(path)
-                old = path.with_name(f"{temp_prefix(path.name)}{secrets.token_hex(4)}.old")
+                old = path.with_name(f"{temp_prefix(path.name)}{os.urandom(4).hex()}.old")
                 try:
                     os.replace(path, old)
                     aside.append(old)
