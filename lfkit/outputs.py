@@ -162,9 +162,9 @@ def check_replaceable(path) -> None:
         return
     m = _read_manifest(p)
     if m is None:
-        kind = "a dataset lfkit did not mark as its own" if (p / "labels.csv").exists() else "a folder"
-        raise ParameterError(f"output={str(p)!r} is {kind} (no {MANIFEST}); lfkit replaces only folders it "
-                             f"wrote: {_SAFE_REFUSAL}")
+        why = f"it has a labels.csv but no {MANIFEST}" if (p / "labels.csv").exists() else f"no {MANIFEST}"
+        raise ParameterError(f"output={str(p)!r} is a folder lfkit did not write ({why}); lfkit replaces only "
+                             f"folders it wrote: {_SAFE_REFUSAL}")
     listed = set(map(str, m["files"])) | {MANIFEST}
     extra = sorted(q.relative_to(p).as_posix() for q in p.rglob("*")
                    if (q.is_file() or q.is_symlink()) and q.relative_to(p).as_posix() not in listed)

@@ -115,7 +115,7 @@ def test_an_old_dataset_without_manifest_reads_but_is_not_replaced(lfkit_fast, s
     assert len(list((tmp_path / "spec").glob("*.npy"))) == 6
     before = snapshot(old)
     line = assert_clean_failure(lfkit_fast("synth", "-o", old, "--positive", "120", "--n", "2"), "synth", (2,))
-    assert "a dataset lfkit did not mark as its own (no .lfkit.json)" in line
+    assert "is a folder lfkit did not write (it has a labels.csv but no .lfkit.json)" in line
     assert snapshot(old) == before
 
 
