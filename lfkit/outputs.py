@@ -18,6 +18,7 @@ import errno
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from lfkit.errors import ParameterError
@@ -233,12 +234,29 @@ def remove_stale(folder, name: str) -> list[str]:
     return removed
 
 
+def _exchange(a, b) -> bool:
+    """Swap two folders in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where it is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)), rename_exchange) == 0
+
+
 def replace_dir(tmp, path, tries: int = 50) -> None:
     """Move the finished folder ``tmp`` to ``path``, replacing an lfkit folder already there.
 
-    Concurrent writers to one ``path`` both succeed (the last one wins): a
-    folder that appears between moving the old one aside and moving ``tmp``
-    in is checked and moved aside in turn.
+    Where the system can swap two folders in one step (Linux), an existing
+    ``path`` is exchanged with ``tmp``, so it is never missing, even if the
+    process is killed in between. Elsewhere the old folder is moved aside
+    first. Concurrent writers to one ``path`` both succeed (the last one
+    wins): a folder that appears between moving the old one aside and moving
+    ``tmp`` in is checked and moved aside in turn.
 
     Raises
     ------
@@ -251,6 +269,9 @@ def replace_dir(tmp, path, tries: int = 50) -> None:
         for _ in range(tries):
             if path.exists() or path.is_symlink():
                 check_replaceable(path)
+                if path.is_dir() and not path.is_symlink() and _exchange(tmp, path):
+                    aside.append(tmp)  # now holds the old folder: ``path`` was never missing
+                    return
                 old = path.with_name(f"{temp_prefix(path.name)}{os.urandom(4).hex()}.old")
                 try:
                     os.replace(path, old)

@@ -466,3 +466,17 @@ def test_check_outputs_refuses_exactly_equal_nested_or_containing_paths(out, inp
             lio.check_outputs([o], [i])
     else:
         lio.check_outputs([o], [i])
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_replacing_an_lfkit_folder_with_and_without_an_atomic_swap(tmp_path, monkeypatch, exchange):
+    if not exchange:
+        monkeypatch.setattr(outputs, "_exchange", lambda a, b: False)
+    target = tmp_path / "out"
+    for text in ("old", "new"):
+        with lio.atomic_dir(target, "test") as tmp:
+            (tmp / "v.txt").write_text(text)
+    assert (target / "v.txt").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    if exchange and sys.platform.startswith("linux"):
+        assert outputs._exchange(tmp_path / "out", tmp_path / "out")  # renameat2 is there: the swap path ran
