@@ -130,6 +130,8 @@ def decode_text(data: bytes, name: str) -> str:
     try:
         if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
             return data.decode("utf-16")
+        if b"\0" in data:
+            raise DataError(f"{name}: holds NUL bytes (UTF-16 without a byte-order mark?); save it as UTF-8")
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{name}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None

@@ -222,6 +222,7 @@ def test_a_fifo_or_device_named_as_input_is_refused_without_reading(lfkit_fast, 
     assert "is a named pipe, not a regular file" in line
     line = assert_clean_failure(lfkit_fast("spectro", "/dev/zero", "-o", tmp_path / "o.npy"), "spectro", (1,))
     assert "/dev/zero: is a character device, not a regular file" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.wav"]  # nothing written
     with pytest.raises(DataError, match="is a named pipe"):
         lio.read_bytes(fifo)
 
@@ -287,6 +288,9 @@ def test_labels_in_latin1_or_with_too_many_fields_are_refused_by_line(lfkit_fast
     tone(tmp_path / "a.wav")
     (tmp_path / "labels.csv").write_bytes("path,label\na.wav,caf\xe9\n".encode("latin-1"))
     with pytest.raises(DataError, match="not UTF-8 text .*save it as UTF-8"):
+        lio.read_labels(tmp_path)
+    (tmp_path / "labels.csv").write_bytes("path,label\na.wav,x\n".encode("utf-16-le"))  # no byte-order mark
+    with pytest.raises(DataError, match="UTF-16 without a byte-order mark"):
         lio.read_labels(tmp_path)
     (tmp_path / "labels.csv").write_text("path,label\na.wav,x\na.wav,y,extra,more\n")
     line = assert_clean_failure(lfkit_fast("spectro", tmp_path, "-o", tmp_path.parent / "o"), "spectro", (1,))
