@@ -16,7 +16,7 @@ import numpy as np
 
 from lfkit import io, reading
 from lfkit.config import FrontendConfig
-from lfkit.errors import DataError, LfkitError, ParameterError, check_positive_int
+from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_positive_int
 
 __all__ = [
     "clip_spectrogram",
@@ -81,6 +81,10 @@ def _clip_spec(path, cfg, chunk_s=None, chunk_hop_s=None, channel=None, data=Non
         S = features.spectrogram_batch(np.asarray(chunks), sr, cfg)
     except DataError as exc:  # e.g. shorter than one FFT window: name the file
         raise DataError(f"{'<stdin>' if str(path) == io.STDIO else path}: {exc}") from None
+    except ParameterError as exc:  # a band the file's own rate cannot hold (a 7 Hz file): the data's fault, exit 1
+        if cfg.sr is not None or not ("Nyquist" in str(exc) or "FFT bin" in str(exc)):
+            raise
+        raise DataError(f"{'<stdin>' if str(path) == io.STDIO else path}: at {sr} Hz, {exc}") from None
     return S, np.asarray(starts, dtype=float), np.asarray(ends, dtype=float), sr, len(y)
 
 
@@ -301,6 +305,7 @@ def run_spectro(inputs, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=N
         raise ParameterError("inputs: give an audio file, a folder, a labels.csv or '-'")
     if max_bytes is not None:
         check_positive_int("max_bytes", max_bytes)
+    check_chunk(chunk_s, chunk_hop_s)
     if not is_single(inputs):
         io.find_inputs(inputs, allow_npy=False)  # a missing input or a folder without audio: say so first
     single = is_single(inputs) and not (output not in (None, io.STDIO) and Path(output).is_dir())

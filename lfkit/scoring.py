@@ -266,9 +266,14 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
     is_short = {id(c) for c in short}
     pending, n_pending = [], 0  # clips whose blocks wait for one shared forward pass
 
-    def flush():
-        scored = _score_many(pending, scorers, 1 if workers > 1 else None)
-        for (clip, blocks), sc in zip(pending, scored):
+    def flush():  # in input order: a bad input's error record waits its turn among the good ones
+        ready = [(c, b) for c, b in pending if not isinstance(b, Exception)]
+        scored = iter(_score_many(ready, scorers, 1 if workers > 1 else None))
+        for clip, blocks in pending:
+            if isinstance(blocks, Exception):
+                fail(clip, blocks)
+                continue
+            sc = next(scored)
             try:
                 recs = _finite_records(_records_for(clip, blocks, scorers, threshold, name, aggregate, sc), clip["path"])
             except LfkitError as exc:
@@ -294,7 +299,7 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
                     s.check_input(arrays[s.view], clip["path"])
                     arrays[s.view] = s.fit_input(arrays[s.view])
         except LfkitError as exc:
-            fail(clip, exc)
+            pending.append((clip, exc))
             continue
         pending.append((clip, blocks))
         n_pending += sum(len(a[scorers[0].view]) for _, _, a in blocks)

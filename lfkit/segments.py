@@ -149,6 +149,10 @@ def _segments_npy(clip, views):
     path = clip["_file"]
     _check_npy_frontend(path, views)
     S = io.read_npy(path)
+    if S.dtype.kind not in "biuf":
+        raise DataError(f"{path}: a .npy of {S.dtype} values, not numbers; expected a float spectrogram")
+    if S.size == 0:
+        raise DataError(f"{path}: empty spectrogram, shape {S.shape}")
     if not np.isfinite(S).all():
         raise DataError(f"{path}: spectrogram holds NaN or Inf")
     keys = [k for k in views if k[0] == "spectrogram"]
@@ -180,6 +184,10 @@ def iter_segments(clip, views, plan):
             blocks = list(_segments_npy(clip, views))
         else:
             blocks = list(_segments_audio(clip, views, plan, notes))
+            for _, _, arrays in blocks:
+                if not all(np.isfinite(a).all() for a in arrays.values()):
+                    raise DataError(f"{clip['path']}: its spectrogram holds NaN or Inf "
+                                    "(sample values too large for float32 power?)")
         return blocks, notes
     except LfkitError as exc:
         return exc, notes

@@ -1,0 +1,360 @@
+"""A night's work is never lost and no input gives a traceback (issue 11, batch side).
+
+Streaming and ``--resume`` of ``score`` and ``embed``, bad files inside a
+batch (error records, never invalid JSON), clips too short for the network,
+``--workers`` capped, tampered model files, one error line with honest exit
+codes for every command, Ctrl-C and a closed standard output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from binary_helpers import invoke, jsonl, one_error_line, shared
+from conftest import LFKIT
+from lfkit.errors import DataError, ParameterError
+from lfkit.modelfile import load_model
+from lfkit.resources import cap_workers
+from lfkit_cli.main import app
+
+
+#: The environment of the subprocesses: no tracebacks asked for.
+_ENV = {k: v for k, v in os.environ.items() if k != "LFKIT_DEBUG"}
+
+
+@pytest.fixture(scope="module")
+def sh(tmp_path_factory):
+    return shared(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def full(sh, tmp_path_factory):
+    """An uninterrupted ``score`` of the shared set: the bytes a resumed run must reproduce."""
+    out = tmp_path_factory.mktemp("full") / "s.jsonl"
+    rc, _, err = invoke("score", sh.model, sh.data, "-o", out, "-q")
+    assert rc == 0, err
+    return out.read_bytes()
+
+
+# ----------------------------------------------------------------------------- streaming and resume
+
+
+@pytest.mark.parametrize("cut", [0, 1, 9])
+def test_resume_after_a_kill_gives_the_same_bytes(sh, full, tmp_path, cut):
+    """A partial file (``cut`` records, then half a line, as a kill mid-write leaves) finished by --resume."""
+    lines = full.splitlines(keepends=True)
+    out = tmp_path / "s.jsonl"
+    (tmp_path / "s.jsonl.partial").write_bytes(b"".join(lines[:cut]) + lines[cut][: len(lines[cut]) // 2])
+    rc, stdout, err = invoke("score", sh.model, sh.data, "-o", out, "--resume", "-q")
+    assert rc == 0 and stdout == b"", err
+    assert out.read_bytes() == full
+    assert not (tmp_path / "s.jsonl.partial").exists()
+
+
+def test_resume_redoes_the_last_input_of_the_partial_file(sh, full, tmp_path, monkeypatch):
+    """Complete lines of the last input are redone too (it may have had more chunks): no input twice."""
+    import lfkit.scoring as scoring
+
+    lines = full.splitlines(keepends=True)
+    (tmp_path / "s.jsonl.partial").write_bytes(b"".join(lines[:5]))
+    seen = []
+    real = scoring.prepare_in_workers
+    monkeypatch.setattr(scoring, "prepare_in_workers",
+                        lambda files, *a: seen.extend(c["_file"] for c in files) or real(files, *a))
+    n_bad = scoring.score([str(sh.model)], [str(sh.data)], str(tmp_path / "s.jsonl"), resume=True, workers=1)
+    assert n_bad == 0 and (tmp_path / "s.jsonl").read_bytes() == full
+    assert os.path.abspath(seen[0]) == json.loads(lines[4])["path"] and len(seen) == len(lines) - 4
+
+
+def test_a_left_partial_file_is_refused_without_resume(sh, tmp_path):
+    partial = tmp_path / "s.jsonl.partial"
+    partial.write_bytes(b'{"path": "x"}\n')
+    rc, stdout, err = invoke("score", sh.model, sh.data, "-o", tmp_path / "s.jsonl")
+    assert rc == 2 and stdout == b""
+    assert "--resume" in one_error_line(err, "score")
+    assert partial.read_bytes() == b'{"path": "x"}\n' and not (tmp_path / "s.jsonl").exists()
+
+
+def test_resume_needs_a_file(sh):
+    rc, stdout, err = invoke("score", sh.model, sh.data, "--resume")
+    assert rc == 2 and stdout == b"" and "resume" in one_error_line(err, "score")
+
+
+def test_standard_output_gets_the_same_records_one_input_at_a_time(sh, full, tmp_path, monkeypatch):
+    """Records reach standard output as each input is done: the sink writes (and flushes) per input."""
+    from lfkit import streaming
+
+    writes = []
+    real = streaming.RecordSink.write
+    monkeypatch.setattr(streaming.RecordSink, "write", lambda self, recs: writes.append(len(recs)) or real(self, recs))
+    rc, stdout, err = invoke("score", sh.model, sh.data, "-q")
+    assert rc == 0, err
+    assert stdout == full and writes == [1] * 24
+
+
+def test_embed_resume_gives_the_same_files(sh, tmp_path):
+    a, b = tmp_path / "a" / "e.npy", tmp_path / "b" / "e.npy"
+    assert invoke("embed", sh.model, sh.small, "-o", a)[0] == 0
+    # a run killed after 3 inputs: 3 vectors and CSV rows, plus the first bytes of the 4th vector
+    E, csv_lines = np.load(a), (tmp_path / "a" / "e.csv").read_bytes().splitlines(keepends=True)
+    b.parent.mkdir()
+    from lfkit.embedding import _MAGIC
+
+    head = _MAGIC + int(E.shape[1]).to_bytes(8, "little")
+    (tmp_path / "b" / "e.npy.partial").write_bytes(head + E[:3].astype("<f4").tobytes() + b"\x00\x01")
+    (tmp_path / "b" / "e.csv.partial").write_bytes(b"".join(csv_lines[:4]) + csv_lines[4][:5])
+    rc, _, err = invoke("embed", sh.model, sh.small, "-o", b, "--resume")
+    assert rc == 0, err
+    assert b.read_bytes() == a.read_bytes()
+    assert (tmp_path / "b" / "e.csv").read_bytes() == (tmp_path / "a" / "e.csv").read_bytes()
+    assert sorted(p.name for p in b.parent.iterdir()) == ["e.csv", "e.npy"]
+
+
+# ----------------------------------------------------------------------------- a bad file never costs the batch
+
+
+@pytest.fixture(scope="module")
+def mixed(sh, tmp_path_factory):
+    """Good clips with every awkward input the issue lists."""
+    d = tmp_path_factory.mktemp("mixed")
+    rng = np.random.default_rng(0)
+    good = rng.normal(0, 0.1, 22050).astype(np.float32)
+    sf.write(d / "a_good.wav", good, 44100, subtype="FLOAT")
+    sf.write(d / "b_huge.wav", good * np.float32(1e30), 44100, subtype="FLOAT")  # finite, but its power overflows
+    sf.write(d / "c_short.wav", good[:4410], 44100, subtype="FLOAT")  # 0.1 s: one frame
+    np.save(d / "d_one_frame.npy", rng.normal(size=(93, 1)).astype(np.float32))
+    np.save(d / "e_strings.npy", np.array([["a", "b"], ["c", "d"]]))
+    sf.write(d / "f_good.wav", good[::-1].copy(), 44100, subtype="FLOAT")
+    return d
+
+
+def test_bad_files_become_error_records_and_the_rest_is_scored(sh, mixed, tmp_path):
+    out = tmp_path / "s.jsonl"
+    rc, stdout, err = invoke("score", sh.model, mixed, "-o", out, "-q")
+    assert rc == 1 and stdout == b""
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and all(ln.startswith("lfkit score: error: ") for ln in lines)
+    assert "b_huge.wav" in lines[0] and "e_strings.npy" in lines[1]
+    def refuse(token):
+        raise AssertionError(f"{token} in the records")
+
+    recs = [json.loads(line, parse_constant=refuse) for line in out.read_text().splitlines()]  # strict JSON
+    by = {os.path.basename(r["path"]): r for r in recs}
+    assert list(by) == ["a_good.wav", "b_huge.wav", "c_short.wav", "d_one_frame.npy", "e_strings.npy", "f_good.wav"]
+    for name in ("b_huge.wav", "e_strings.npy"):
+        assert set(by[name]) == {"path", "model", "error"} and name in by[name]["error"]
+    for name in ("a_good.wav", "c_short.wav", "d_one_frame.npy", "f_good.wav"):
+        assert 0 <= by[name]["score"] <= 1, name
+
+
+def test_a_short_clip_is_tiled_up_to_the_networks_minimum(sh):
+    from lfkit.scoring import load_scorers
+
+    (s,) = load_scorers([str(sh.model)])
+    m = s.min_frames()
+    assert 1 < m <= s.shape[1]
+    X = np.arange(2 * 93, dtype=np.float32).reshape(1, 93, 2)
+    Y = s.fit_input(X)
+    assert Y.shape == (1, 93, m) and np.array_equal(Y[..., 2:4], X) and np.array_equal(Y[..., :2], X)
+    assert s.fit_input(np.zeros((1, 93, m), np.float32)).shape == (1, 93, m)  # long enough: unchanged
+    with pytest.raises(RuntimeError):  # one frame less than the minimum is what the network cannot take
+        s.score_batch(np.zeros((1, 93, m - 1), np.float32))
+
+
+def test_eval_skips_error_records_and_refuses_a_list_path(sh, tmp_path):
+    recs = [{"path": str(sh.data / f"c{i:05d}.wav"), "score": float(i % 2)} for i in range(24)]
+    recs.append({"path": "/x/bad.wav", "model": "m", "error": "bad.wav: not audio"})
+    p = tmp_path / "s.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    rc, stdout, err = invoke("eval", p, "--labels", sh.data)
+    assert rc == 0, err
+    m = json.loads(stdout)
+    assert m["errors"] == 1 and m["n"] == 24
+    p.write_text(json.dumps({"path": ["a", "b"], "score": 0.5}) + "\n")
+    rc, stdout, err = invoke("eval", p, "--labels", sh.data)
+    assert rc == 1 and stdout == b"" and "'path' is ['a', 'b']" in one_error_line(err, "eval")
+
+
+def test_eval_joins_from_another_folder_and_bins(sh, full, tmp_path):
+    """Records carry absolute paths: eval run elsewhere joins them; --bins groups snr_db."""
+    p = tmp_path / "s.jsonl"
+    p.write_bytes(full)
+    proc = subprocess.run([*LFKIT, "eval", str(p), "--labels", str(sh.data), "--by", "snr_db", "--bins", "2"],
+                          capture_output=True, cwd="/", timeout=120, env=_ENV)
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads(proc.stdout)
+    assert m["n"] == 24 and m["unscored"] == 0 and m["unlabelled"] == 0
+    assert list(m["by"]["snr_db"]) == ["[-10, -9.5)"]  # -10 dB for every clip: the first of two bins
+    rc, _, err = invoke("eval", p, "--labels", sh.data, "--by", "snr_db", "--bins", "-20,-15,-5")
+    assert rc == 0 and list(json.loads(_)["by"]["snr_db"]) == ["[-15, -5]"]
+    rc, _, err = invoke("eval", p, "--bins", "3")
+    assert rc == 2 and "--by" in one_error_line(err, "eval")
+
+
+# ----------------------------------------------------------------------------- bounded resources
+
+
+def test_workers_are_capped_at_the_cores(monkeypatch):
+    import lfkit.resources as resources
+
+    monkeypatch.setattr(resources, "available_cores", lambda: 2)
+    notes = []
+    assert cap_workers(1000, notes.append) == 2 and "using 2" in notes[0]
+    assert cap_workers(2, notes.append) == 2 and len(notes) == 1
+    with pytest.raises(ParameterError, match="workers=0"):
+        cap_workers(0)
+
+
+def test_workers_1000_runs_with_a_notice(sh, full):
+    rc, stdout, err = invoke("score", sh.model, sh.data, "--workers", "1000")
+    assert rc == 0 and stdout == full
+    assert "workers=1000 is more than the" in err
+
+
+def _tamper(src, dst, change):
+    doc = torch.load(src, weights_only=True)
+    change(doc)
+    torch.save(doc, dst)
+    return dst
+
+
+def _set(key, value):
+    return lambda d: d.__setitem__(key, value)
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d["arch_kwargs"].__setitem__("embedding_dim", 30_000_000), "beyond the limit"),
+    (lambda d: d["arch_kwargs"].__setitem__("embedding_dim", 60_000), "the architecture needs (60000, "),
+    (lambda d: d["arch_kwargs"].__setitem__("embedding_dim", "wide"), "cannot be built"),
+    (_set("threshold", float("nan")), "threshold=nan"),
+    (_set("threshold", "high"), "threshold='high'"),
+    (_set("regime", "quantum"), "regime 'quantum'"),
+    (_set("arch_kwargs", [1, 2]), "arch_kwargs is not a dictionary"),
+    (_set("input", {"kind": "spectrogram", "sr": -5}), "input sr=-5"),
+    (lambda d: d["frontend"].__setitem__("n_fft", 2**40), "n_fft"),
+    (lambda d: d["frontend"].__setitem__("fmin", float("nan")), "fmin=nan"),
+    (lambda d: next(iter(d["state_dict"].values())).fill_(float("nan")), "NaN or Inf"),
+])
+def test_tampered_model_fields_give_one_data_error(sh, tmp_path, change, words):
+    bad = _tamper(sh.model, tmp_path / "bad.pt", change)
+    out = tmp_path / "s.jsonl"
+    rc, stdout, err = invoke("score", bad, sh.data, "-o", out)
+    assert rc == 1 and stdout == b"" and not out.exists()
+    assert words in one_error_line(err, "score")
+
+
+def test_models_of_different_score_scales_are_not_averaged(sh, tmp_path):
+    tones = tmp_path / "knowntone.pt"
+    rc, _, err = invoke("train-binary", sh.data, "-o", tones, "--arch", "knowntone", "--tones", "120,340,777", "-q")
+    assert rc == 0, err
+    rc, stdout, err = invoke("score", sh.model, tones, sh.data)
+    line = one_error_line(err, "score")
+    assert rc == 2 and stdout == b"" and "probability" in line and "dB" in line
+
+
+# ----------------------------------------------------------------------------- one error format, honest exit codes
+
+
+def _commands():
+    return [c.name for c in app.registered_commands]
+
+
+#: A float flag of each command given NaN, with inputs that do not exist: the parameter is refused first (exit 2).
+NAN_FLAG = {
+    "synth": ["--duration", "nan"],
+    "spectro": ["missing.wav", "--fmin", "nan"],
+    "train-binary": ["missing", "-o", "m.pt", "--lr", "nan"],
+    "train-oneclass": ["missing", "-o", "m.pt", "--nu", "nan"],
+    "train-siamese": ["missing", "-o", "m.pt", "--margin", "nan"],
+    "embed": ["missing.pt", "missing.wav", "--chunk", "nan"],
+    "score": ["missing.pt", "missing.wav", "--threshold", "nan"],
+    "eval": ["missing.jsonl", "--threshold", "nan"],
+}
+
+
+def test_every_command_has_a_nan_case():
+    assert sorted(NAN_FLAG) == sorted(_commands())
+
+
+@pytest.mark.parametrize("command", sorted(NAN_FLAG))
+def test_nan_flag_gives_one_line_and_exit_2(command, tmp_path):
+    rc, stdout, err = invoke(command, *NAN_FLAG[command])
+    assert rc == 2 and stdout == b"", err
+    assert "nan" in one_error_line(err, command)
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["score", "--no-such"], 2, "lfkit score: error: no such option: --no-such"),
+    (["score"], 2, "lfkit score: error: missing argument"),
+    (["synth", "--n", "many"], 2, "lfkit synth: error: invalid value for '--n'"),
+    (["no-such-command"], 2, "lfkit: error: no such command"),
+    (["synth", "--seed", "-1"], 2, "lfkit synth: error: seed=-1"),
+    (["synth", "--snr", "4000"], 2, "lfkit synth: error: snr='4000'"),
+    (["synth", "--duration", "1e300"], 2, "lfkit synth: error: duration=1e+300"),
+    (["spectro", "missing.wav", "--chunk", "1", "--chunk-hop", "nan"], 2, "chunk_hop=nan"),
+    (["score", "m.pt", "x.wav", "--device", "tpu"], 2, "lfkit score: error: device='tpu'"),
+    (["train-binary", "missing", "-o", "m.pt", "--seed", "-1"], 2, "seed=-1"),
+])
+def test_usage_and_parameter_errors_are_one_line(args, code, words):
+    rc, stdout, err = invoke(*args)
+    assert rc == code and stdout == b"", err
+    assert len(err.strip().splitlines()) == 1 and words in err, err
+
+
+def test_data_problems_exit_1(sh, tmp_path):
+    slow = tmp_path / "7hz.wav"
+    sf.write(slow, np.zeros(70, np.float32), 7)
+    rc, _, err = invoke("spectro", slow, "-o", tmp_path / "x.npy")
+    assert rc == 1 and "7hz.wav: at 7 Hz" in one_error_line(err, "spectro")
+    damaged = tmp_path / "d.pt"
+    damaged.write_bytes(sh.model.read_bytes()[:500])
+    rc, _, err = invoke("score", damaged, sh.data)
+    assert rc == 1 and "d.pt" in one_error_line(err, "score")
+
+
+def test_debug_after_the_subcommand(lfkit_fast):
+    res = lfkit_fast("synth", "--duration", "0", "--debug")  # restores LFKIT_DEBUG afterwards
+    err = res.stderr.decode()
+    assert res.returncode == 2 and "Traceback" in err
+    assert err.strip().endswith("lfkit synth: error: duration=0.0 must be a positive number of seconds")
+
+
+def test_closed_standard_output_is_a_clean_error():
+    proc = subprocess.run([*LFKIT, "synth", "--tones", "100", "--duration", "0.1"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=60, env=_ENV,
+                          preexec_fn=lambda: os.close(1))
+    assert proc.returncode == 1
+    assert proc.stderr.decode().strip() == "lfkit synth: error: standard output is closed; name an output file with -o"
+
+
+def test_ctrl_c_while_starting_exits_130_quietly():
+    """The handler installed before the heavy imports: SIGINT then leaves with 130 and one line."""
+    code = "import os, signal, time, lfkit_cli.main; os.kill(os.getpid(), signal.SIGINT); time.sleep(10)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, env=_ENV)
+    assert proc.returncode == 130 and proc.stderr.decode().strip() == "lfkit: error: interrupted"
+
+
+def test_ctrl_c_while_reading_exits_130_quietly():
+    proc = subprocess.Popen([*LFKIT, "spectro", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=_ENV)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and out == b""
+    assert err.decode().strip().splitlines()[-1].endswith("error: interrupted") and b"Traceback" not in err
+
+
+def test_load_model_refuses_a_non_dict_state(sh, tmp_path):
+    bad = _tamper(sh.model, tmp_path / "bad.pt", _set("state_dict", {"w": "not a tensor"}))
+    with pytest.raises(DataError, match="not a named tensor"):
+        load_model(bad)
