@@ -77,3 +77,55 @@ def test_eer_threshold_equal_rates_and_quantile():
 def test_bad_input_is_refused_with_one_clear_message(call, words):
     with pytest.raises(ParameterError, match=words):
         call()
+
+
+# -- the binary model's stored threshold and Spec-CNN's time-average branch -------------------------------
+
+
+@pytest.fixture(scope="module")
+def sh(tmp_path_factory):
+    from binary_helpers import shared
+
+    return shared(tmp_path_factory)
+
+
+def test_stored_threshold_is_the_validation_one(sh):
+    """Reproduce the split, score the validation clips with the saved model: same threshold, best balanced accuracy."""
+    from lfkit.data import load_dataset
+    from lfkit.modelfile import load_model
+    from lfkit.scorers import make_scorer
+    from lfkit.train import stratified_split
+
+    doc = load_model(sh.model)
+    cfg = doc["training"]["config"]
+    ds = load_dataset(str(sh.data))
+    y = (np.array(ds.labels) == "positive").astype(int)
+    _, va = stratified_split(y, cfg["val_fraction"], cfg["seed"])
+    p = np.array([r["score"] for r in make_scorer(doc).score_batch(ds.X[va])])
+    t, b = balanced_accuracy_threshold(y[va], p)
+    assert doc["threshold"] == pytest.approx(t, abs=1e-6) and doc["threshold"] != 0.5
+    assert doc["training"]["val_balanced_accuracy"] == pytest.approx(b)
+    at_stored = balanced_accuracy_score(y[va], (p >= doc["threshold"]).astype(int))
+    assert at_stored == pytest.approx(_best_bacc_brute(y[va], p))
+
+
+def test_speccnn_mean_branch_sees_the_time_average_and_old_files_load():
+    import torch
+
+    from lfkit.models import create_model
+
+    torch.manual_seed(0)
+    plain = create_model("speccnn", n_outputs=1)
+    assert create_model("speccnn", n_outputs=1).load_state_dict(plain.state_dict())  # old files: no new kwarg
+    net = create_model("speccnn", n_outputs=1, mean_branch=True).eval()
+    with torch.no_grad():  # silence the convolutional path: only the time-average branch is left
+        for conv in (net.conv1, net.conv2, net.conv3):
+            conv.weight.zero_()
+            conv.bias.zero_()
+    x = torch.randn(2, 1, 40, 32)
+    shuffled = x[..., torch.randperm(32)]  # same time average per bin, other frames order
+    other = x.clone()
+    other[:, :, 5, :] += 3.0  # another time average
+    with torch.no_grad():
+        assert torch.allclose(net(x), net(shuffled), atol=1e-5)
+        assert not torch.allclose(net(x), net(other), atol=1e-3)
