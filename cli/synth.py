@@ -32,6 +32,8 @@ def synth(
     drift_hz: float = typer.Option(_D.drift_hz, "--drift-hz", help="Largest slow drift over a clip, Hz."),
     gain_spread_db: float = typer.Option(_D.gain_spread_db, "--gain-spread-db", help="Per-tone gain spread (std), dB."),
     harmonics: int = typer.Option(_D.harmonics, "--harmonics", help="Harmonics added to every tone."),
+    background: str = typer.Option(None, "--background", help="Your own recordings (folder or file): tones go into "
+                                   "random excerpts of them, SNR measured against them, instead of generated noise."),
 ):
     """Generate tones in noise: one clip to a WAV (or standard output), or a dataset folder with labels.csv."""
     from lfkit.synth import synthesize
@@ -40,7 +42,7 @@ def synth(
                       jitter_hz=jitter_hz, drift_hz=drift_hz, gain_spread_db=gain_spread_db, harmonics=harmonics)
     synthesize(output, cfg, snr=snr, seed=seed, tones=tones, positive=positive, n=n, label=label,
                positive_only=positive_only, classes=classes, signatures=signatures,
-               subtype="FLOAT" if float32 else "PCM_16")
+               subtype="FLOAT" if float32 else "PCM_16", background=background)
 
 
 def register(app: typer.Typer) -> None:

@@ -76,8 +76,8 @@ def _check_tones(tones, sr: int) -> np.ndarray:
     return t
 
 
-def synth_clip(tones, snr_db, cfg: SynthConfig, rng: np.random.Generator):
-    """One clip: tones at per-tone SNR in coloured noise, scaled into [-1, 1].
+def synth_clip(tones, snr_db, cfg: SynthConfig, rng: np.random.Generator, backgrounds=None):
+    """One clip: tones at per-tone SNR in coloured noise (or a background recording), scaled into [-1, 1].
 
     Parameters
     ----------
@@ -88,12 +88,18 @@ def synth_clip(tones, snr_db, cfg: SynthConfig, rng: np.random.Generator):
     cfg : SynthConfig
         Sample rate, duration, noise colour and realism knobs.
     rng : np.random.Generator
+    backgrounds : list of np.ndarray or None
+        The user's recordings at ``cfg.sr`` (:func:`lfkit.augment.load_backgrounds`):
+        a random excerpt of one replaces the generated noise, the per-tone
+        SNR is measured against the excerpt's variance over the full band,
+        and the excerpt keeps its level (the clip is scaled down to
+        ``cfg.peak`` only if it would exceed it).
 
     Returns
     -------
     y : np.ndarray, shape (round(duration_s * sr),), float32
-        The clip, peak ``cfg.peak``. Scaling multiplies tones and noise
-        alike, so the SNR is unchanged.
+        The clip, peak ``cfg.peak`` (generated noise). Scaling multiplies
+        tones and noise alike, so the SNR is unchanged.
     """
     sr = int(cfg.sr)
     if not cfg.duration_s > 0:
@@ -105,11 +111,17 @@ def synth_clip(tones, snr_db, cfg: SynthConfig, rng: np.random.Generator):
     if n < 1:
         raise ParameterError(f"duration_s={cfg.duration_s!r} gives no samples at sr={sr}")
     t = np.arange(n) / sr
-    noise = colored_noise(n, cfg.noise, rng)
+    if backgrounds:
+        from lfkit.augment import background_excerpt
+
+        noise = background_excerpt(backgrounds, n, rng).astype(np.float64)
+        noise_var = float(np.var(noise))
+    else:
+        noise, noise_var = colored_noise(n, cfg.noise, rng), 1.0
     sig = np.zeros(n)
     for f0 in tones:
         snr = snr_db + (rng.normal(0.0, cfg.gain_spread_db) if cfg.gain_spread_db > 0 else 0.0)
-        a = tone_amplitude(snr)
+        a = tone_amplitude(snr, noise_var)
         f = f0 + (rng.normal(0.0, cfg.jitter_hz) if cfg.jitter_hz > 0 else 0.0)
         slope = rng.uniform(-cfg.drift_hz, cfg.drift_hz) / cfg.duration_s if cfg.drift_hz > 0 else 0.0
         for k in range(1, cfg.harmonics + 2):
@@ -119,7 +131,9 @@ def synth_clip(tones, snr_db, cfg: SynthConfig, rng: np.random.Generator):
             phase = 2 * np.pi * (fk * t + 0.5 * k * slope * t**2) + rng.uniform(0, 2 * np.pi)
             sig += (a / k) * np.sin(phase)
     y = sig + noise
-    y *= cfg.peak / np.max(np.abs(y))
+    peak = np.max(np.abs(y))
+    if not backgrounds or peak > cfg.peak:
+        y *= cfg.peak / peak
     return y.astype(np.float32)
 
 
@@ -180,7 +194,7 @@ def _fmt_tones(tones) -> str:
 
 
 def binary_set(positive, n: int, snr, cfg: SynthConfig, seed: int, label: str = "positive",
-               positive_only: bool = False):
+               positive_only: bool = False, backgrounds=None):
     """Plan and render a binary (or one-class) set.
 
     Half the clips are ``label`` (the positive tones), half ``negative``:
@@ -213,12 +227,12 @@ def binary_set(positive, n: int, snr, cfg: SynthConfig, seed: int, label: str = 
             k = int(rng.integers(max(cfg.min_tones, 1), cfg.max_tones + 1))
             own = random_tones(rng, cfg, avoid=positive, n_tones=max(k - shared, 1))
             lab, tones = "negative", sorted(keep + own)
-        y = synth_clip(tones, snr_db, cfg, rng)
+        y = synth_clip(tones, snr_db, cfg, rng, backgrounds)
         yield {"path": f"c{i:05d}.wav", "label": lab, "snr_db": f"{snr_db:g}", "tones": _fmt_tones(tones),
-               "noise": cfg.noise, "shared": str(shared)}, y
+               "noise": "background" if backgrounds else cfg.noise, "shared": str(shared)}, y
 
 
-def multiclass_set(signatures: dict, n: int, snr, cfg: SynthConfig, seed: int):
+def multiclass_set(signatures: dict, n: int, snr, cfg: SynthConfig, seed: int, backgrounds=None):
     """Plan and render ``n`` clips of every named signature.
 
     Parameters
@@ -239,9 +253,9 @@ def multiclass_set(signatures: dict, n: int, snr, cfg: SynthConfig, seed: int):
         for _ in range(n):
             rng = clip_rng(seed, i)
             snr_db = _draw_snr(rng, snr)
-            y = synth_clip(tones, snr_db, cfg, rng)
+            y = synth_clip(tones, snr_db, cfg, rng, backgrounds)
             yield {"path": f"c{i:05d}.wav", "label": name, "snr_db": f"{snr_db:g}",
-                   "tones": _fmt_tones(tones), "noise": cfg.noise}, y
+                   "tones": _fmt_tones(tones), "noise": "background" if backgrounds else cfg.noise}, y
             i += 1
 
 
@@ -274,7 +288,7 @@ def load_signatures(path) -> dict:
 
 def synthesize(output, cfg: SynthConfig, snr="-30", seed: int = 0, tones=None, positive=None, n=None,
                label: str = "positive", positive_only: bool = False, classes=None, signatures=None,
-               subtype: str = "PCM_16") -> None:
+               subtype: str = "PCM_16", background=None) -> None:
     """Generate one clip or a dataset and write it (the whole of ``lfkit synth``).
 
     Parameters
@@ -298,6 +312,10 @@ def synthesize(output, cfg: SynthConfig, snr="-30", seed: int = 0, tones=None, p
         A multi-class set of the signatures in this JSON file.
     subtype : str
         ``PCM_16`` or ``FLOAT``.
+    background : str or None
+        A folder of the user's own recordings (or one file): the tones go
+        into random excerpts of them instead of generated noise, each tone's
+        SNR measured against the excerpt (``cfg.noise`` is then unused).
     """
     from lfkit import io
 
@@ -309,10 +327,11 @@ def synthesize(output, cfg: SynthConfig, snr="-30", seed: int = 0, tones=None, p
     if not modes:
         if n is not None or positive_only:
             raise ParameterError("--n/--positive-only make a set: give --positive, --classes or --signatures")
+        backgrounds = _backgrounds(background, cfg, output)
         rng = clip_rng(seed, 0)
         t = parse_tones(tones) if tones is not None else random_tones(rng, cfg)
         snr_db = _draw_snr(rng, lo_hi)
-        io.write_audio(synth_clip(t, snr_db, cfg, rng), cfg.sr, output, subtype)
+        io.write_audio(synth_clip(t, snr_db, cfg, rng, backgrounds), cfg.sr, output, subtype)
         return
     if tones is not None:
         raise ParameterError("tones is for one clip; a set takes --positive, --classes or --signatures")
@@ -321,15 +340,29 @@ def synthesize(output, cfg: SynthConfig, snr="-30", seed: int = 0, tones=None, p
     if n is None:
         raise ParameterError(f"n is required with {modes[0]}")
     io.check_outputs([output], [("signatures file", signatures)] if signatures else [])
+    backgrounds = _backgrounds(background, cfg, output)
     extra = {}
     if positive:
-        items = binary_set(parse_tones(positive), n, lo_hi, cfg, seed, label=label, positive_only=positive_only)
+        items = binary_set(parse_tones(positive), n, lo_hi, cfg, seed, label=label, positive_only=positive_only,
+                           backgrounds=backgrounds)
         extra["signatures.json"] = {label: parse_tones(positive)}
     else:
         if positive_only:
             raise ParameterError("positive_only is for binary sets (--positive)")
         sigs = random_signatures(classes, cfg, seed) if classes else load_signatures(signatures)
-        items = multiclass_set(sigs, n, lo_hi, cfg, seed)
+        items = multiclass_set(sigs, n, lo_hi, cfg, seed, backgrounds=backgrounds)
         extra["signatures.json"] = sigs
-    extra["synth.json"] = {"synth": cfg.to_dict(), "snr": list(lo_hi), "seed": seed}
+    extra["synth.json"] = {"synth": cfg.to_dict(), "snr": list(lo_hi), "seed": seed,
+                           **({"background": str(background)} if background is not None else {})}
     io.write_dataset(output, items, cfg.sr, subtype=subtype, extra_json=extra)
+
+
+def _backgrounds(background, cfg: SynthConfig, output):
+    """The user's recordings for ``--background`` at ``cfg.sr``, each at least one clip long (or None)."""
+    if background is None:
+        return None
+    from lfkit import io
+    from lfkit.augment import load_backgrounds
+
+    io.check_outputs([output], [("background", background)])
+    return load_backgrounds(background, cfg.sr, int(round(cfg.duration_s * cfg.sr)))
