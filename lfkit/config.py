@@ -21,6 +21,8 @@ __all__ = [
     "FrontendConfig",
     "SynthConfig",
     "TrainConfig",
+    "AugmentConfig",
+    "AUGMENT_KINDS",
     "OneClassConfig",
     "SiameseConfig",
     "ReadConfig",
@@ -210,7 +212,14 @@ class SynthConfig(_JsonConfig):
 
 @dataclass(frozen=True)
 class TrainConfig(_JsonConfig):
-    """Defaults of ``lfkit train-binary`` (the seed paper: BCE, 20 epochs, batch 20)."""
+    """Defaults of ``lfkit train-binary`` (the seed paper: BCE, 20 epochs, batch 20).
+
+    ``mean_branch`` adds Spec-CNN's time-averaged-spectrum branch (``speccnn``
+    only). The decision threshold is picked on the validation split (best
+    balanced accuracy) and stored in the model. ``ensemble`` networks are
+    trained with seeds ``seed``, ``seed + 1``, ... and stored in one model
+    file whose score is their mean probability.
+    """
 
     arch: str = "speccnn"
     epochs: int = 20
@@ -221,13 +230,76 @@ class TrainConfig(_JsonConfig):
     patience: int = 6
     seed: int = 0
     device: str = "cpu"
+    mean_branch: bool = True
+    ensemble: int = 1
 
     def __post_init__(self):
         from lfkit.errors import check_positive_int
 
         check_positive_int("epochs", self.epochs)
         check_positive_int("batch_size", self.batch_size)
+        check_number("ensemble", self.ensemble, 1, 64)
+        check_positive_int("ensemble", self.ensemble)
         _check_common(self)
+
+
+#: Augmentations ``train-binary --augment`` knows: waveform level, then spectrogram level.
+AUGMENT_KINDS = ("gain", "shift", "noise", "pitch", "tmask", "fmask")
+
+
+@dataclass(frozen=True)
+class AugmentConfig(_JsonConfig):
+    """Multi-condition training: augmented copies of the training split, made once.
+
+    Parameters
+    ----------
+    kinds : tuple of str
+        From :data:`AUGMENT_KINDS`: ``gain`` (random level, +-``gain_db``),
+        ``shift`` (circular time shift), ``noise`` (white, pink or brown noise
+        at a clip-to-noise power ratio drawn from ``snr_db``), ``pitch`` (every
+        frequency scaled by up to +-``max_pitch``, by resampling), ``tmask``
+        and ``fmask`` (spectrogram masks along time and frequency). Empty: off.
+    copies : int
+        Augmented copies of every training clip (the validation split is never
+        augmented).
+    snr_db : tuple of 2 float
+        ``(LO, HI)``: the power of the clip over that of the added noise or
+        background, in dB, drawn uniformly per copy.
+    gain_db : float
+        Largest random gain, dB.
+    max_pitch : float
+        Largest relative frequency shift (0.003: 777 Hz moves up to 2.3 Hz).
+    tmask_frac : float
+        Longest time mask, as a share of the frames.
+    fmask_bins : int
+        Widest frequency mask, in bins.
+    """
+
+    kinds: tuple = ("gain", "shift", "noise", "pitch", "tmask")
+    copies: int = 2
+    snr_db: tuple = (0.0, 20.0)
+    gain_db: float = 6.0
+    max_pitch: float = 0.003
+    tmask_frac: float = 0.1
+    fmask_bins: int = 2
+
+    def __post_init__(self):
+        from lfkit.errors import check_positive_int
+
+        bad = [k for k in self.kinds if k not in AUGMENT_KINDS]
+        if bad:
+            raise ParameterError(f"augment={bad[0]!r} is not known; choose from: {', '.join(AUGMENT_KINDS)} or none")
+        check_positive_int("augment_copies", self.copies)
+        check_positive_int("fmask_bins", self.fmask_bins)
+        lo, hi = self.snr_db
+        if not (-60.0 <= lo <= hi <= 60.0):
+            raise ParameterError(f"augment_snr={lo:g}:{hi:g} must be LO:HI dB with -60 <= LO <= HI <= 60")
+        if not 0 <= self.gain_db <= 40:
+            raise ParameterError(f"gain_db={self.gain_db!r} must be in [0, 40] dB")
+        if not 0 <= self.max_pitch <= 0.1:
+            raise ParameterError(f"max_pitch={self.max_pitch!r} must be in [0, 0.1]")
+        if not 0 <= self.tmask_frac < 1:
+            raise ParameterError(f"tmask_frac={self.tmask_frac!r} must be in [0, 1)")
 
 
 def _check_common(cfg) -> None:
