@@ -21,8 +21,8 @@ decide how much each counts:
 held-out positives against fresh surrogate clips; for siamese, the
 validation identities. ``w = 0`` is the classical half alone, so when the
 learned part carries nothing the joint score *is* the classical one; among
-equally good weights the one nearest to 0.5 is kept (two views are more
-robust than one when the held-out data cannot tell them apart).
+equally good weights the smallest is kept (the learned part has to earn its
+weight on data it never saw).
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def choose_weight(parts_pos, parts_neg, weights=WEIGHTS):
     g = np.r_[parts_pos[1], parts_neg[1]]
     aucs = {float(w): float(roc_auc(y, (1.0 - w) * c + w * g)) for w in weights}
     top = max(aucs.values())
-    best = min((w for w, a in aucs.items() if a >= top - 1e-12), key=lambda w: (abs(w - 0.5), w))
+    best = min((w for w, a in aucs.items() if a >= top - 1e-12), key=lambda w: w)
     return best, aucs
 
 

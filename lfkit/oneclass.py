@@ -273,11 +273,13 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
     from lfkit.data import load_dataset
     from lfkit.joint import fit_oneclass_joint
     from lfkit.modelfile import save_model
-    from lfkit.oneclass_sets import dev_negatives, positive_waves
+    from lfkit.oneclass_sets import check_sources, dev_negatives, positive_waves
 
     check_choice("extractor", cfg.extractor, extractor_names())
     det = build_detector(cfg)  # parameters are checked before any work
     learned = cfg.extractor != "raw"
+    if learned:
+        check_sources(cfg, aux, background)
     if learned:
         from lfkit.train import _device
 
@@ -298,7 +300,9 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
     if not np.isfinite(X_pos).all():
         raise DataError(f"{data}: features hold NaN or Inf")
     crops = None
-    if background is not None:
+    if learned:
+        check_sources(cfg, aux, background, positive)
+    if learned and background is not None:
         from lfkit.surrogate_data import load_background
 
         if not ds.sr or not ds.n_samples:

@@ -16,7 +16,8 @@ import numpy as np
 
 from lfkit.errors import DataError, ParameterError
 
-__all__ = ["positive_waves", "allot", "classifier_set", "dev_negatives", "snr_range", "noise_colour"]
+__all__ = ["check_sources", "positive_waves", "allot", "classifier_set", "dev_negatives", "snr_range",
+           "noise_colour"]
 
 #: Sources made by editing the positives' waveforms.
 DATA_MADE = ("shift", "notch", "add", "background")
@@ -70,7 +71,17 @@ def allot(kinds, n_classes: int) -> dict:
     return out
 
 
-def _kinds(cfg, aux, background, have_waves: bool, notice):
+def check_sources(cfg, aux=None, background=None, positive: str | None = None) -> list:
+    """The surrogate sources ``cfg``, ``--aux`` and ``--background`` name, checked before any work.
+
+    Raises
+    ------
+    ParameterError
+        A source named without its flag (``background`` without ``--background``).
+    DataError
+        ``--aux`` data whose only label is the target's (read from its labels alone).
+    """
+    from lfkit import io
     from lfkit.surrogate_data import parse_surrogates
 
     kinds = list(parse_surrogates(cfg.surrogates))
@@ -79,6 +90,16 @@ def _kinds(cfg, aux, background, have_waves: bool, notice):
             kinds.append(name)
         if value is None and name in kinds:
             raise ParameterError(f"surrogates={cfg.surrogates!r}: {name!r} needs {flag}")
+    if aux is not None and positive is not None:
+        rows, _ = io.read_labels(aux)
+        if rows and all(r.get("label") == positive for r in rows):
+            raise DataError(f"aux={str(aux)!r} holds only the label {positive!r}, the target; "
+                            "--aux needs recordings of other sources")
+    return kinds
+
+
+def _kinds(cfg, aux, background, have_waves: bool, notice):
+    kinds = check_sources(cfg, aux, background)
     if not have_waves and any(k in DATA_MADE for k in kinds):
         dropped = [k for k in kinds if k in DATA_MADE]
         kinds = [k for k in kinds if k not in DATA_MADE]

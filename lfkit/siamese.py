@@ -61,9 +61,20 @@ class SiameseScorer(Scorer):
             raise DataError(f"{self.name}: similarity {extra.get('similarity')!r} is not known to this lfkit")
         self.normalize = bool(extra.get("normalize", True))
         self.embedding_dim = int(extra.get("embedding_dim") or (doc.get("arch_kwargs") or {}).get("embedding_dim", 0))
+        w = extra.get("joint_weight")
+        if w is not None and not (isinstance(w, (int, float)) and 0.0 <= float(w) <= 1.0):
+            raise DataError(f"{self.name}: joint_weight={w!r} must be in [0, 1] (damaged model)")
+        self.joint_weight = None if w is None else float(w)
+        if self.joint_weight is not None:
+            self.normalize = True  # both halves are unit length, and so is the joint row
 
     def embed_batch(self, X: np.ndarray) -> np.ndarray:
+        """Embeddings (B, D); a joint model appends the whitened mean spectrum (:func:`lfkit.joint.join_embeddings`)."""
         E = super().embed_batch(X)
+        if self.joint_weight is not None:
+            from lfkit.joint import classical_embedding, join_embeddings
+
+            return join_embeddings(E, classical_embedding(X), self.joint_weight)
         return _unit(E) if self.normalize else E
 
     def score_batch(self, X):

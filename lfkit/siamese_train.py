@@ -39,6 +39,7 @@ import numpy as np
 
 from lfkit.config import SiameseConfig
 from lfkit.errors import DataError, ParameterError
+from lfkit.eta import with_eta
 
 __all__ = ["class_split", "pk_batches", "shift_identities", "contrastive_loss", "triplet_loss", "fit_siamese",
            "train_siamese", "siamese_arch_kwargs"]
@@ -148,6 +149,21 @@ def twin_identities(y: np.ndarray) -> np.ndarray:
         if len(idx) >= 4:
             out[idx[len(idx) // 2 :]] += offset
     return out
+
+
+def vary_clips(X, rng, jitter_bins: int = 1, tilt: float = 1.0, contrast: float = 0.25):
+    """Per-clip variation of a real source: each clip rolled by up to ``jitter_bins`` along frequency (line
+    jitter), plus a linear tilt across the band of up to ``tilt`` standard units (noise colour), its
+    contrast scaled by ``1 +- contrast`` (gain spread). X: (B, 1, F, T) tensor, returned as a new tensor."""
+    import torch
+
+    B, _, F, _ = X.shape
+    shifts = rng.integers(-jitter_bins, jitter_bins + 1, size=B)
+    out = torch.stack([torch.roll(X[i], int(k), dims=-2) for i, k in enumerate(shifts)])
+    ramp = torch.linspace(-0.5, 0.5, F, dtype=X.dtype)[None, None, :, None]
+    slope = torch.as_tensor(rng.uniform(-tilt, tilt, size=B), dtype=X.dtype)[:, None, None, None]
+    gain = torch.as_tensor(rng.uniform(1 - contrast, 1 + contrast, size=B), dtype=X.dtype)[:, None, None, None]
+    return out * gain + slope * ramp
 
 
 def pairwise_distances(E):
@@ -278,11 +294,13 @@ def fit_siamese(net, X: np.ndarray, labels, cfg: SiameseConfig, hooks: dict | No
         net.train()
         total = 0.0
         for idx in pk_batches(ytr, cfg.batch_size, cfg.clips_per_class, n_batches, rng):
-            yn = twin_identities(ytr[idx]) if cfg.augment == "twins" else ytr[idx]
+            yn = twin_identities(ytr[idx]) if cfg.augment in ("twins", "vary") else ytr[idx]
             yb = torch.as_tensor(yn, device=dev)
             xb = Xtr[idx]
-            if cfg.augment in ("shift", "twins"):
+            if cfg.augment in ("shift", "twins", "vary"):
                 xb, _ = shift_identities(xb, yn, cfg.max_shift_bins, aug_rng)
+            if cfg.augment == "vary":
+                xb = vary_clips(xb, aug_rng)
             E = _embed(net, xb.to(dev), cfg.normalize)
             loss = (contrastive_loss(E, yb, cfg.margin) if cfg.loss == "contrastive"
                     else triplet_loss(E, yb, cfg.margin, cfg.mining))
@@ -335,7 +353,8 @@ def check_identities(labels, where: str) -> None:
 
 
 def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_changes: dict | None = None,
-                  workers: int = 1, log_path=None, hooks=None, notice=None, arch_kwargs: dict | None = None) -> dict:
+                  workers: int = 1, log_path=None, hooks=None, notice=None, arch_kwargs: dict | None = None,
+                  aux=None) -> dict:
     """The whole of ``lfkit train-siamese``: load, train the embedding, save the model file.
 
     Parameters
@@ -351,6 +370,8 @@ def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_c
         Write the per-epoch history there as JSON Lines.
     arch_kwargs : dict or None
         Network arguments added to (and overriding) :func:`siamese_arch_kwargs`.
+    aux : str or None
+        Another labelled dataset (real recordings of more sources) trained on beside ``data``.
 
     Returns
     -------
@@ -362,28 +383,39 @@ def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_c
     from lfkit.modelfile import save_model
     from lfkit.models import create_model, input_kind
     from lfkit.siamese import SIMILARITY
+    from lfkit.siamese_joint import held_out, with_aux
 
     kind = input_kind(cfg.arch)
     if kind != "spectrogram":
         raise ParameterError(f"arch={cfg.arch!r} reads waveforms; siamese training needs a spectrogram network")
-    ds = load_dataset(data, frontend_changes, kind=kind, workers=workers)
-    check_identities(ds.labels, str(data))
+    ds = load_dataset(data, frontend_changes, kind=kind, workers=workers, auto=True)
+    X, labels = ds.X, list(ds.labels)
+    if aux is not None:
+        X, labels = with_aux(ds, aux, workers, notice)
+    check_identities(labels, str(data))
     kw = dict(siamese_arch_kwargs(cfg.arch, cfg, ds.X.shape[1:]), **(arch_kwargs or {}))
     from lfkit.train import seed_everything
 
     seed_everything(cfg.seed)
     net = create_model(cfg.arch, **kw)
     t0 = time.perf_counter()
-    history, best = fit_siamese(net, ds.X, ds.labels, cfg, hooks, notice)
+    history, best = fit_siamese(net, X, labels, cfg, with_eta(hooks, cfg.epochs), notice)
+    held = held_out(net, X, labels, cfg, notice)
     seconds = time.perf_counter() - t0
     training = {"config": cfg.to_dict(), "best": best, "epochs_run": len(history), "seconds": seconds,
-                "n_train": int(len(ds.labels)), "n_classes": len(ds.classes), "data": str(data)}
+                "n_train": int(len(labels)), "n_classes": len(set(labels)), "data": str(data),
+                "aux": None if aux is None else str(aux), "frontend_selection": ds.selection, **held}
+    open_set = held["open_set"]
+    for line in ds.notes if notice else ():  # the front end chosen from the data, said once training worked
+        notice(line)
     save_model(output, "siamese", ds.frontend,
                {"kind": kind, "sr": ds.sr, "n_samples": ds.n_samples, "shape": list(ds.X.shape[1:])},
-               arch=cfg.arch, arch_kwargs=net.arch_kwargs, state_dict=net.cpu().state_dict(),
-               classes=ds.classes, threshold=best["val_threshold"], training=training,
+               arch=cfg.arch, arch_kwargs=net.arch_kwargs, state_dict=net.cpu().state_dict(), classes=sorted(set(labels)),
+               threshold=open_set["threshold"] if open_set["threshold"] is not None else best["val_threshold"],
+               training=training,
                extra={"similarity": SIMILARITY, "normalize": cfg.normalize, "loss": cfg.loss,
-                      "margin": cfg.margin, "embedding_dim": int(net.embedding_dim)})
+                      "margin": cfg.margin, "joint_weight": held["joint_weight"],
+                      "embedding_dim": int(net.embedding_dim) + (int(X.shape[1]) if cfg.joint else 0)})
     if log_path:
         io.write_jsonl(history, log_path)
     return training

@@ -217,7 +217,7 @@ def test_model_file_stores_threshold_similarity_and_history(pipeline):
     assert doc["regime"] == "siamese" and doc["arch"] == "sispeccnn"
     assert doc["extra"]["similarity"] == "1/(1+d)" and doc["extra"]["normalize"] is True
     assert 0 < doc["threshold"] <= 1
-    assert doc["threshold"] == pytest.approx(doc["training"]["best"]["val_threshold"])
+    assert doc["threshold"] == pytest.approx(doc["training"]["open_set"]["threshold"])  # held-out identities
     assert sorted(doc["classes"]) == ["sig00", "sig01", "sig02", "sig03"]
     assert len(_jsonl(pipeline / "log.jsonl")) == 3
 
@@ -317,7 +317,10 @@ def test_embedding_of_another_dimension_is_refused(pipeline, tmp_path):
     (tmp_path / "emb.csv").write_text("row,path,start,end,label\n0,a,,,x\n1,b,,,y\n2,c,,,z\n")
     p = run_lfkit("score", pipeline / "m.pt", "--enroll", tmp_path / "emb.npy", pipeline / "test")
     msg = assert_clean_failure(p, "score", (1,))
-    assert "dimension 7" in msg and "64" in msg
+    from lfkit.modelfile import load_model
+
+    dim = load_model(pipeline / "m.pt")["extra"]["embedding_dim"]  # learned 64 + the joint's spectrum rows
+    assert "dimension 7" in msg and f"model's is {dim}" in msg
 
 
 def test_siamese_model_needs_references_and_bad_flags_exit_2(pipeline):
