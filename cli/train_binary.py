@@ -36,6 +36,8 @@ def train_binary(
     background: str = typer.Option(None, "--background", help="Folder of your own target-free recordings to mix in."),
     mean_branch: bool = typer.Option(_D.mean_branch, "--mean-branch/--no-mean-branch",
                                      help="speccnn: add the time-averaged-spectrum branch."),
+    ensemble: int = typer.Option(_D.ensemble, "--ensemble", help="Train K networks (seeds SEED..SEED+K-1) into one "
+                                 "model; its score is their mean."),
     workers: int = typer.Option(1, "--workers", help="Processes reading the data."),
     log: str = typer.Option(None, "--log", help="Write the per-epoch history here (JSON Lines)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress."),
@@ -46,7 +48,8 @@ def train_binary(
     from lfkit.train import train_binary as run
 
     cfg = TrainConfig(arch=arch, epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction,
-                      patience=patience, seed=seed, device=device, mean_branch=mean_branch)
+                      patience=patience, seed=seed, device=device, mean_branch=mean_branch,
+                      ensemble=ensemble)
     aug = _A.replace(kinds=parse_augment(augment), snr_db=parse_augment_snr(augment_snr), copies=augment_copies)
     run(data, output, positive, cfg, frontend_changes, workers, log,
         hooks={"on_epoch": epoch_printer("train-binary", quiet)}, tones=tones, augment=aug, background=background,

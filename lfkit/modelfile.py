@@ -157,19 +157,39 @@ def model_display_name(path) -> str:
     return "<stdin>" if str(path) == io.STDIO else Path(path).stem
 
 
+#: Most members ``extra["ensemble"]`` may hold (``train-binary --ensemble K`` stores K - 1 there).
+MAX_ENSEMBLE = 63
+
+
 def build_network(doc: dict):
     """Rebuild the network of a loaded model dictionary, weights in, in eval mode."""
     from lfkit.models import create_model
 
     if not doc.get("arch"):
         return None
-    check_network_size(doc)  # on the meta device: nothing allocated yet
-    net = create_model(doc["arch"], **doc.get("arch_kwargs", {}))
-    try:
-        net.load_state_dict(doc["state_dict"])
-    except (RuntimeError, KeyError, TypeError) as exc:
-        detail = " ".join(str(exc).split())  # torch's message spans lines; errors are one line
-        raise DataError(f"{doc.get('name', 'model')}: weights do not fit arch={doc['arch']!r} "
-                        f"(made by another lfkit version? {detail[:200]})") from None
+    members = (doc.get("extra") or {}).get("ensemble") or []  # train-binary --ensemble: the other members' weights
+    if not isinstance(members, list) or len(members) > MAX_ENSEMBLE:
+        raise DataError(f"{doc.get('name', 'model')}: damaged lfkit model (extra.ensemble is not a list of at most "
+                        f"{MAX_ENSEMBLE} weight dictionaries)")
+    nets = []
+    for state in [doc["state_dict"], *members]:
+        part = dict(doc, state_dict=state)
+        if state is not doc["state_dict"]:  # the same checks as the first member's at load (types, NaN, size)
+            fe = doc["frontend"]
+            check_model_doc(dict(part, frontend=fe.to_dict() if hasattr(fe, "to_dict") else fe, extra={}),
+                            doc.get("name", "model"))
+        check_network_size(part)  # on the meta device: nothing allocated yet
+        net = create_model(doc["arch"], **doc.get("arch_kwargs", {}))
+        try:
+            net.load_state_dict(state)
+        except (RuntimeError, KeyError, TypeError) as exc:
+            detail = " ".join(str(exc).split())  # torch's message spans lines; errors are one line
+            raise DataError(f"{doc.get('name', 'model')}: weights do not fit arch={doc['arch']!r} "
+                            f"(made by another lfkit version? {detail[:200]})") from None
+        nets.append(net)
+    if len(nets) > 1:
+        from lfkit.models.ensemble import Ensemble
+
+        net = Ensemble(nets)
     net.eval()
     return net

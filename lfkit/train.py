@@ -289,11 +289,23 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
         backgrounds = load_backgrounds(background, ds.sr, ds.X.shape[1]) if background is not None else None
         X, y_fit, split = multi_condition_set(ds.X, ds.sr, y, split, aug, cfg.seed,
                                               ds.frontend if kind == "spectrogram" else None, backgrounds)
-    seed_everything(cfg.seed)
     kwargs = {"n_outputs": 1, **({"mean_branch": True} if cfg.arch == "speccnn" and cfg.mean_branch else {})}
-    net = create_model(cfg.arch, **kwargs)
-    history, best = fit_classifier(net, X, y_fit, 1, cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay,
-                                   cfg.val_fraction, cfg.patience, cfg.seed, cfg.device, hooks, split=split)
+    members, records = [], []
+    for k in range(cfg.ensemble):  # --ensemble K: K seeds, same data and split
+        if cfg.ensemble > 1 and notice:
+            notice(f"ensemble member {k + 1}/{cfg.ensemble} (seed {cfg.seed + k})")
+        seed_everything(cfg.seed + k)
+        net = create_model(cfg.arch, **kwargs)
+        member_hooks = hooks if k == 0 else {h: f for h, f in (hooks or {}).items() if h != "checkpoint"}
+        history, best = fit_classifier(net, X, y_fit, 1, cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay,
+                                       cfg.val_fraction, cfg.patience, cfg.seed + k, cfg.device, member_hooks,
+                                       split=split)
+        members.append(net.cpu())
+        records.append(best)
+    if len(members) > 1:
+        from lfkit.models.ensemble import Ensemble
+
+        net = Ensemble(members)
     threshold, bacc = validation_threshold(net, X, y_fit, split[1], notice)
     seconds = time.perf_counter() - t0
     others = sorted(c for c in ds.classes if c != positive)
@@ -301,11 +313,13 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
                 "n_train": int(len(y)), "n_positive": int(y.sum()), "data": str(data),
                 "augment": aug.to_dict(), "background": None if background is None else str(background),
                 "n_fit": int(len(split[0])), "threshold": threshold, "threshold_method": "balanced_accuracy",
-                "val_balanced_accuracy": bacc, "frontend_selection": ds.selection}
+                "val_balanced_accuracy": bacc, "frontend_selection": ds.selection,
+                **({"members_best": records} if len(members) > 1 else {})}
     save_model(output, "binary", ds.frontend,
                {"kind": kind, "sr": ds.sr, "n_samples": ds.n_samples, "shape": list(X.shape[1:])},
-               arch=cfg.arch, arch_kwargs=net.arch_kwargs, state_dict=net.cpu().state_dict(),
-               classes=others + [positive], positive=positive, threshold=threshold, training=training)
+               arch=cfg.arch, arch_kwargs=members[0].arch_kwargs, state_dict=members[0].state_dict(),
+               classes=others + [positive], positive=positive, threshold=threshold, training=training,
+               extra={"ensemble": [m.state_dict() for m in members[1:]]} if len(members) > 1 else None)
     if log_path:
         io.write_jsonl(history, log_path)
     return training

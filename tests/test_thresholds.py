@@ -129,3 +129,33 @@ def test_speccnn_mean_branch_sees_the_time_average_and_old_files_load():
     with torch.no_grad():
         assert torch.allclose(net(x), net(shuffled), atol=1e-5)
         assert not torch.allclose(net(x), net(other), atol=1e-3)
+
+
+def test_ensemble_scores_the_mean_probability_and_keeps_the_validation_threshold(sh, tmp_path):
+    import torch
+
+    from lfkit.config import AugmentConfig, TrainConfig
+    from lfkit.data import load_dataset
+    from lfkit.modelfile import load_model
+    from lfkit.models import create_model
+    from lfkit.scorers import make_scorer
+    from lfkit.train import stratified_split, train_binary
+
+    cfg = TrainConfig(epochs=1, batch_size=8, ensemble=2, seed=4)
+    train_binary(str(sh.data), str(tmp_path / "e.pt"), "positive", cfg, augment=AugmentConfig(kinds=()))
+    doc = load_model(tmp_path / "e.pt")
+    assert len(doc["extra"]["ensemble"]) == 1  # the second member; the first is the state_dict
+    ds = load_dataset(str(sh.data))
+    x = torch.as_tensor(ds.X).unsqueeze(1)
+    probs = []
+    for state in (doc["state_dict"], doc["extra"]["ensemble"][0]):
+        net = create_model(doc["arch"], **doc["arch_kwargs"])
+        net.load_state_dict(state)
+        with torch.no_grad():
+            probs.append(torch.sigmoid(net.eval()(x).double())[:, 0].numpy())
+    assert not np.allclose(probs[0], probs[1])  # two seeds, two networks
+    score = np.array([r["score"] for r in make_scorer(doc).score_batch(ds.X)])
+    assert np.allclose(score, np.mean(probs, axis=0), atol=1e-6)
+    y = (np.array(ds.labels) == "positive").astype(int)
+    _, va = stratified_split(y, cfg.val_fraction, cfg.seed)
+    assert doc["threshold"] == pytest.approx(balanced_accuracy_threshold(y[va], score[va])[0], abs=1e-6)
