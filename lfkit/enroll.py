@@ -154,7 +154,7 @@ def load_references(scorer, refs, plan, workers: int = 1, notice=None):
         done, bad = embed_clips(scorer, [io.Clip(r) for r in rows], plan, workers, notice=notice)
         if bad:
             more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-            raise DataError(f"enroll: reference {bad[0][1]}{more}")
+            raise DataError(f"enroll: identity {bad[0][0].get('label')!r}: reference {bad[0][1]}{more}")
         E = np.concatenate([d[3] for d in done])
         labels = [d[0]["label"] for d in done for _ in range(len(d[3]))]
     empty = sum(1 for lab in labels if not str(lab).strip())
@@ -217,6 +217,11 @@ def score_enroll(models, enroll, inputs, output=None, threshold=None, chunk_s=No
     plan = _plan(scorer, chunk_s, chunk_hop_s, strict)
     refs, ref_labels = load_references(scorer, enroll, plan, workers, notice)
     names, groups = identities(refs, ref_labels, method)
+    single = [n for n in names if ref_labels.count(n) == 1]
+    if single and notice:
+        notice(f"enroll: {len(single)} of {len(names)} identities have one reference clip ({single[0]!r}"
+               f"{', ...' if len(single) > 1 else ''}): the threshold was calibrated on centroids of several "
+               "clips, so decisions against these are approximate")
     if threshold is None:
         threshold = scorer.threshold
     clips = io.find_inputs(inputs)
