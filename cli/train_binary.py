@@ -39,21 +39,24 @@ def train_binary(
     ensemble: int = typer.Option(_D.ensemble, "--ensemble", help="Train K networks (seeds SEED..SEED+K-1) into one "
                                  "model; its score is their mean."),
     workers: int = typer.Option(1, "--workers", help="Processes reading the data."),
-    log: str = typer.Option(None, "--log", help="Write the per-epoch history here (JSON Lines)."),
+    log: str = typer.Option(None, "--log", help="Write the per-epoch history here (JSON Lines), line by line."),
+    resume: bool = typer.Option(False, "--resume", help="Go on from OUTPUT.ckpt, the checkpoint an interrupted run left."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress."),
     frontend_changes: dict = None,
 ):
     """Train a binary detector (BCE, early stopping on validation loss); the front end is stored in the model."""
     from lfkit.augment import parse_augment, parse_augment_snr
+    from lfkit.checkpoint import training_files
     from lfkit.train import train_binary as run
 
     cfg = TrainConfig(arch=arch, epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction,
                       patience=patience, seed=seed, device=device, mean_branch=mean_branch,
                       ensemble=ensemble)
     aug = _A.replace(kinds=parse_augment(augment), snr_db=parse_augment_snr(augment_snr), copies=augment_copies)
-    run(data, output, positive, cfg, frontend_changes, workers, log,
-        hooks={"on_epoch": epoch_printer("train-binary", quiet)}, tones=tones, augment=aug, background=background,
-        notice=reporter("train-binary", quiet))
+    hooks = {"on_epoch": epoch_printer("train-binary", quiet)}
+    with training_files(output, log, resume, hooks, notice=reporter("train-binary", quiet)) as hooks:
+        run(data, output, positive, cfg, frontend_changes, workers, None, hooks=hooks, tones=tones, augment=aug,
+            background=background, notice=reporter("train-binary", quiet))
 
 
 def register(app: typer.Typer) -> None:

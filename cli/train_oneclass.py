@@ -37,20 +37,23 @@ def train_oneclass(
     seed: int = typer.Option(_D.seed, "--seed", help="Random seed."),
     device: str = typer.Option(_D.device, "--device", help="cpu or cuda."),
     workers: int = typer.Option(1, "--workers", help="Processes reading the data."),
-    log: str = typer.Option(None, "--log", help="Write the extractor's per-epoch history here (JSON Lines)."),
+    log: str = typer.Option(None, "--log", help="Write the extractor's per-epoch history here (JSON Lines), line by line."),
+    resume: bool = typer.Option(False, "--resume", help="Go on from OUTPUT.ckpt, the checkpoint an interrupted run left."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress or notices."),
     frontend_changes: dict = None,
 ):
     """Train a one-class model from positives only; higher score = more like the target."""
+    from lfkit.checkpoint import training_files
     from lfkit.oneclass import train_oneclass as run
 
     cfg = OneClassConfig(extractor=extractor, detector=detector, reduce=reduce, epochs=epochs, batch_size=batch_size,
                          lr=lr, n_surrogate=n_surrogate, clips_per_class=clips_per_class, nu=nu, gamma=gamma,
                          n_components=n_components, n_estimators=n_estimators, contamination=contamination,
                          surrogates=surrogates, joint=joint, seed=seed, device=device)
-    run(data, output, positive, cfg, frontend_changes, aux, workers, log,
-        hooks={"on_epoch": epoch_printer("train-oneclass", quiet)}, notice=reporter("train-oneclass", quiet),
-        background=background)
+    hooks = {"on_epoch": epoch_printer("train-oneclass", quiet)}
+    with training_files(output, log, resume, hooks, notice=reporter("train-oneclass", quiet)) as hooks:
+        run(data, output, positive, cfg, frontend_changes, aux, workers, None, hooks=hooks,
+            notice=reporter("train-oneclass", quiet), background=background)
 
 
 def register(app: typer.Typer) -> None:

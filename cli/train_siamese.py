@@ -30,8 +30,10 @@ def train_siamese(
     lr: float = typer.Option(_D.lr, "--lr", help="Adam learning rate."),
     val_fraction: float = typer.Option(_D.val_fraction, "--val-fraction", help="Share of identities held out for validation."),
     augment: str = typer.Option(_D.augment, "--augment",
-                                help="New identities in every batch: shift (roll each identity along frequency by a random shift) | twins (shift, and split each identity into two shifted differently) | none."),
+                                help="New identities in every batch: shift (roll each identity along frequency by a random shift) | twins (shift, and split each identity into two shifted differently) | vary (twins, plus per-clip jitter, noise tilt and contrast) | none."),
     max_shift_bins: int = typer.Option(_D.max_shift_bins, "--max-shift-bins", help="Largest --augment shift, in frequency bins."),
+    joint: bool = typer.Option(_D.joint, "--joint/--no-joint", help="Join the embedding with the whitened mean spectrum, weighted on the validation identities."),
+    aux: str = typer.Option(None, "--aux", help="Another labelled dataset (real recordings of more sources) to train on beside DATA."),
     embedding_dim: int = typer.Option(_D.embedding_dim, "--embedding-dim", help="Embedding width."),
     seed: int = typer.Option(_D.seed, "--seed", help="Random seed."),
     device: str = typer.Option(_D.device, "--device", help="cpu or cuda."),
@@ -41,6 +43,7 @@ def train_siamese(
     frontend_changes: dict = None,
 ):
     """Train a siamese embedding (contrastive or triplet loss); validation on unseen identities picks the epoch and threshold."""
+    from lfkit.checkpoint import training_files
     from lfkit.siamese_train import train_siamese as run
 
     try:
@@ -51,10 +54,12 @@ def train_siamese(
         raise ParameterError(f"arch_kwargs={arch_kwargs!r} is not a JSON object")
     cfg = SiameseConfig(arch=arch, loss=loss, mining=mining, margin=margin, epochs=epochs, batch_size=batch_size,
                         clips_per_class=clips_per_class, lr=lr, val_fraction=val_fraction,
-                        embedding_dim=embedding_dim, augment=augment, max_shift_bins=max_shift_bins, seed=seed,
-                        device=device)
-    run(data, output, cfg, frontend_changes, workers, log, hooks={"on_epoch": epoch_printer("train-siamese", quiet)},
-        notice=reporter("train-siamese", quiet), arch_kwargs=kw)
+                        embedding_dim=embedding_dim, augment=augment, max_shift_bins=max_shift_bins, joint=joint,
+                        seed=seed, device=device)
+    hooks = {"on_epoch": epoch_printer("train-siamese", quiet)}
+    with training_files(output, log, False, hooks, notice=reporter("train-siamese", quiet), checkpoint=False) as hooks:
+        run(data, output, cfg, frontend_changes, workers, None, hooks=hooks, notice=reporter("train-siamese", quiet),
+            arch_kwargs=kw, aux=aux)
 
 
 def register(app: typer.Typer) -> None:

@@ -138,7 +138,7 @@ def check_network_size(doc: dict) -> None:
             net = create_model(doc["arch"], **(doc.get("arch_kwargs") or {}))
     except Exception as exc:  # untrusted arguments: any failure of the constructor is a damaged file
         detail = " ".join(str(exc).split())[:200]
-        raise DataError(f"{name}: damaged lfkit model (arch={doc['arch']!r} cannot be built: {detail})") from None
+        raise DataError(f"{name}: weights do not fit arch={doc['arch']!r} (its arguments cannot build it: {detail})") from None
     total = sum(p.numel() for p in net.parameters())
     if total > MAX_PARAMETERS:
         raise DataError(f"{name}: damaged lfkit model (arch_kwargs ask for {total} parameters, "

@@ -67,6 +67,30 @@ def _from_storable(obj):
     return obj
 
 
+#: Training metadata left out of model files: run times (they go to the log and the summary), not the model.
+_TIMING_KEYS = ("seconds", "eta_s")
+
+
+def _reproducible(obj):
+    """Training metadata without timings, and data paths reduced to their last part.
+
+    The same data, flags and seed then give a byte-identical model file
+    wherever and however fast it was trained.
+    """
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if k in _TIMING_KEYS:
+                continue
+            if k in ("data", "aux", "background") and isinstance(v, str) and v not in ("", io.STDIO):
+                v = Path(v).name
+            out[k] = _reproducible(v)
+        return out
+    if isinstance(obj, list):
+        return [_reproducible(v) for v in obj]
+    return obj
+
+
 def save_model(path, regime: str, frontend: FrontendConfig, input_info: dict, *, arch=None, arch_kwargs=None,
                state_dict=None, classes=None, positive=None, threshold=None, training=None, extra=None) -> dict:
     """Write a model file atomically and return the dictionary written.
@@ -97,7 +121,7 @@ def save_model(path, regime: str, frontend: FrontendConfig, input_info: dict, *,
         "classes": list(classes or []),
         "positive": positive,
         "threshold": None if threshold is None else float(threshold),
-        "training": json.loads(io.dumps(training or {})),
+        "training": _reproducible(json.loads(io.dumps(training or {}))),
         "extra": _to_storable(extra or {}),
     }
     buf = _io.BytesIO()

@@ -150,7 +150,8 @@ def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: 
         0/1 for ``n_outputs == 1`` (binary cross-entropy, positives weighted
         by the class ratio), else class indices (cross-entropy, balanced).
     hooks : dict
-        ``{"on_epoch": callable(record)}``, called after every epoch.
+        ``{"on_epoch": callable(record)}``, called after every epoch;
+        ``"checkpoint"``: a :class:`lfkit.checkpoint.Checkpoint` to resume from and save to.
     split : tuple of 2 np.ndarray or None
         ``(train, val)`` indices into ``X``; default
         ``stratified_split(y, val_fraction, seed)`` (augmented copies of the
@@ -181,7 +182,14 @@ def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: 
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x7EA1]))
     history, best, best_state, stale = [], None, None, 0
-    for epoch in range(1, epochs + 1):
+    ckpt = hooks.get("checkpoint")  # lfkit.checkpoint.Checkpoint: resume from, and save after every epoch
+    run = {"n": int(len(y)), "shape": list(np.shape(X)), "n_outputs": n_outputs, "batch_size": batch_size,
+           "lr": lr, "weight_decay": weight_decay, "seed": int(seed), "train": np.asarray(tr).tolist()}
+    state = ckpt.restore(run, net, opt, [rng]) if ckpt is not None else None
+    if state is not None:
+        history, best, best_state, stale = state["history"], state["best"], state["best_state"], state["stale"]
+    stopped = bool(patience and stale >= patience)
+    for epoch in range(len(history) + 1, 0 if stopped else epochs + 1):
         t0 = time.perf_counter()
         loss = train_one_epoch(net, Xt[tr], y[tr], loss_fn, opt, batch_size, rng, n_outputs, dev)
         if not np.isfinite(loss):
@@ -204,6 +212,8 @@ def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: 
         history.append(rec)
         if "on_epoch" in hooks:
             hooks["on_epoch"](rec)
+        if ckpt is not None:
+            ckpt.save(run, net, opt, [rng], history, best, best_state, stale)
         if patience and stale >= patience:
             break
     net.load_state_dict(best_state)

@@ -235,7 +235,7 @@ def _set(key, value):
 @pytest.mark.parametrize("change, words", [
     (lambda d: d["arch_kwargs"].__setitem__("embedding_dim", 30_000_000), "beyond the limit"),
     (lambda d: d["arch_kwargs"].__setitem__("embedding_dim", 60_000), "the architecture needs (60000, "),
-    (lambda d: d["arch_kwargs"].__setitem__("embedding_dim", "wide"), "cannot be built"),
+    (lambda d: d["arch_kwargs"].__setitem__("embedding_dim", "wide"), "cannot build it"),
     (_set("threshold", float("nan")), "threshold=nan"),
     (_set("threshold", "high"), "threshold='high'"),
     (_set("regime", "quantum"), "regime 'quantum'"),
@@ -358,3 +358,55 @@ def test_load_model_refuses_a_non_dict_state(sh, tmp_path):
     bad = _tamper(sh.model, tmp_path / "bad.pt", _set("state_dict", {"w": "not a tensor"}))
     with pytest.raises(DataError, match="not a named tensor"):
         load_model(bad)
+
+
+# ----------------------------------------------------------------------------- training: log, checkpoint, resume
+
+
+def _train(sh, out, hooks, resume=False, log=None):
+    from lfkit.checkpoint import training_files
+    from lfkit.config import TrainConfig
+    from lfkit.train import train_binary
+
+    cfg = TrainConfig(epochs=3, batch_size=4, patience=0, seed=3)
+    fe = {"kind": "log"}  # a fixed front end, not a selection made at training
+    with training_files(str(out), log and str(log), resume, hooks) as h:
+        return train_binary(str(sh.small), str(out), "positive", cfg, fe, 1, None, hooks=h)
+
+
+def test_interrupted_training_resumes_to_the_same_model(sh, tmp_path):
+    whole, cut = tmp_path / "whole.pt", tmp_path / "cut.pt"
+    _train(sh, whole, {}, log=tmp_path / "whole.jsonl")
+
+    def interrupt(rec):
+        if rec["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _train(sh, cut, {"on_epoch": interrupt}, log=tmp_path / "cut.jsonl")
+    assert not cut.exists() and (tmp_path / "cut.pt.ckpt").exists()
+    assert [json.loads(x)["epoch"] for x in (tmp_path / "cut.jsonl.partial").read_text().splitlines()] == [1, 2]
+    rc, _, err = invoke("train-binary", sh.small, "-o", cut, "--epochs", "3")
+    assert rc == 2 and "--resume" in one_error_line(err, "train-binary")
+    _train(sh, cut, {}, resume=True, log=tmp_path / "cut.jsonl")
+    assert cut.read_bytes() == whole.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.jsonl", "cut.pt", "whole.jsonl", "whole.pt"]
+
+    def strip(path):
+        return [{k: v for k, v in json.loads(x).items() if k != "seconds"} for x in path.read_text().splitlines()]
+
+    assert strip(tmp_path / "cut.jsonl") == strip(tmp_path / "whole.jsonl") and len(strip(tmp_path / "cut.jsonl")) == 3
+
+
+def test_same_seed_same_model_bytes_and_log_apart(sh, tmp_path):
+    a, b = tmp_path / "a" / "m.pt", tmp_path / "b" / "m.pt"
+    for out in (a, b):
+        rc, _, err = invoke("train-binary", sh.small, "-o", out, "--epochs", "1", "--batch-size", "4", "--kind", "log",
+                            "--log", out.parent / "log.jsonl", "-q")
+        assert rc == 0, err
+    assert a.read_bytes() == b.read_bytes()
+    training = load_model(a)["training"]
+    assert "seconds" not in json.dumps(training) and training["data"] == sh.small.name
+    assert "seconds" in json.loads((a.parent / "log.jsonl").read_text().splitlines()[0])  # timing lives in the log
+    rc, _, err = invoke("train-binary", sh.small, "-o", a, "--log", a)
+    assert rc == 2 and "log=" in one_error_line(err, "train-binary") and a.read_bytes() == b.read_bytes()
