@@ -3,6 +3,8 @@
 They are declared once here, with their defaults read from
 :class:`lfkit.config.FrontendConfig`; a flag left out keeps the default (or,
 for data that are already spectrograms, the settings they were made with).
+Training on audio with none of these flags chooses the front end from the
+data (:mod:`lfkit.autofront`); ``--kind auto`` does so keeping the flags given.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from lfkit.errors import ParameterError
 _D = FrontendConfig()
 
 _FLAGS = {
-    "kind": (str, f"Spectrogram: {'|'.join(SPECTRO_KINDS)} [default: {_D.kind}]"),
+    "kind": (str, f"Spectrogram: {'|'.join(SPECTRO_KINDS)}|auto [default: {_D.kind}; train-*: chosen from "
+             "the data when no spectrogram flag is given; auto: chosen, keeping the flags given]"),
     "n_fft": (int, f"FFT length in samples [default: {_D.n_fft}]"),
     "hop_length": (int, f"Samples between frames [default: {_D.hop_length}]"),
     "fmin": (float, f"Lowest frequency kept, Hz [default: {_D.fmin:g}]"),

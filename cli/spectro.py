@@ -29,10 +29,24 @@ def spectro(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
     frontend_changes: dict = None,
 ):
-    """Compute spectrograms: float32 (frequency, time), or (chunk, frequency, time) with --chunk."""
+    """Compute spectrograms: float32 (frequency, time), or (chunk, frequency, time) with --chunk.
+
+    With --kind auto and a labelled dataset: print the front end training would choose (its flags on
+    standard output, the candidates on standard error), or write the spectrograms with it given -o DIR.
+    """
     from lfkit.config import FrontendConfig
     from lfkit.frontend import run_spectro
 
+    if frontend_changes.get("kind") == "auto":  # the choice training makes; written with it given -o DIR
+        from lfkit.autofront import frontend_flags
+        from lfkit.data import spectro_auto
+
+        cfg, _, n_bad = spectro_auto(inputs, output, frontend_changes, chunk, chunk_hop, channel, workers,
+                                     notice=reporter("spectro", quiet), report=problem_reporter("spectro"),
+                                     progress=Progress("spectro", quiet), strict=strict, max_bytes=max_bytes)
+        if output in (None, "-"):
+            typer.echo(frontend_flags(cfg))
+        return n_bad
     # dataclasses.replace, not FrontendConfig.replace: that drops None, and fmax=None means 'nyquist'
     cfg = dataclasses.replace(FrontendConfig(), **frontend_changes)
     return run_spectro(inputs, output, cfg, chunk, chunk_hop, channel, workers,

@@ -5,7 +5,7 @@ recorded instruments are told apart by harmonics up to the Nyquist frequency.
 :func:`select_frontend` decides per dataset, in seconds:
 
 * ``n_fft`` follows from the sample rate and clip length (:func:`choose_n_fft`):
-  the power of two closest to 93 ms of audio (4096 at 44.1 kHz, 2048 at
+  the largest power of two within 93 ms of audio (4096 at 44.1 kHz, 2048 at
   22.05 kHz), halved until the clip holds at least :data:`MIN_FRAMES` frames;
   ``hop_length = n_fft // 4``. The STFT is computed once, at that length.
 * The band is where the classes differ (:func:`class_band`: bins whose
@@ -39,7 +39,7 @@ from lfkit.config import AUTO_KIND, FrontendConfig
 from lfkit.errors import DataError, ParameterError
 
 __all__ = ["AUTO_KINDS", "TIE", "MIN_FRAMES", "wants_auto", "choose_n_fft", "f_statistic", "class_band",
-           "probe_score", "select_frontend", "select_and_transform", "describe", "frontend_flags"]
+           "probe_score", "select_frontend", "select_and_transform", "summary", "describe", "frontend_flags"]
 
 #: Kinds scored, simplest first (ties go to the earlier one).
 AUTO_KINDS = ("log", "whiten", "logmel", "pcen")
@@ -49,8 +49,8 @@ TIE = 0.02
 MIN_BAND_BINS = 64
 #: Fewest frames a clip should give at the chosen ``n_fft``.
 MIN_FRAMES = 16
-#: Features the probe keeps per class contrast (see :func:`probe_score`).
-PROBE_FEATURES = 32
+#: Most and fewest features the probe keeps per class contrast (see :func:`probe_score`).
+PROBE_FEATURES, MIN_PROBE_FEATURES = 32, 4
 #: Most folds of the probe's cross-validation.
 N_FOLDS = 5
 #: Label shuffles for the null of the per-bin statistic.
@@ -76,12 +76,12 @@ def wants_auto(changes: dict) -> bool:
 def choose_n_fft(sr: float, n_samples: int) -> int:
     """FFT length for clips of ``n_samples`` at ``sr`` Hz.
 
-    The power of two closest to 93 ms (4096 at 44.1 and 48 kHz, 2048 at
-    22.05 kHz, 1024 at 16 kHz: about 10 Hz per bin), halved while the clip
+    The largest power of two within 93 ms (4096 at 44.1 and 48 kHz, 2048 at
+    22.05 kHz, 1024 at 16 kHz: 10 to 16 Hz per bin), halved while the clip
     gives fewer than :data:`MIN_FRAMES` frames at ``hop_length = n_fft // 4``
     (never below 64).
     """
-    n_fft = 2 ** max(6, int(round(math.log2(sr * _WINDOW_S))))
+    n_fft = 2 ** max(6, int(math.floor(math.log2(sr * _WINDOW_S) + 1e-9)))
     while n_fft > 64 and (n_samples < n_fft or 1 + (n_samples - n_fft) // (n_fft // 4) < MIN_FRAMES):
         n_fft //= 2
     return n_fft
@@ -170,11 +170,12 @@ def _auc(y01: np.ndarray, s: np.ndarray) -> float:
 def probe_score(F: np.ndarray, y: np.ndarray, seed: int = 0, n_folds: int = N_FOLDS) -> float:
     """Cross-validated AUC of a sparse ridge probe on the features.
 
-    In each training part: keep the :data:`PROBE_FEATURES` features (times
-    ``n_classes - 1``, at most 256) with the largest F statistic
-    (:func:`f_statistic`), standardise them, fit ridge regression on one-hot
-    targets (one column for two classes) with ``alpha`` = the number of
-    features kept. Keeping a few features makes candidates of very different
+    In each training part: keep the features whose F statistic
+    (:func:`f_statistic`) beats the largest one under a shuffle of the labels
+    (at least :data:`MIN_PROBE_FEATURES`, at most :data:`PROBE_FEATURES` times
+    ``n_classes - 1`` and 256, the largest first), standardise them, fit
+    ridge regression on one-hot targets (one column for two classes) with
+    ``alpha`` = the number of features kept. Keeping a few features makes candidates of very different
     sizes (2,049 FFT bins, 64 mel bands) comparable: the probe asks how well
     the best few features of each separate the classes, as a network that
     learns to look at the right rows would.
@@ -203,15 +204,19 @@ def probe_score(F: np.ndarray, y: np.ndarray, seed: int = 0, n_folds: int = N_FO
         T = T[:, 1:]
     m = min(F.shape[1], PROBE_FEATURES * (len(classes) - 1), 256)
     fold = _folds(yi, k, seed)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x9807]))
     scores = np.zeros_like(T)
     for f in range(k):
         tr, te = fold != f, fold == f
-        keep = np.argsort(-f_statistic(F[tr], yi[tr]), kind="stable")[:m]
+        stat = f_statistic(F[tr], yi[tr])
+        null = f_statistic(F[tr], rng.permutation(yi[tr])).max()
+        n_keep = int(np.clip((stat > null).sum(), min(MIN_PROBE_FEATURES, m), m))
+        keep = np.argsort(-stat, kind="stable")[:n_keep]
         Xt, Xe = F[tr][:, keep], F[te][:, keep]
         mu, sd = Xt.mean(axis=0), Xt.std(axis=0)
         sd = np.where(sd > 0, sd, 1.0)
         Xt, Xe = (Xt - mu) / sd, (Xe - mu) / sd
-        w = np.linalg.solve(Xt.T @ Xt + m * np.eye(m), Xt.T @ (T[tr] - T[tr].mean(axis=0)))
+        w = np.linalg.solve(Xt.T @ Xt + n_keep * np.eye(n_keep), Xt.T @ (T[tr] - T[tr].mean(axis=0)))
         scores[te] = Xe @ w
     if len(classes) == 2:
         return _auc(yi == 1, scores[:, 0])
@@ -333,10 +338,16 @@ def select_and_transform(Y: np.ndarray, sr: float, labels, changes: dict | None 
               "metric": "cross-validated ridge-probe AUC on the time-averaged spectrum", "seconds": None}
     counts = np.bincount(y) if len(classes) else np.zeros(1, int)
     if len(classes) < 2 or counts.min() < 3:
+        if len(classes) == 1 and fixed_band is None and len(Y) >= 3 and Y.shape[1] >= n_fft:
+            fixed_band = _target_band(Y, sr, n_fft, hop)
+            report["target_band_hz"] = None if fixed_band is None else [
+                fixed_band[0], nyquist if fixed_band[1] is None else fixed_band[1]]
+            reason = "one class: the band holds the target's own lines; kind stays log"
+        else:
+            reason = "too few labelled clips (need 2 classes of 3)"
         cfg = _fallback(base, fixed_kind, fixed_band)
-        say(f"front end: too few labelled clips to choose from the data ({len(classes)} class(es), "
-            f"fewest {int(counts.min()) if len(classes) else 0} clips; need 2 classes of 3); using {describe(cfg)}")
-        report["reason"] = "too few labelled clips"
+        say(f"front end: {reason}; using {describe(cfg)}")
+        report["reason"] = reason
         report["seconds"] = time.perf_counter() - t0
         if not transform:
             return cfg, report, None
@@ -424,6 +435,32 @@ def _snap_band(band, df: float, nyquist: float):
     return lo, hi
 
 
+def _target_band(Y: np.ndarray, sr: float, n_fft: int, hop: int):
+    """The band of one class's own lines (one-class training without other labels).
+
+    Bins whose line strength (:func:`lfkit.floor.line_strength_db`), averaged
+    over the clips, stands more than 5 robust standard deviations (median
+    absolute deviation across bins) above the median bin; the band around
+    them as :func:`class_band` widens it. None (the full band) when no bin
+    stands out.
+    """
+    from lfkit.features import _power_tf, fft_frequencies
+    from lfkit.floor import line_strength_db
+
+    R = np.concatenate([line_strength_db(_power_tf(Y[i : i + 64], n_fft, hop).transpose(0, 2, 1))
+                        for i in range(0, len(Y), 64)]).mean(axis=0)
+    med = np.median(R)
+    mad = 1.4826 * np.median(np.abs(R - med))
+    sig = np.flatnonzero(R > med + 5 * max(mad, 1e-6))
+    if sig.size == 0:
+        return (0.0, None)
+    freqs = fft_frequencies(sr, n_fft)
+    df = sr / n_fft
+    lo, hi = float(freqs[sig[0]]), float(freqs[sig[-1]])
+    pad = max(3 * df, 0.1 * (hi - lo))
+    return _snap_band((max(0.0, lo - pad), min(sr / 2, hi + pad)), df, sr / 2)
+
+
 def _fallback(base: FrontendConfig, kind, band) -> FrontendConfig:
     cfg = FrontendConfig().replace(**{k: getattr(base, k) for k in ("sr", "n_mels", "n_mfcc", "norm")})
     cfg = cfg.replace(n_fft=base.n_fft, hop_length=base.hop_length)
@@ -432,6 +469,14 @@ def _fallback(base: FrontendConfig, kind, band) -> FrontendConfig:
     if band is not None:
         cfg = cfg.replace(fmin=band[0], fmax=band[1])
     return cfg
+
+
+def summary(report: dict, cfg: FrontendConfig) -> str:
+    """One line saying what was chosen and why (for a caller that holds the notices until its checks pass)."""
+    if report.get("reason"):
+        return f"front end: {report['reason']}; using {describe(cfg)}"
+    c = report["candidates"][report["chosen"]]
+    return f"front end chosen from the data: {describe(cfg)} (probe AUC {c['score']:.3f})"
 
 
 def describe(cfg: FrontendConfig) -> str:

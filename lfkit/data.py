@@ -18,7 +18,7 @@ from lfkit import io
 from lfkit.config import FrontendConfig
 from lfkit.errors import DataError, LfkitError, ParameterError
 
-__all__ = ["Dataset", "load_dataset", "load_inputs"]
+__all__ = ["Dataset", "load_dataset", "load_inputs", "spectro_auto"]
 
 
 @dataclass
@@ -132,7 +132,8 @@ def load_dataset(data, frontend_changes: dict | None = None, kind: str = "spectr
         For the selection: the target label, the others counted as one class
         (binary training); None keeps every label a class.
     notice : callable(str) or None
-        Gets the selection's lines.
+        Gets the selection's lines as they come; they are also kept in
+        ``Dataset.notes`` (for a caller that says them once its own checks pass).
 
     Raises
     ------
@@ -206,9 +207,64 @@ def _load_auto(data, rows, changes, workers, positive, notice, kind) -> Dataset:
     Y, sr, n_samples = _stack(data, results)
     labels = [r["label"] for r in rows]
     target = labels if positive is None else [lab == positive for lab in labels]
-    cfg, report, X = select_and_transform(Y, sr, target, changes, notice=notice, transform=kind == "spectrogram")
+    lines = []
+
+    def say(message):
+        lines.append(message)
+        if notice:
+            notice(message)
+
+    cfg, report, X = select_and_transform(Y, sr, target, changes, notice=say, transform=kind == "spectrogram")
     return Dataset(X=Y if X is None else X, labels=labels, rows=rows, frontend=cfg, sr=sr, n_samples=n_samples,
-                   kind=kind, selection=report)
+                   kind=kind, notes=lines, selection=report)
+
+
+def spectro_auto(inputs, output, frontend_changes: dict, chunk_s=None, chunk_hop_s=None, channel=None,
+                 workers: int = 1, notice=None, **spectro_kw):
+    """``lfkit spectro --kind auto DATA``: the front end training would choose for a labelled dataset.
+
+    The choice is the one ``train-siamese`` makes (every label a class; for a
+    dataset of two labels also the one ``train-binary`` and ``train-oneclass``
+    make). With an output folder the spectrograms are written with it, as
+    ``lfkit spectro`` would with the chosen flags.
+
+    Parameters
+    ----------
+    inputs : sequence of str
+        One labelled dataset: a folder with ``labels.csv``, or the CSV.
+    output : str or None
+        A folder to write to; None or ``-``: only choose.
+    frontend_changes : dict
+        The flags given (``kind='auto'`` among them); the others are kept.
+    notice : callable(str) or None
+        Gets the candidates and the choice.
+    **spectro_kw
+        Passed to :func:`lfkit.frontend.run_spectro` (``report``, ``progress``...).
+
+    Returns
+    -------
+    cfg : FrontendConfig
+    report : dict
+        As stored in a model's training information.
+    n_bad : int
+        Clips that could not be written (0 when only choosing).
+    """
+    one = str(inputs[0]) if inputs and len(inputs) == 1 else None
+    if one is None or one == io.STDIO or (Path(one).is_file() and not one.lower().endswith(".csv")):
+        raise ParameterError(f"inputs={list(inputs or [])!r}: kind='auto' needs one labelled dataset "
+                             "(a folder with labels.csv, or the labels.csv)")
+    if chunk_s is not None or chunk_hop_s is not None:
+        raise ParameterError(f"chunk={chunk_s!r}: kind='auto' chooses on whole clips; run it without --chunk, "
+                             "then cut with the flags it prints")
+    if channel is not None:
+        raise ParameterError(f"channel={channel!r}: kind='auto' reads clips as training does (channels averaged)")
+    ds = load_dataset(inputs[0], frontend_changes, kind="waveform", workers=workers, auto=True, notice=notice)
+    n_bad = 0
+    if output not in (None, io.STDIO):
+        from lfkit.frontend import run_spectro
+
+        n_bad = run_spectro(list(inputs), output, ds.frontend, workers=workers, notice=notice, **spectro_kw)
+    return ds.frontend, ds.selection, n_bad
 
 
 def _frontend_meta(root) -> dict:

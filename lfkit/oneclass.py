@@ -284,7 +284,7 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
         from lfkit.train import _device
 
         _device(cfg.device)
-    ds = load_dataset(data, frontend_changes, workers=workers)
+    ds = load_dataset(data, frontend_changes, workers=workers, auto=True, positive=positive)
     positive = _pick_positive(ds, positive, data)
     mask = np.array([lab == positive for lab in ds.labels])
     others = sorted(set(ds.labels) - {positive})
@@ -349,10 +349,12 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
     training = {"config": cfg.to_dict(), "best": best, "epochs_run": len(history), "seconds": seconds,
                 "n_positive": int(len(X_pos)), "n_ignored": int((~mask).sum()), "data": str(data),
                 "aux": None if aux is None else str(aux), "background": None if background is None else str(background),
-                "surrogate": info, "embedding_dim": int(Z.shape[1]),
+                "surrogate": info, "embedding_dim": int(Z.shape[1]), "frontend_selection": ds.selection,
                 "joint_weight": None if joint is None else joint.weight,
                 "joint_dev_auc": None if joint is None else joint.dev_auc,
                 "below_threshold": float((train_scores < threshold).mean())}
+    for line in ds.notes if notice else ():  # the front end chosen from the data, said once training worked
+        notice(line)
     save_model(output, "oneclass", ds.frontend,
                {"kind": "spectrogram", "sr": ds.sr, "n_samples": ds.n_samples, "shape": list(X_pos.shape[1:])},
                arch=arch, arch_kwargs=None if net is None else net.arch_kwargs,
