@@ -50,3 +50,31 @@ def cap_workers(workers, notice=None) -> int:
             notice(f"workers={workers} is more than the {cores} core(s) available; using {cores}")
         return cores
     return workers
+
+
+_watching = []  # this process's parent-watching thread, once started (per process, never configuration)
+
+
+def die_with_parent(interval_s: float = 0.5) -> None:
+    """In a worker process: exit as soon as the process that started it is gone (even after ``kill -9``).
+
+    joblib's loky workers otherwise outlive a killed parent. A daemon thread
+    polls the parent's id; when the worker has been handed to another parent
+    it leaves at once. Idempotent: call it at the start of every task.
+    """
+    if _watching:
+        return
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(interval_s)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    t = threading.Thread(target=watch, name="lfkit-die-with-parent", daemon=True)
+    t.start()
+    _watching.append(t)

@@ -331,8 +331,12 @@ def _scale(scorer) -> str:
 
 
 def _warm(_):
-    """Worker start-up: import what reading and transforming need."""
+    """Worker start-up: import what reading and transforming need; leave when the parent is killed."""
     import soundfile  # noqa: F401
+
+    from lfkit.resources import die_with_parent
+
+    die_with_parent()
 
     from lfkit import features  # noqa: F401
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError
+from lfkit.resources import die_with_parent
 
 __all__ = ["iter_segments", "AUTO_CHUNK_FACTOR", "STREAM_BLOCK"]
 
@@ -194,11 +195,13 @@ def iter_segments(clip, views, plan):
 
 
 def _prepare_batch(clips, views, plan):
+    die_with_parent()  # a worker process: leave when the batch's process is killed
     return [iter_segments(c, views, plan) for c in clips]
 
 
 def _prepare_short(clips, views, plan):
     """:func:`_prepare_batch` for ``score``: None for a long file, left to the main process to stream."""
+    die_with_parent()
     return [None if _is_long(c, plan) else iter_segments(c, views, plan) for c in clips]
 
 

@@ -410,3 +410,32 @@ def test_same_seed_same_model_bytes_and_log_apart(sh, tmp_path):
     assert "seconds" in json.loads((a.parent / "log.jsonl").read_text().splitlines()[0])  # timing lives in the log
     rc, _, err = invoke("train-binary", sh.small, "-o", a, "--log", a)
     assert rc == 2 and "log=" in one_error_line(err, "train-binary") and a.read_bytes() == b.read_bytes()
+
+
+def test_worker_processes_die_with_a_killed_parent():
+    """``kill -9`` of a scoring process: its reader processes leave within a few seconds."""
+    script = (
+        "import os, time\n"
+        "from joblib import Parallel, delayed\n"
+        "from lfkit.scoring import _warm\n"
+        "Parallel(n_jobs=2)(delayed(_warm)(i) for i in range(2))\n"
+        "pids = sorted(set(Parallel(n_jobs=2)(delayed(os.getpid)() for _ in range(8))))\n"
+        "print(' '.join(map(str, pids)), flush=True)\n"
+        "time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_ENV)
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    assert pids and proc.pid not in pids
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    def alive(pid):
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                return not any(line.startswith("State:") and "Z" in line for line in fh)
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(p) for p in pids)
