@@ -17,6 +17,7 @@ import numpy as np
 from lfkit import io
 from lfkit.config import FrontendConfig
 from lfkit.errors import DataError, LfkitError, ParameterError
+from lfkit.resources import cap_workers, die_with_parent
 
 __all__ = ["Dataset", "load_dataset", "load_inputs", "spectro_auto"]
 
@@ -81,6 +82,7 @@ def _load_one(clip, cfg, kind, target_sr):
 
 
 def _load_batch(clips, cfg, kind, target_sr):
+    die_with_parent()
     out = []
     for c in clips:
         try:
@@ -92,6 +94,7 @@ def _load_batch(clips, cfg, kind, target_sr):
 
 def load_inputs(clips, cfg: FrontendConfig, kind: str = "spectrogram", workers: int = 1, target_sr=None):
     """Load clips in parallel; returns a list of (array, sr, n_samples) or the LfkitError met."""
+    workers = cap_workers(workers)
     size = max(1, min(128, len(clips) // max(1, workers * 4)))
     batches = [clips[i : i + size] for i in range(0, len(clips), size)]
     if workers > 1 and len(batches) > 1:

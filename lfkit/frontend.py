@@ -17,6 +17,7 @@ import numpy as np
 from lfkit import io, reading
 from lfkit.config import FrontendConfig
 from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_positive_int
+from lfkit.resources import cap_workers, die_with_parent
 
 __all__ = [
     "clip_spectrogram",
@@ -81,8 +82,10 @@ def _clip_spec(path, cfg, chunk_s=None, chunk_hop_s=None, channel=None, data=Non
         S = features.spectrogram_batch(np.asarray(chunks), sr, cfg)
     except DataError as exc:  # e.g. shorter than one FFT window: name the file
         raise DataError(f"{'<stdin>' if str(path) == io.STDIO else path}: {exc}") from None
-    except ParameterError as exc:  # a band the file's own rate cannot hold (a 7 Hz file): the data's fault, exit 1
-        if cfg.sr is not None or not ("Nyquist" in str(exc) or "FFT bin" in str(exc)):
+    except ParameterError as exc:  # the default band at a file's own rate it cannot hold (a 7 Hz file): exit 1
+        default = FrontendConfig()
+        if cfg.sr is not None or (cfg.fmin, cfg.fmax) != (default.fmin, default.fmax) or not (
+                "Nyquist" in str(exc) or "FFT bin" in str(exc)):
             raise
         raise DataError(f"{'<stdin>' if str(path) == io.STDIO else path}: at {sr} Hz, {exc}") from None
     return S, np.asarray(starts, dtype=float), np.asarray(ends, dtype=float), sr, len(y)
@@ -111,6 +114,7 @@ def spectro(inp: str, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=Non
 
 def _spectro_batch(clips, out_dir, cfg, chunk_s, chunk_hop_s, channel, max_bytes=None):
     """Worker: compute and write a batch; returns (rows, problems)."""
+    die_with_parent()
     rows, problems = [], []
     for clip in clips:
         try:
@@ -237,8 +241,7 @@ def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_ho
     """
     if out_dir in (None, io.STDIO):
         raise ParameterError("output='-': many clips make a folder; give -o DIR")
-    if workers < 1:
-        raise ParameterError(f"workers={workers} must be a positive integer")
+    workers = cap_workers(workers, notice)
     io.check_outputs([out_dir], list(inputs))
     clips = io.find_inputs(inputs, allow_npy=False)
     io.check_outputs([out_dir], [("input", c["_file"]) for c in clips])
