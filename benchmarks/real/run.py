@@ -14,8 +14,9 @@ low-passed at 1 kHz) it trains, with no tuning flags:
   siamese/test_<snr>``: closed-set top-1 (the identity of highest score).
 
 Baselines (``benchmarks/baselines.py``, no lfkit code): ridge and logistic
-regression on the time-averaged log spectrum (2048-point FFT, full band) and
-log-mel spectrum (64 bands), regularisation by 5-fold cross-validation on the
+regression on the time-averaged log spectrum (2048-point FFT, full band), the
+log-mel spectrum (64 bands) and the log spectrum from 0 to 1 kHz (4096-point
+FFT), regularisation by 5-fold cross-validation on the
 training set only; PCA novelty on the same features (90 % of the positives'
 variance); nearest centroid of the noise-floor-whitened mean spectrum (4096-point
 FFT, full band, 31-bin running median).
@@ -45,6 +46,9 @@ SNRS = (0, -10, -20, -30)
 SR = 22050
 #: Named variants trained beside the defaults: (row name, extra flags).
 BINARY_VARIANTS = (("train-binary --kind logmel --fmax nyquist", ["--kind", "logmel", "--fmax", "nyquist"]),)
+#: Baseline features: full-band time-averaged log spectrum (2048-point FFT) and log-mel (64 bands), and the
+#: log spectrum in lfkit's old default band (4096-point FFT, 0-1 kHz), which resolves semitones at 110 Hz.
+FEATURES = ("log spectrum", "log-mel", "log spectrum 0-1 kHz")
 ONECLASS_VARIANTS = (("train-oneclass --extractor raw", ["--extractor", "raw"]),)
 
 
@@ -95,10 +99,11 @@ def lfkit_scores(run: Runner, model: Path, test: Path, rows: list, tag: str) -> 
 
 def features(rows: list) -> dict:
     Y = [B.read_mono(r["file"], SR) for r in rows]
-    return {"log spectrum": B.mean_log_spectrum(Y, SR), "log-mel": B.mean_logmel(Y, SR), "_Y": Y}
+    return {"log spectrum": B.mean_log_spectrum(Y, SR), "log-mel": B.mean_logmel(Y, SR),
+            "log spectrum 0-1 kHz": B.mean_log_spectrum(Y, SR, n_fft=4096, hop_length=1024, fmax=1000.0)}
 
 
-def run_design(run: Runner, data: Path, design: str, regimes: set) -> list:
+def run_design(run: Runner, data: Path, design: str, regimes: set, with_lfkit: bool = True) -> list:
     train_rows, test_rows = B.read_labels(data / design / "train"), B.read_labels(data / design / "test")
     F_train, F_test = features(train_rows), features(test_rows)
     y_train = np.array([r["label"] == "positive" for r in train_rows], dtype=int)
@@ -109,20 +114,20 @@ def run_design(run: Runner, data: Path, design: str, regimes: set) -> list:
         run.log(f"{design} {regime} {method}: {aucs}")
 
     if "binary" in regimes:
-        for name, flags in (("train-binary (defaults)", []), *BINARY_VARIANTS):
+        for name, flags in (("train-binary (defaults)", []), *BINARY_VARIANTS) if with_lfkit else ():
             tag = f"{design}_bin_{len(results)}"
             model = run.work / f"{tag}.pt"
             secs = run.lfkit(f"train {tag}", ["train-binary", str(data / design / "train"), "-o", str(model), *flags,
                                               "--workers", str(run.workers), "-q"])
             add("binary", name, per_snr_auc(test_rows, lfkit_scores(run, model, data / design / "test",
                                                                      test_rows, tag)), train_s=round(secs, 1))
-        for feat in ("log spectrum", "log-mel"):
+        for feat in FEATURES:
             s, alpha = B.ridge_scores(F_train[feat], y_train, F_test[feat])
             add("binary", f"ridge, mean {feat}", per_snr_auc(test_rows, s), alpha=alpha)
             s, C = B.logistic_scores(F_train[feat], y_train, F_test[feat])
             add("binary", f"logistic, mean {feat}", per_snr_auc(test_rows, s), C=C)
     if "oneclass" in regimes:
-        for name, flags in (("train-oneclass (defaults)", []), *ONECLASS_VARIANTS):
+        for name, flags in (("train-oneclass (defaults)", []), *ONECLASS_VARIANTS) if with_lfkit else ():
             tag = f"{design}_oc_{len(results)}"
             model = run.work / f"{tag}.pt"
             secs = run.lfkit(f"train {tag}", ["train-oneclass", str(data / design / "oneclass"), "-o", str(model),
@@ -130,7 +135,7 @@ def run_design(run: Runner, data: Path, design: str, regimes: set) -> list:
             add("oneclass", name, per_snr_auc(test_rows, lfkit_scores(run, model, data / design / "test",
                                                                        test_rows, tag)), train_s=round(secs, 1))
         pos = y_train == 1
-        for feat in ("log spectrum", "log-mel"):
+        for feat in FEATURES:
             s, k = B.pca_novelty_scores(F_train[feat][pos], F_test[feat])
             add("oneclass", f"PCA novelty, mean {feat}", per_snr_auc(test_rows, s), n_components=k)
     return results
@@ -188,6 +193,7 @@ def main(argv=None) -> int:
     ap.add_argument("--tag", default="latest", help="results name: results/<tag>.json and .md")
     ap.add_argument("--regimes", default="binary,oneclass,siamese")
     ap.add_argument("--designs", default="main,hum")
+    ap.add_argument("--baselines-only", action="store_true", help="skip lfkit (binary and one-class baselines only)")
     ap.add_argument("--workers", type=int, default=2, help="--workers passed to lfkit (at most 2 here)")
     ap.add_argument("--results", default=str(HERE / "results"))
     args = ap.parse_args(argv)
@@ -205,8 +211,8 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     results = []
     for design in args.designs.split(","):
-        results += run_design(run, data, design, regimes)
-    if "siamese" in regimes:
+        results += run_design(run, data, design, regimes, not args.baselines_only)
+    if "siamese" in regimes and not args.baselines_only:
         results += run_siamese(run, data)
     import lfkit
 
