@@ -78,10 +78,13 @@ def embed_clips(scorer, clips, plan, workers: int = 1, report=None, notice=None,
             for s0, e0, arrays in blocks:
                 X = arrays[scorer.view]
                 scorer.check_input(X, clip["path"])
+                X = scorer.fit_input(X)  # too short for the network: tiled up to its minimum
                 parts.extend(scorer.embed_batch(X[i : i + 256]) for i in range(0, len(X), 256))
                 starts.append(s0)
                 ends.append(e0)
             chunked = starts[0] is not None
+            if not all(np.isfinite(e).all() for e in parts):
+                raise DataError(f"{clip['path']}: the embedding holds NaN or Inf (sample values too large?)")
             done.append((clip, np.concatenate(starts) if chunked else None, np.concatenate(ends) if chunked else None,
                          np.concatenate(parts)))
         except LfkitError as exc:
@@ -226,14 +229,22 @@ def score_enroll(models, enroll, inputs, output=None, threshold=None, chunk_s=No
         threshold = scorer.threshold
     clips = io.find_inputs(inputs)
     done, bad = embed_clips(scorer, clips, plan, workers, report, notice, progress)
+    from lfkit.scoring import error_record, record_path
+
+    failed = {id(c): msg for c, msg in bad}
+    embedded = {id(c): (starts, ends, E) for c, starts, ends, E in done}
     records = []
-    for clip, starts, ends, E in done:
+    for clip in clips:
+        if id(clip) in failed:
+            records.append(error_record(clip, scorer.name, failed[id(clip)]))
+            continue
+        starts, ends, E = embedded[id(clip)]
         S = identity_scores(E, groups, scorer.normalize)
         recs = []
         for i in range(len(E)):
             j = int(np.argmax(S[i]))
             best = float(S[i, j])
-            rec = {"path": clip["_file"] if clip["_file"] != io.STDIO else "-", "model": scorer.name,
+            rec = {"path": record_path(clip), "model": scorer.name,
                    "match": names[j], "score": best, "scores": {n: float(v) for n, v in zip(names, S[i])}}
             if starts is not None:
                 rec["start"], rec["end"] = round(float(starts[i]), 6), round(float(ends[i]), 6)
@@ -250,7 +261,7 @@ def score_enroll(models, enroll, inputs, output=None, threshold=None, chunk_s=No
                     rec["match"] = UNKNOWN
             rec.update({k: v for k, v in _meta(clip).items() if k not in rec})
             records.append(rec)
-    if not records and bad:
+    if not done and bad:
         raise DataError(f"none of the {len(clips)} input(s) could be scored")
     io.write_jsonl(records, output)
     return len(bad)
