@@ -270,8 +270,9 @@ def multi_condition_set(Y: np.ndarray, sr: int, y: np.ndarray, split, cfg: Augme
 
     Parameters
     ----------
-    Y : np.ndarray, shape (n_clips, n_samples)
-        Every clip's waveform at ``sr`` Hz.
+    Y : np.ndarray, shape (n_clips, n_samples) or (n_clips, n_freq, n_frames)
+        Every clip's waveform at ``sr`` Hz; or spectrograms already, which
+        take only the masks.
     sr : int
     y : np.ndarray of int, shape (n_clips,)
     split : tuple of 2 np.ndarray
@@ -299,12 +300,17 @@ def multi_condition_set(Y: np.ndarray, sr: int, y: np.ndarray, split, cfg: Augme
     def front(W):
         return W.astype(np.float32) if frontend is None else spectrogram_batch(W, sr, frontend)
 
+    spectrograms = np.ndim(Y) == 3
+    if spectrograms:
+        frontend = None
     parts, labels = [front(Y)], [np.asarray(y)]
     wave = any(k in WAVEFORM_KINDS for k in cfg.kinds) or bool(backgrounds)
+    if wave and spectrograms:
+        raise ParameterError("augment: gain, shift, noise, pitch and --background need audio, not spectrograms")
     for c in range(cfg.copies if tr.size else 0):
         W = augment_waveforms(Y[tr], cfg, seed, c, backgrounds) if wave else Y[tr]
         X = front(W)
-        if frontend is not None and any(k in ("tmask", "fmask") for k in cfg.kinds):
+        if (frontend is not None or spectrograms) and any(k in ("tmask", "fmask") for k in cfg.kinds):
             X = mask_spectrograms(X, cfg, seed, c)
         parts.append(X)
         labels.append(np.asarray(y)[tr])

@@ -87,6 +87,12 @@ def test_multi_condition_set_copies_only_the_training_split():
     assert X.shape == (6 + 2 * 4, 257, 15) and y_all.tolist() == y.tolist() + [1, 1, 0, 0] * 2
     assert va.tolist() == [2, 5] and sorted(tr.tolist()) == [0, 1, 3, 4] + list(range(6, 14))
     assert not np.allclose(X[6], X[0])  # a copy differs from its original
+    S = np.random.default_rng(0).standard_normal((6, 20, 40)).astype(np.float32)  # spectrograms: masks only
+    Xs, _, (trs, _) = multi_condition_set(S, SR, y, (np.array([0, 1, 3, 4]), np.array([2, 5])),
+                                          AugmentConfig(kinds=("tmask",), copies=1, tmask_frac=0.5), 0)
+    assert Xs.shape == (10, 20, 40) and np.array_equal(Xs[:6], S) and trs.tolist() == [0, 1, 3, 4, 6, 7, 8, 9]
+    with pytest.raises(ParameterError, match="need audio"):
+        multi_condition_set(S, SR, y, (np.array([0]), np.array([2])), AugmentConfig(kinds=("noise",)), 0)
 
 
 @pytest.mark.parametrize("text, words", [
