@@ -72,9 +72,10 @@ def joint_rows(train, test_data, args, log) -> list:
     model = Path(args.out).with_suffix(".pt")
     hook = {"on_epoch": lambda r: log(f"epoch {r['epoch']} loss {r['loss']:.3f} "
                                       f"val_acc {r.get('val_accuracy', 0):.3f} eta {r.get('eta_s', 0):.0f}s")}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     summary = train_oneclass(str(train), str(model), cfg=cfg, hooks=hook, notice=log)
-    secs = time.perf_counter() - t0
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+    log(f"train_oneclass: {secs:.0f} s wall, {cpu:.0f} s CPU")
     scorer = OneClassScorer(load_model(str(model)))
     aucs = {"joint": {}, "learned part": {}, "classical part": {}}
     for snr, (X, y) in test_data.items():
@@ -84,7 +85,7 @@ def joint_rows(train, test_data, args, log) -> list:
         aucs["joint"][snr] = float(roc_auc(y, scorer.joint.score(X, s_learned)))
         aucs["learned part"][snr] = float(roc_auc(y, s_l))
         aucs["classical part"][snr] = float(roc_auc(y, s_c))
-    return [{"extractor": f"{cfg.extractor} ({part})", "detector": cfg.detector, "auc": a, "fit_s": secs,
+    return [{"extractor": f"{cfg.extractor} ({part})", "detector": cfg.detector, "auc": a, "fit_s": secs, "cpu_s": cpu,
              "epochs_run": summary["epochs_run"], "joint_weight": summary["joint_weight"],
              "joint_dev_auc": summary["joint_dev_auc"], "surrogates": cfg.surrogates, "epochs": cfg.epochs}
             for part, a in aucs.items()]

@@ -13,7 +13,10 @@ Rows: every backbone (``sispeccnn``, ``lenet``, ``speccnn``) with each loss
 (contrastive, triplet with batch-hard mining), and the classical baseline:
 nearest enrolled centroid of the time-averaged, noise-floor-normalised
 spectrum (linear power averaged over time, divided by its median over
-frequency, in dB; Euclidean distance).
+frequency, in dB; Euclidean distance). A model trained with ``joint`` (the
+default) gives two rows: its joint embedding (weight ``w`` chosen on the
+validation identities, :mod:`lfkit.siamese_joint`) with the open-set
+false-accept rate at the model's threshold, and its learned part alone.
 
     python benchmarks/bench_siamese.py            # the full run (4 to 7 min on 2 shared cores at 30 epochs)
     python benchmarks/bench_siamese.py --quick    # a few minutes, for development
@@ -47,8 +50,9 @@ def baseline_signature(S_power: np.ndarray) -> np.ndarray:
     return 10.0 * np.log10(np.maximum(m / np.maximum(floor, 1e-30), 1e-10))
 
 
-def centroid_metrics(E_enroll, y_enroll, E_test, y_test, normalize: bool) -> dict:
-    """Top-1 against centroids and verification AUC/EER over (test, identity) trials."""
+def centroid_metrics(E_enroll, y_enroll, E_test, y_test, normalize: bool, threshold=None) -> dict:
+    """Top-1 against centroids and verification AUC/EER over (test, identity) trials; with ``threshold``,
+    the open-set false-accept rate (impostor trials at or above it) and false-reject rate."""
     from lfkit import metrics as M
     from lfkit.siamese import similarity
 
@@ -60,7 +64,11 @@ def centroid_metrics(E_enroll, y_enroll, E_test, y_test, normalize: bool) -> dic
     truth = np.array([[t == n for n in names] for t in y_test], dtype=int)
     top1 = float(np.mean([names[i] == t for i, t in zip(S.argmax(1), y_test)]))
     e, _ = M.eer(truth.ravel(), S.ravel())
-    return {"top1": top1, "auc": M.roc_auc(truth.ravel(), S.ravel()), "eer": e}
+    out = {"top1": top1, "auc": M.roc_auc(truth.ravel(), S.ravel()), "eer": e}
+    if threshold is not None:
+        out["far"] = float(np.mean(S[truth == 0] >= threshold))
+        out["frr"] = float(np.mean(S[truth == 1] < threshold))
+    return out
 
 
 def make_data(work: Path, quick: bool, log) -> dict:
@@ -101,10 +109,10 @@ def split_set(ds):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="16 clips per class, 3 epochs: a smoke run")
-    ap.add_argument("--epochs", type=int, default=None, help="training epochs [default: SiameseConfig's 30, quick 3]")
+    ap.add_argument("--epochs", type=int, default=None, help="training epochs [default: SiameseConfig's, quick 3]")
     ap.add_argument("--backbones", default=",".join(BACKBONES))
     ap.add_argument("--losses", default=",".join(LOSSES))
-    ap.add_argument("--augment", default=None, help="identity augmentation: shift|none [default: SiameseConfig's]")
+    ap.add_argument("--augment", default=None, help="identity augmentation: shift|twins|vary|none [default: SiameseConfig's]")
     ap.add_argument("--arch-kwargs", default=None, help="JSON backbone arguments added to every backbone's defaults")
     ap.add_argument("--workers", type=int, default=2, help="processes reading the data")
     ap.add_argument("--threads", type=int, default=1,
@@ -156,20 +164,29 @@ def main(argv=None) -> int:
             best = summary["best"]
             log(f"{arch}/{loss}: {secs:.0f} s ({cpu:.0f} s CPU), best epoch {best['epoch']} val_auc {best['val_auc']:.3f}")
             scorer = make_scorer(load_model(str(model)))
+            w = scorer.joint_weight
             for snr, ds in tests.items():
-                E = np.concatenate([scorer.embed_batch(ds.X[i : i + 128]) for i in range(0, len(ds.X), 128)])
                 en, te = split_set(ds)
                 lab = np.array(ds.labels)
-                m = centroid_metrics(E[en], list(lab[en]), E[te], list(lab[te]), scorer.normalize)
-                results.append({"method": f"{arch} + {loss}", "backbone": arch, "loss": loss, "snr_db": snr, **m,
-                                "train_seconds": round(secs, 1), "train_cpu_seconds": round(cpu, 1), "best_epoch": best["epoch"],
-                                "val_auc": best["val_auc"]})
+                variants = [(f"{arch} + {loss}" + (f" (joint, w={w:g})" if w is not None else ""), scorer.threshold)]
+                if w is not None:
+                    variants.append((f"{arch} + {loss} (learned part)", None))
+                for method, threshold in variants:
+                    scorer.joint_weight = w if threshold is not None else None
+                    E = np.concatenate([scorer.embed_batch(ds.X[i : i + 128]) for i in range(0, len(ds.X), 128)])
+                    m = centroid_metrics(E[en], list(lab[en]), E[te], list(lab[te]), scorer.normalize, threshold)
+                    results.append({"method": method, "backbone": arch, "loss": loss, "snr_db": snr, **m,
+                                    "joint_weight": w, "train_seconds": round(secs, 1),
+                                    "train_cpu_seconds": round(cpu, 1), "best_epoch": best["epoch"],
+                                    "val_auc": best["val_auc"], "open_set_val": summary.get("open_set")})
+                scorer.joint_weight = w
             partial = Path(args.out).with_name("siamese_partial.json")
             partial.write_text(json.dumps({"epochs": epochs, "results": results}, indent=2) + "\n")
 
-    lines = ["| method | SNR dB | top-1 | AUC | EER |", "|---|---:|---:|---:|---:|"]
+    lines = ["| method | SNR dB | top-1 | AUC | EER | open-set FAR |", "|---|---:|---:|---:|---:|---:|"]
     for r in results:
-        lines.append(f"| {r['method']} | {r['snr_db']} | {r['top1']:.3f} | {r['auc']:.3f} | {r['eer']:.3f} |")
+        far = f"{r['far']:.3f}" if r.get("far") is not None else ""
+        lines.append(f"| {r['method']} | {r['snr_db']} | {r['top1']:.3f} | {r['auc']:.3f} | {r['eer']:.3f} | {far} |")
     table = "\n".join(lines)
     print(table)
     argv = sys.argv[1:] if argv is None else list(argv)

@@ -395,7 +395,8 @@ class OneClassConfig(_JsonConfig):
 
 @dataclass(frozen=True)
 class SiameseConfig(_JsonConfig):
-    """Defaults of ``lfkit train-siamese`` (the seed paper: 30 epochs, batch 10).
+    """Defaults of ``lfkit train-siamese`` (the seed paper: 30 epochs, batch 10; here 6 epochs, the best
+    validation epoch kept: the joint embedding carries the rest, in under 2 minutes on 2 cores).
 
     A batch holds ``batch_size`` identities with ``clips_per_class`` clips
     each; an epoch is as many batches as it takes to draw about as many clips
@@ -424,7 +425,7 @@ class SiameseConfig(_JsonConfig):
     loss: str = "contrastive"
     mining: str = "hard"
     margin: float = 1.0
-    epochs: int = 30
+    epochs: int = 6
     batch_size: int = 10
     clips_per_class: int = 4
     lr: float = 1e-3

@@ -38,6 +38,8 @@ __all__ = ["WEIGHTS", "whitened_mean_spectrum", "ClassicalFeatures", "robust_sca
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: Running-median window over frequency (bins) of the whitening.
 FLOOR_BINS = 31
+#: dB per standard unit when a standardised log spectrogram is averaged as power.
+POWER_DB = 3.0
 #: Most PCA components of the one-class classical part.
 PCA_COMPONENTS = 32
 #: The classical part is reduced by PCA only with more frequency rows than this.
@@ -45,7 +47,14 @@ PCA_ABOVE = 128
 
 
 def whitened_mean_spectrum(X) -> np.ndarray:
-    """Time-averaged spectrum minus its running median over frequency.
+    """Time-averaged spectrum, in dB, minus its running median over frequency.
+
+    Each clip is standardised, then averaged over time as power,
+    ``10 * log10(mean_t 10 ** (POWER_DB * x / 10))``: a standardised log
+    spectrogram is dB over its spread, and averaging power rather than dB
+    keeps the integration gain of a steady line (on lfkit's siamese
+    benchmark this matches the linear-power nearest-centroid baseline, where
+    the mean of the dB values lost 0.02-0.07 top-1).
 
     Parameters
     ----------
@@ -60,7 +69,7 @@ def whitened_mean_spectrum(X) -> np.ndarray:
 
     X = np.asarray(X, dtype=np.float64)
     X = (X - X.mean(axis=(1, 2), keepdims=True)) / np.maximum(X.std(axis=(1, 2), keepdims=True), 1e-8)
-    m = X.mean(axis=2)
+    m = 10.0 * np.log10(np.mean(10.0 ** (np.minimum(X, 30.0) * POWER_DB / 10.0), axis=2))
     size = min(FLOOR_BINS, m.shape[1] - (1 - m.shape[1] % 2))
     return m - scipy.ndimage.median_filter(m, size=(1, max(1, size)), mode="nearest")
 
