@@ -3,9 +3,10 @@
 After training, the validation identities (never seen in training) decide:
 
 * the weight ``w`` of the learned embedding against the classical one
-  (:func:`lfkit.joint.join_embeddings`): the weight whose nearest-centroid
-  identification is best on them (then verification AUC), ``w = 0`` being
-  nearest centroid of the whitened mean spectrum itself;
+  (:func:`lfkit.joint.join_embeddings`): the smallest weight whose
+  nearest-centroid identification on them is within one standard error of
+  the best, ``w = 0`` being nearest centroid of the whitened mean spectrum
+  itself;
 * the open-set threshold: each validation identity's clips are split into
   references and probes; every probe is compared with every identity's
   centroid, and the threshold is the equal-error point of those trials. Its
@@ -70,7 +71,11 @@ def _quality(S, truth) -> tuple:
 
 
 def choose_siamese_weight(E_learned, E_classical, y, seed: int = 0, weights=None):
-    """The learned embedding's weight that identifies the held-out identities best.
+    """The smallest learned-embedding weight whose held-out top-1 is within one standard error of the best.
+
+    The validation identities also chose the training epoch, so the learned
+    part looks better on them than on new ones; the one-standard-error rule
+    (Breiman et al. 1984) gives it weight only where it clearly helps.
 
     Returns
     -------
@@ -80,13 +85,15 @@ def choose_siamese_weight(E_learned, E_classical, y, seed: int = 0, weights=None
     """
     from lfkit.joint import WEIGHTS, join_embeddings
 
-    table = {}
+    table, n = {}, 1
     for w in weights or WEIGHTS:
-        table[float(w)] = list(_quality(*enrol_trials(join_embeddings(E_learned, E_classical, w), y, seed)))
-    top = max(tuple(v) for v in table.values())
-    best = min((w for w, v in table.items() if tuple(v) >= tuple(np.subtract(top, 1e-12))),
-               key=lambda w: w)
-    return best, table
+        S, truth = enrol_trials(join_embeddings(E_learned, E_classical, w), y, seed)
+        table[float(w)] = list(_quality(S, truth))
+        n = max(1, len(S))
+    top1 = max(v[0] for v in table.values())
+    margin = max(np.sqrt(top1 * (1.0 - top1) / n), 1.0 / n)  # one standard error of top-1 over n probes
+    near = [w for w, v in table.items() if v[0] >= top1 - margin]
+    return min(near), table
 
 
 def open_set_threshold(E, y, seed: int = 0) -> dict:
