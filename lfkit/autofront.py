@@ -8,15 +8,15 @@ recorded instruments are told apart by harmonics up to the Nyquist frequency.
   the largest power of two within 93 ms of audio (4096 at 44.1 kHz, 2048 at
   22.05 kHz), halved until the clip holds at least :data:`MIN_FRAMES` frames;
   ``hop_length = n_fft // 4``. The STFT is computed once, at that length.
-* The band is where the classes differ (:func:`class_band`: bins whose
+* The band is where the classes differ (:func:`lfkit.probe.class_band`: bins whose
   per-bin F statistic over the time-averaged spectra beats the largest one
   under shuffled labels), at least 64 bins wide; inside today's 0-1000 Hz
   it is 0-1000 Hz, and reaching from near 0 to near the Nyquist
   frequency it is the full band. Outside it the bins hold no evidence, only
   noise and compute. If no bin differs, the full band, with a notice.
 * Kinds: :data:`AUTO_KINDS` (``log``, ``whiten``, ``logmel``, ``pcen``).
-* Each (kind, band) candidate is scored by a cross-validated linear probe
-  (:func:`probe_score`) on the time-averaged spectrum the model would see
+* Each kind, on that band, is scored by a cross-validated linear probe
+  (:func:`lfkit.probe.probe_score`) on the time-averaged spectrum the model would see
   (kind, band and per-clip norm applied): ridge regression on the few rows
   that best separate the classes in each training fold, stratified k-fold,
   area under the ROC curve of the held-out scores (macro one-vs-rest for more
