@@ -58,7 +58,9 @@ def estimate_tones(X_pos: np.ndarray, freqs_hz: np.ndarray | None, max_tones: in
     max_tones : int
         Most tones returned (the strongest peaks).
     z_min : float
-        A peak must stand this many robust standard deviations (MAD) above the median.
+        A peak must stand this many robust standard deviations (MAD) above
+        the running median (31 bins) of the spectrum, so coloured noise is
+        no peak; nothing below 20 Hz counts.
 
     Returns
     -------
@@ -69,10 +71,14 @@ def estimate_tones(X_pos: np.ndarray, freqs_hz: np.ndarray | None, max_tones: in
         return []
     X = np.asarray(X_pos, dtype=np.float64)
     X = (X - X.mean(axis=(1, 2), keepdims=True)) / np.maximum(X.std(axis=(1, 2), keepdims=True), 1e-8)
+    import scipy.ndimage
+
     profile = X.mean(axis=(0, 2))
+    profile = profile - scipy.ndimage.median_filter(profile, size=min(31, len(profile)), mode="nearest")  # coloured noise
     med = np.median(profile)
     mad = 1.4826 * np.median(np.abs(profile - med)) + 1e-12
     z = (profile - med) / mad
+    z[np.asarray(freqs_hz) < 20.0] = -np.inf  # no tone at DC
     peaks = [k for k in range(len(z)) if z[k] >= z_min and z[k] >= z[max(k - 1, 0)] and z[k] >= z[min(k + 1, len(z) - 1)]
              and not (k > 0 and z[k] == z[k - 1])]
     peaks = sorted(peaks, key=lambda k: -z[k])[:max_tones]
