@@ -201,3 +201,31 @@ def test_enrolment_identities_whose_clips_are_nowhere_are_refused(siamese, lfkit
     line = assert_clean_failure(r, "score", (1,))
     assert "gone1.wav" in line
     assert not out.exists()
+
+
+def test_vary_clips_is_seeded_and_its_parts_are_what_they_claim():
+    import torch
+
+    from lfkit.siamese_train import vary_clips
+
+    X = torch.as_tensor(np.random.default_rng(0).standard_normal((6, 1, 20, 8)), dtype=torch.float32)
+    a = vary_clips(X, np.random.default_rng(3))
+    b = vary_clips(X, np.random.default_rng(3))
+    assert a.shape == X.shape and torch.equal(a, b) and not torch.equal(a, X)
+    same = vary_clips(X, np.random.default_rng(3), jitter_bins=0, tilt=0.0, contrast=0.0)
+    assert torch.allclose(same, X)
+    tilted = vary_clips(torch.zeros_like(X), np.random.default_rng(4), jitter_bins=0, contrast=0.0)
+    d = tilted[:, 0, 1:, 0] - tilted[:, 0, :-1, 0]  # a straight line across the band, the same in every frame
+    assert torch.allclose(d, d[:, :1].expand_as(d), atol=1e-6) and torch.allclose(tilted[..., 0], tilted[..., -1])
+
+
+def test_train_siamese_takes_aux_identities(siamese, tmp_path):
+    from lfkit.siamese_train import train_siamese
+
+    synthesize(str(tmp_path / "aux"), SynthConfig(duration_s=0.5), snr="-5", seed=9, classes=2, n=6)
+    notes = []
+    s = train_siamese(str(siamese["root"] / "multi"), str(tmp_path / "m.pt"), aux=str(tmp_path / "aux"),
+                      cfg=SiameseConfig(epochs=1, batch_size=4, clips_per_class=3, embedding_dim=8), notice=notes.append)
+    assert s["n_train"] == 30 + 12
+    assert s["n_classes"] == 5  # the aux set's sig00, sig01 carry the data's names: the same identities
+    assert any("sig00, sig01 also in the data" in n for n in notes)
