@@ -22,8 +22,9 @@ recorded instruments are told apart by harmonics up to the Nyquist frequency.
   area under the ROC curve of the held-out scores (macro one-vs-rest for more
   than two classes).
 * Ties go to the simpler: the first kind in the listed order whose score is
-  within :data:`TIE` (about one standard error of a 5-fold AUC on 400 clips)
-  of the best wins, so today's ``log`` stays where it does as well as anything else.
+  within :data:`TIE` of the best (about one standard error of an AUC on 400
+  clips), or within its own standard error on fewer clips, wins, so today's
+  ``log`` stays where it does as well as anything else.
 
 Pure numpy; no printing (messages go to a ``notice`` callback).
 """
@@ -37,7 +38,7 @@ import numpy as np
 
 from lfkit.config import AUTO_KIND, FrontendConfig
 from lfkit.errors import DataError, ParameterError
-from lfkit.probe import class_band, f_statistic, probe_score
+from lfkit.probe import auc_standard_error, class_band, f_statistic, probe_score
 
 __all__ = ["AUTO_KINDS", "TIE", "MIN_FRAMES", "wants_auto", "choose_n_fft", "f_statistic", "class_band",
            "probe_score", "select_frontend", "select_and_transform", "summary", "describe", "frontend_flags"]
@@ -236,7 +237,7 @@ def select_and_transform(Y: np.ndarray, sr: float, labels, changes: dict | None 
                                     (fixed_kind,) if fixed_kind else AUTO_KINDS, seed, report, say)
     report["seconds"] = time.perf_counter() - t0
     say(f"front end chosen from the data: {describe(cfg)} (probe AUC {score:.3f}, best {best:.3f}; "
-        f"ties within {TIE} go to the simpler; {report['seconds']:.1f} s)")
+        f"ties go to the simpler; {report['seconds']:.1f} s)")
     if not transform:
         return cfg, report, None
     from lfkit.features import _plan, _transform
@@ -247,7 +248,12 @@ def select_and_transform(Y: np.ndarray, sr: float, labels, changes: dict | None 
 
 
 def _score_kinds(P_blocks, y, sr, base: FrontendConfig, kinds, seed, report, say):
-    """Probe each kind on ``base``'s band; the first within :data:`TIE` of the best wins.
+    """Probe each kind on ``base``'s band; the first tied with the best wins.
+
+    Tied: within :data:`TIE` of the best score, or within the standard error
+    of its own score (:func:`lfkit.probe.auc_standard_error`, the smallest
+    class against the rest), so that few clips do not trade the simpler kind
+    for a difference they cannot show.
 
     Appends one entry per kind to ``report["candidates"]`` and sets
     ``report["chosen"]``. Returns (cfg, its score, the best score).
@@ -272,7 +278,13 @@ def _score_kinds(P_blocks, y, sr, base: FrontendConfig, kinds, seed, report, say
     if not cands:
         raise ParameterError("no front-end candidate could be computed for these clips; give --kind and the band")
     best = max(c[2] for c in cands)
-    index, cfg, score = next(c for c in cands if c[2] >= best - TIE)
+    counts = np.bincount(np.unique(y, return_inverse=True)[1])
+    n_pos, n_neg = int(counts.min()), int(len(y) - counts.min())
+
+    def tied(score):  # within TIE, or within one standard error of the score on this many clips
+        return score >= best - max(TIE, auc_standard_error(score, n_pos, n_neg))
+
+    index, cfg, score = next(c for c in cands if tied(c[2]))
     report["chosen"] = index
     return cfg, score, best
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from lfkit.errors import DataError
 
-__all__ = ["f_statistic", "class_band", "probe_score", "N_FOLDS", "N_PERMUTATIONS", "PROBE_FEATURES",
+__all__ = ["f_statistic", "class_band", "probe_score", "auc_standard_error", "N_FOLDS", "N_PERMUTATIONS", "PROBE_FEATURES",
            "MIN_PROBE_FEATURES"]
 
 #: Most and fewest features the probe keeps per class contrast (see :func:`probe_score`).
@@ -154,3 +154,24 @@ def probe_score(F: np.ndarray, y: np.ndarray, seed: int = 0, n_folds: int = N_FO
     if len(classes) == 2:
         return _auc(yi == 1, scores[:, 0])
     return float(np.mean([_auc(yi == c, scores[:, c]) for c in range(len(classes))]))
+
+
+def auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
+    """Standard error of an AUC (Hanley and McNeil, 1982, Radiology 143:29-36).
+
+    Parameters
+    ----------
+    auc : float
+    n_pos, n_neg : int
+        Clips of each side.
+
+    Returns
+    -------
+    float
+        ``sqrt((A(1-A) + (n_pos-1)(Q1-A^2) + (n_neg-1)(Q2-A^2)) / (n_pos n_neg))`` with
+        ``Q1 = A/(2-A)``, ``Q2 = 2A^2/(1+A)``: 0.036 at A=0.97 with 12 clips a side, 0.016 at A=0.9 with 200.
+    """
+    a = min(max(float(auc), 0.0), 1.0)
+    q1, q2 = a / (2.0 - a), 2.0 * a * a / (1.0 + a)
+    var = (a * (1 - a) + (n_pos - 1) * (q1 - a * a) + (n_neg - 1) * (q2 - a * a)) / max(n_pos * n_neg, 1)
+    return float(np.sqrt(max(var, 0.0)))

@@ -72,6 +72,14 @@ def test_f_statistic_is_sklearns_f_classif():
     np.testing.assert_allclose(f_statistic(F, y), f_classif(F, y)[0], rtol=1e-10)
 
 
+def test_auc_standard_error_is_hanley_mcneil():
+    from lfkit.probe import auc_standard_error
+
+    assert auc_standard_error(0.9, 200, 200) == pytest.approx(0.0159, abs=5e-4)
+    assert auc_standard_error(0.5, 50, 50) == pytest.approx(np.sqrt(101 / 30000))  # (n1+n2+1)/(12 n1 n2)
+    assert auc_standard_error(1.0, 10, 10) == 0.0
+
+
 def test_probe_separates_what_differs_and_not_noise():
     rng = np.random.default_rng(1)
     F = rng.standard_normal((60, 200))
@@ -198,3 +206,16 @@ def test_spectro_auto_refusals(tmp_path, lfkit_fast):
     line = assert_clean_failure(r, "train-binary", codes=(2,))
     assert "kind='auto' chooses the front end from audio" in line
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_lfkit_synth_data_keep_todays_front_end(tmp_path):
+    from binary_helpers import make_set
+
+    from lfkit.data import load_dataset
+
+    data = make_set(tmp_path / "synth", n=24, snr="-20")
+    ds = load_dataset(str(data), {}, auto=True, positive="positive")
+    assert ds.frontend == FrontendConfig()  # log, n_fft 4096, 0-1000 Hz: ties go to today's default
+    assert ds.selection["candidates"][ds.selection["chosen"]]["kind"] == "log"
+    ref = load_dataset(str(data), {"kind": "log"})  # the same arrays as with today's flags
+    np.testing.assert_allclose(ds.X, ref.X, rtol=1e-6, atol=1e-6)
