@@ -172,7 +172,8 @@ def select_and_transform(Y: np.ndarray, sr: float, labels, changes: dict | None 
     report : dict
         ``n_fft``, ``hop_length``, ``class_band_hz`` (or None), ``candidates``
         (kind, fmin, fmax, score each, in preference order), ``chosen``
-        (its index), ``metric``, ``seconds``: stored in the model file.
+        (its index), ``metric``, ``seconds``: stored in the model file
+        (which drops ``seconds``: model files keep no timings).
     X : np.ndarray, shape (n_clips, n_features, n_frames), float32, or None
         ``spectrogram_batch(Y, sr, cfg)``, made from the STFT the selection
         already computed (None when ``transform`` is False).
