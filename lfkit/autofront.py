@@ -5,9 +5,9 @@ recorded instruments are told apart by harmonics up to the Nyquist frequency.
 :func:`select_frontend` decides per dataset, in seconds:
 
 * ``n_fft`` follows from the sample rate and clip length (:func:`choose_n_fft`):
-  the largest power of two within 93 ms of audio (4096 at 44.1 kHz, 2048 at
-  22.05 kHz), halved until the clip holds at least :data:`MIN_FRAMES` frames;
-  ``hop_length = n_fft // 4``. The STFT is computed once, at that length.
+  today's 4096 (or the largest power of two within 93 ms, if longer), halved
+  until the clip holds at least :data:`MIN_FRAMES` frames; ``hop_length =
+  n_fft // 4``. The STFT is computed once, at that length.
 * The band is where the classes differ (:func:`lfkit.probe.class_band`: bins whose
   per-bin F statistic over the time-averaged spectra beats the largest one
   under shuffled labels), at least 64 bins wide; inside today's 0-1000 Hz
@@ -72,12 +72,12 @@ def wants_auto(changes: dict) -> bool:
 def choose_n_fft(sr: float, n_samples: int) -> int:
     """FFT length for clips of ``n_samples`` at ``sr`` Hz.
 
-    The largest power of two within 93 ms (4096 at 44.1 and 48 kHz, 2048 at
-    22.05 kHz, 1024 at 16 kHz: 10 to 16 Hz per bin), halved while the clip
-    gives fewer than :data:`MIN_FRAMES` frames at ``hop_length = n_fft // 4``
-    (never below 64).
+    Today's default (4096), or the largest power of two within 93 ms where
+    that is longer (8192 at 96 kHz), halved while the clip gives fewer than
+    :data:`MIN_FRAMES` frames at ``hop_length = n_fft // 4`` (never below 64):
+    4096 for 1 s at 44.1/48 kHz and 1.5 s at 22.05 kHz, 2048 for 1 s at 16 kHz.
     """
-    n_fft = 2 ** max(6, int(math.floor(math.log2(sr * _WINDOW_S) + 1e-9)))
+    n_fft = max(FrontendConfig().n_fft, 2 ** max(6, int(math.floor(math.log2(sr * _WINDOW_S) + 1e-9))))
     while n_fft > 64 and (n_samples < n_fft or 1 + (n_samples - n_fft) // (n_fft // 4) < MIN_FRAMES):
         n_fft //= 2
     return n_fft

@@ -56,8 +56,9 @@ def _write_set(folder: Path, tone_hz, **kw) -> Path:
 def test_n_fft_follows_sample_rate_and_clip_length():
     assert choose_n_fft(44100, 44100) == 4096  # today's default at lfkit's rate
     assert choose_n_fft(48000, 48000) == 4096
-    assert choose_n_fft(22050, 33075) == 2048  # 93 ms windows: about 10 Hz per bin
-    assert choose_n_fft(16000, 16000) == 1024
+    assert choose_n_fft(22050, 33075) == 4096  # 1.5 s: 29 frames, 5.4 Hz bins
+    assert choose_n_fft(96000, 96000) == 8192  # 85 ms: no coarser than 11.7 Hz per bin
+    assert choose_n_fft(16000, 16000) == 2048  # 4096 gives 12 frames
     n_fft = choose_n_fft(44100, 4410)  # 0.1 s: halved until 16 frames
     assert n_fft == 512 and 1 + (4410 - n_fft) // (n_fft // 4) >= 16
 
