@@ -237,6 +237,7 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
 
 def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, workers, report, notice, progress):
     """Score ``clips`` into ``sink`` in input order; returns (bad inputs, good inputs), resumed ones included."""
+    sink.keep_groups(_batch_start(sink.groups))  # resume at a batch boundary: the same batches, the same bits
     todo = [c for c in clips if not sink.skip(record_path(c))]
     n_bad = sink.done_errors
     n_good = len(clips) - len(todo) - n_bad
@@ -308,6 +309,22 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
             n_pending = 0
     flush()
     return n_bad, n_good
+
+
+def _batch_start(groups) -> int:
+    """How many resumed inputs end at a boundary of the shared forward batches.
+
+    The network's float results can differ in the last bits with the batch's
+    composition, so a resumed run restarts where a batch of the original
+    run began (replaying :func:`_score_to`'s rule: a batch closes once it
+    holds ``STREAM_BLOCK`` rows); its records are then the original's to the bit.
+    """
+    k = n = 0
+    for i, (_, recs, _) in enumerate(groups, 1):
+        n += sum(0 if "error" in r else int(r.get("n_chunks", 1)) for r in recs)
+        if n >= STREAM_BLOCK:
+            k, n = i, 0
+    return k
 
 
 def check_compatible(scorers) -> None:

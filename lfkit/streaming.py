@@ -33,10 +33,11 @@ def partial_path(output) -> Path:
 
 
 def _read_partial(path: Path):
-    """Complete lines of a partial file grouped by input: ``(groups, bytes kept)``.
+    """Complete lines of a partial file grouped by input: ``[(path, records, byte offset)]``.
 
     A last line without its newline (the process died while writing it) is dropped,
-    and so is the last input's group: it may be incomplete.
+    and so is the last input's group: it may be incomplete. The list ends with
+    ``(None, [], offset)``: where the kept part ends.
     """
     data = path.read_bytes()
     end = data.rfind(b"\n") + 1
@@ -54,8 +55,8 @@ def _read_partial(path: Path):
         groups[-1][1].append(rec)
         pos += len(line) + 1
     if not groups:
-        return [], 0
-    return groups[:-1], offsets[-1]
+        return []
+    return [(g, r, o) for (g, r), o in zip(groups[:-1], offsets)] + [(None, [], offsets[-1])]
 
 
 class RecordSink:
@@ -91,17 +92,23 @@ class RecordSink:
         if self.partial.exists() and not resume:
             raise ParameterError(f"output={str(output)!r}: {self.partial} is left by an interrupted run; "
                                  "add --resume to finish it, or delete it to start again")
-        keep = 0
-        if resume and self.partial.exists():
-            groups, keep = _read_partial(self.partial)
-            for p, recs in groups:
-                self.done[p] += 1
-                self.done_errors += any("error" in r for r in recs)
-                self.n_written += len(recs)
+        groups = _read_partial(self.partial) if resume and self.partial.exists() else []
+        self.groups, self._end = groups[:-1], groups[-1][2] if groups else 0
         self.partial.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.partial, "r+b" if keep else "wb")
-        self._fh.truncate(keep)
-        self._fh.seek(keep)
+        self._fh = open(self.partial, "r+b" if groups else "wb")
+        self.keep_groups(len(self.groups))
+
+    def keep_groups(self, k: int) -> None:
+        """Keep the first ``k`` inputs of the resumed file and redo the rest (call before :meth:`write`)."""
+        end = self.groups[k][2] if k < len(self.groups) else self._end
+        self.groups, self._end = self.groups[:k], end
+        self.done, self.done_errors, self.n_written = Counter(), 0, 0
+        for p, recs, _ in self.groups:
+            self.done[p] += 1
+            self.done_errors += any("error" in r for r in recs)
+            self.n_written += len(recs)
+        self._fh.truncate(end)
+        self._fh.seek(end)
 
     def skip(self, path) -> bool:
         """True (once per time it is there) when input ``path`` is already in the resumed file."""

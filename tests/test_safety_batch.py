@@ -49,31 +49,50 @@ def full(sh, tmp_path_factory):
 # ----------------------------------------------------------------------------- streaming and resume
 
 
-@pytest.mark.parametrize("cut", [0, 1, 9])
-def test_resume_after_a_kill_gives_the_same_bytes(sh, full, tmp_path, cut):
+@pytest.fixture(scope="module")
+def full4(sh, tmp_path_factory):
+    """:func:`full` with forward batches of 4 rows (so that 24 clips make 6 batches to resume between)."""
+    import lfkit.scoring as scoring
+
+    out = tmp_path_factory.mktemp("full4") / "s.jsonl"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(scoring, "STREAM_BLOCK", 4)
+        rc, _, err = invoke("score", sh.model, sh.data, "-o", out, "-q")
+    assert rc == 0, err
+    return out.read_bytes()
+
+
+@pytest.mark.parametrize("cut", [0, 1, 6, 9, 23])
+def test_resume_after_a_kill_gives_the_same_bytes(sh, full4, tmp_path, cut, monkeypatch):
     """A partial file (``cut`` records, then half a line, as a kill mid-write leaves) finished by --resume."""
-    lines = full.splitlines(keepends=True)
+    import lfkit.scoring as scoring
+
+    monkeypatch.setattr(scoring, "STREAM_BLOCK", 4)
+    lines = full4.splitlines(keepends=True)
     out = tmp_path / "s.jsonl"
     (tmp_path / "s.jsonl.partial").write_bytes(b"".join(lines[:cut]) + lines[cut][: len(lines[cut]) // 2])
     rc, stdout, err = invoke("score", sh.model, sh.data, "-o", out, "--resume", "-q")
     assert rc == 0 and stdout == b"", err
-    assert out.read_bytes() == full
+    assert out.read_bytes() == full4
     assert not (tmp_path / "s.jsonl.partial").exists()
 
 
-def test_resume_redoes_the_last_input_of_the_partial_file(sh, full, tmp_path, monkeypatch):
-    """Complete lines of the last input are redone too (it may have had more chunks): no input twice."""
+@pytest.mark.parametrize("cut, first", [(5, 4), (7, 4), (9, 8), (4, 0)])
+def test_resume_restarts_at_a_batch_boundary(sh, full4, tmp_path, monkeypatch, cut, first):
+    """The last input of the partial file is redone (it may be incomplete), and so are the inputs back to
+    the start of its forward batch (4 rows here): the network then sees the batches it saw the first time."""
     import lfkit.scoring as scoring
 
-    lines = full.splitlines(keepends=True)
-    (tmp_path / "s.jsonl.partial").write_bytes(b"".join(lines[:5]))
+    monkeypatch.setattr(scoring, "STREAM_BLOCK", 4)
+    lines = full4.splitlines(keepends=True)
+    (tmp_path / "s.jsonl.partial").write_bytes(b"".join(lines[:cut]))
     seen = []
     real = scoring.prepare_in_workers
     monkeypatch.setattr(scoring, "prepare_in_workers",
                         lambda files, *a: seen.extend(c["_file"] for c in files) or real(files, *a))
     n_bad = scoring.score([str(sh.model)], [str(sh.data)], str(tmp_path / "s.jsonl"), resume=True, workers=1)
-    assert n_bad == 0 and (tmp_path / "s.jsonl").read_bytes() == full
-    assert os.path.abspath(seen[0]) == json.loads(lines[4])["path"] and len(seen) == len(lines) - 4
+    assert n_bad == 0 and (tmp_path / "s.jsonl").read_bytes() == full4
+    assert os.path.abspath(seen[0]) == json.loads(lines[first])["path"] and len(seen) == len(lines) - first
 
 
 def test_a_left_partial_file_is_refused_without_resume(sh, tmp_path):
