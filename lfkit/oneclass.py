@@ -339,7 +339,9 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
         joint = fit_oneclass_joint(embed, lambda: build_detector(cfg), X_pos[fit],
                                    None if dev is None else X_pos[dev], X_dev_neg, X_pos, det)
         train_scores = joint.score(X_pos, det.score_samples(Z))
-        threshold = float(np.quantile(train_scores, float(getattr(det, det.quantile_param))))
+        from lfkit.thresholds import target_quantile_threshold
+
+        threshold = target_quantile_threshold(train_scores, float(getattr(det, det.quantile_param)))
         extra["joint"] = dict(joint.to_state(), threshold=threshold)
         if notice:
             how = (f"AUC {joint.dev_auc[joint.weight]:.3f} on {len(dev)} held-out positives against "

@@ -106,14 +106,14 @@ def open_set_threshold(E, y, seed: int = 0) -> dict:
         identities), ``false_accept_rate``, ``false_reject_rate``,
         ``n_genuine``, ``n_impostor``.
     """
-    from lfkit import metrics as M
+    from lfkit.thresholds import eer_threshold
 
     S, truth = enrol_trials(E, y, seed)
     if not len(S) or truth.all() or not truth.any():
         return {"threshold": None, "false_accept_rate": None, "false_reject_rate": None, "n_genuine": 0,
                 "n_impostor": 0}
     s, t = S.ravel(), truth.ravel()
-    _, th = M.eer(t, s)
+    th, _ = eer_threshold(t, s)
     return {"threshold": float(th), "false_accept_rate": float(np.mean(s[t == 0] >= th)),
             "false_reject_rate": float(np.mean(s[t == 1] < th)), "n_genuine": int(t.sum()),
             "n_impostor": int((1 - t).sum())}
