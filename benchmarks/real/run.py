@@ -94,6 +94,9 @@ def lfkit_scores(run: Runner, model: Path, test: Path, rows: list, tag: str) -> 
     out = run.work / f"{tag}.jsonl"
     run.lfkit(f"score {tag}", ["score", str(model), str(test), "-o", str(out), "--workers", str(run.workers), "-q"])
     recs = read_scores(out)
+    missing = [r["path"] for r in rows if "score" not in recs.get(Path(r["path"]).name, {})]
+    if missing:
+        raise SystemExit(f"{out}: no score for {len(missing)} clips, e.g. {missing[0]}")
     return [recs[Path(r["path"]).name]["score"] for r in rows]
 
 
