@@ -190,8 +190,9 @@ class SynthConfig(_JsonConfig):
         if not (isinstance(self.duration_s, (int, float)) and self.duration_s > 0):
             raise ParameterError(f"duration={self.duration_s!r} must be a positive number of seconds")
         check_number("duration", self.duration_s, 0, MAX_DURATION_S, lo_open=True, unit=" s")
-        for name in ("tone_fmin_hz", "tone_fmax_hz", "jitter_hz", "drift_hz", "gain_spread_db"):
+        for name in ("tone_fmin_hz", "tone_fmax_hz", "jitter_hz", "drift_hz"):
             check_number(name, getattr(self, name))
+        check_number("gain_spread_db", self.gain_spread_db, 0, 60, unit=" dB")
         check_number("harmonics", self.harmonics, 0, 1000)
         check_positive_int("min_tones", self.min_tones)
         if self.max_tones < self.min_tones:
