@@ -212,28 +212,34 @@ def main(argv=None) -> int:
     work.mkdir(exist_ok=True)
     run = Runner(work, args.workers, log)
     t0 = time.perf_counter()
+    argv = sys.argv[1:] if argv is None else list(argv)
     results = []
+
+    def write(partial: bool) -> str:
+        import lfkit
+
+        head = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True)
+        doc = {"command": " ".join(["python benchmarks/real/run.py", *argv]),
+               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "partial": partial,
+               "lfkit_version": lfkit.__version__, "lfkit_path": lfkit.__file__, "git_head": head.stdout.strip(),
+               "manifest": json.loads((data / "manifest.json").read_text()),
+               "seconds": round(time.perf_counter() - t0, 1), "command_seconds": run.times, "results": results}
+        md = markdown(results)
+        out = Path(args.results)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{args.tag}.json").write_text(json.dumps(doc, indent=2) + "\n")
+        (out / f"{args.tag}.md").write_text(f"{doc['command']} ({doc['date']}, {doc['seconds']:.0f} s"
+                                            f"{', partial' if partial else ''})\n\n{md}")
+        return md
+
     for design in args.designs.split(","):
         results += run_design(run, data, design, regimes, not args.baselines_only)
+        write(partial=True)
     if "siamese" in regimes and not args.baselines_only:
         results += run_siamese(run, data)
-    import lfkit
-
-    head = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-
-    argv = sys.argv[1:] if argv is None else list(argv)
-    doc = {"command": " ".join(["python benchmarks/real/run.py", *argv]), "date": time.strftime("%Y-%m-%d %H:%M UTC",
-                                                                                                 time.gmtime()),
-           "lfkit_version": lfkit.__version__, "lfkit_path": lfkit.__file__,
-           "git_head": head.stdout.strip(), "manifest": json.loads((data / "manifest.json").read_text()),
-           "seconds": round(time.perf_counter() - t0, 1), "command_seconds": run.times, "results": results}
-    md = markdown(results)
-    out = Path(args.results)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{args.tag}.json").write_text(json.dumps(doc, indent=2) + "\n")
-    (out / f"{args.tag}.md").write_text(f"{doc['command']} ({doc['date']}, {doc['seconds']:.0f} s)\n\n{md}")
-    print(md)
-    log(f"wrote {out / (args.tag + '.json')} ({doc['seconds']:.0f} s)")
+    print(write(partial=False))
+    log(f"wrote {Path(args.results) / (args.tag + '.json')} ({time.perf_counter() - t0:.0f} s)")
     return 0
 
 
