@@ -219,7 +219,9 @@ class TrainConfig(_JsonConfig):
     only). The decision threshold is picked on the validation split (best
     balanced accuracy) and stored in the model. ``ensemble`` networks are
     trained with seeds ``seed``, ``seed + 1``, ... and stored in one model
-    file whose score is their mean probability.
+    file whose score is their mean probability. The learning rate rises
+    linearly from ``lr / steps`` to ``lr`` over the first ``warmup_epochs``
+    epochs' batches (0: no warm-up).
     """
 
     arch: str = "speccnn"
@@ -233,12 +235,14 @@ class TrainConfig(_JsonConfig):
     device: str = "cpu"
     mean_branch: bool = True
     ensemble: int = 1
+    warmup_epochs: float = 1.0
 
     def __post_init__(self):
         from lfkit.errors import check_positive_int
 
         check_positive_int("epochs", self.epochs)
         check_positive_int("batch_size", self.batch_size)
+        check_number("warmup_epochs", self.warmup_epochs, 0, 1000)
         check_number("ensemble", self.ensemble, 1, 64)
         check_positive_int("ensemble", self.ensemble)
         _check_common(self)

@@ -85,8 +85,12 @@ def _targets(yb, n_outputs):
     return yb.float().unsqueeze(1) if n_outputs == 1 else yb.long()
 
 
-def train_one_epoch(net, X, y, loss_fn, opt, batch_size, rng, n_outputs, device) -> float:
-    """One pass over shuffled training batches; returns the mean loss."""
+def train_one_epoch(net, X, y, loss_fn, opt, batch_size, rng, n_outputs, device, scheduler=None) -> float:
+    """One pass over shuffled training batches; returns the mean loss.
+
+    ``scheduler`` (a ``torch.optim.lr_scheduler``, e.g. the warm-up of
+    :func:`warmup_scheduler`) steps after every batch.
+    """
     import torch
 
     net.train()
@@ -100,9 +104,23 @@ def train_one_epoch(net, X, y, loss_fn, opt, batch_size, rng, n_outputs, device)
         loss = loss_fn(net(xb), _targets(yb, n_outputs))
         loss.backward()
         opt.step()
+        if scheduler is not None:
+            scheduler.step()
         total += loss.item() * len(idx)
         seen += len(idx)
     return total / max(seen, 1)
+
+
+def warmup_scheduler(opt, warmup_steps: int):
+    """Linear learning-rate warm-up: step ``k`` (from 0) runs at ``lr * (k + 1) / warmup_steps``, then ``lr``.
+
+    Returns ``None`` for ``warmup_steps <= 0`` (no warm-up).
+    """
+    import torch
+
+    if warmup_steps <= 0:
+        return None
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda k: min(1.0, (k + 1) / warmup_steps))
 
 
 def predict_logits(net, X, batch_size: int = 256, device=None):
@@ -139,7 +157,7 @@ def evaluate(net, X, y, loss_fn, n_outputs, device) -> dict:
 
 def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: float, weight_decay: float,
                    val_fraction: float, patience: int, seed: int, device: str = "cpu", hooks: dict | None = None,
-                   split=None):
+                   split=None, warmup_epochs: float = 0.0):
     """Train ``net`` as a classifier with early stopping; the best epoch's weights are kept.
 
     Parameters
@@ -156,6 +174,9 @@ def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: 
         ``(train, val)`` indices into ``X``; default
         ``stratified_split(y, val_fraction, seed)`` (augmented copies of the
         training clips come with a split that keeps them out of validation).
+    warmup_epochs : float
+        Linear learning-rate warm-up over this many epochs' batches
+        (:func:`warmup_scheduler`); 0 is none.
 
     Returns
     -------
@@ -181,6 +202,8 @@ def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: 
     loss_fn = _loss_fn(n_outputs, y[tr], dev)
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x7EA1]))
+    steps_per_epoch = -(-len(tr) // batch_size)
+    scheduler = warmup_scheduler(opt, int(round(warmup_epochs * steps_per_epoch)))
     history, best, best_state, stale = [], None, None, 0
     ckpt = hooks.get("checkpoint")  # lfkit.checkpoint.Checkpoint: resume from, and save after every epoch
     run = {"n": int(len(y)), "shape": list(np.shape(X)), "n_outputs": n_outputs, "batch_size": batch_size,
@@ -188,10 +211,13 @@ def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: 
     state = ckpt.restore(run, net, opt, [rng]) if ckpt is not None else None
     if state is not None:
         history, best, best_state, stale = state["history"], state["best"], state["best_state"], state["stale"]
+        if scheduler is not None:  # a resumed run continues the warm-up where it stopped
+            for _ in range(len(history) * steps_per_epoch):
+                scheduler.step()
     stopped = bool(patience and stale >= patience)
     for epoch in range(len(history) + 1, 0 if stopped else epochs + 1):
         t0 = time.perf_counter()
-        loss = train_one_epoch(net, Xt[tr], y[tr], loss_fn, opt, batch_size, rng, n_outputs, dev)
+        loss = train_one_epoch(net, Xt[tr], y[tr], loss_fn, opt, batch_size, rng, n_outputs, dev, scheduler)
         if not np.isfinite(loss):
             raise DataError(f"training diverged at epoch {epoch} (loss={loss}); lower --lr")
         rec = {"epoch": epoch, "loss": loss}
@@ -309,7 +335,7 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
         member_hooks = hooks if k == 0 else {h: f for h, f in (hooks or {}).items() if h != "checkpoint"}
         history, best = fit_classifier(net, X, y_fit, 1, cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay,
                                        cfg.val_fraction, cfg.patience, cfg.seed + k, cfg.device, member_hooks,
-                                       split=split)
+                                       split=split, warmup_epochs=cfg.warmup_epochs)
         members.append(net.cpu())
         records.append(best)
     if len(members) > 1:

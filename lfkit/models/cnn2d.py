@@ -214,6 +214,8 @@ class AlexNet(LfModel):
         Normalisation after each convolution.
     dropout : float
         Dropout before each FC layer.
+
+    Weights start from Kaiming initialisation (:func:`lfkit.models.deep.kaiming_init`).
     """
 
     def __init__(
@@ -253,6 +255,10 @@ class AlexNet(LfModel):
             nn.ReLU(inplace=True),
         )
         self.head = nn.Linear(embedding_dim, n_outputs)
+        from lfkit.models.deep import kaiming_init
+
+        kaiming_init(self)
+        self.head.reset_parameters()  # the logit head keeps torch's small default
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Return the second FC layer's activations, shape ``(batch, embedding_dim)``."""
