@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 PAPER = Path(__file__).resolve().parents[1] / "examples" / "paper"
@@ -51,46 +52,124 @@ def test_makefile_dry_run_builds_every_row_with_unique_outputs(profile):
         assert f"--snr {snr} " in out
     epochs = "--epochs 20 " if profile else "--epochs 5 "
     assert epochs in out
+    # The paper's front end is pinned (train-* would otherwise choose one from the data), no augmentation.
+    for line in re.findall(r"lfkit train-binary .*", out):
+        assert "--kind log --n-fft 4096 --hop-length 1024 --fmin 0 --fmax 1000" in line and "--augment none" in line
+    # Each seed scores its own test sets, made with their own synth seeds.
+    assert re.search(r"lfkit score \S+/t1/speccnn/s2\.pt \S+/bintest-s2/snr-35/ ", out)
+    synth_seeds = re.findall(r"lfkit synth -o \S+/bintest-s\d/snr-10 .*?--seed \$\(\((.*?)\)\)", out, re.S)
+    assert len(set(synth_seeds)) == 3, synth_seeds
 
 
-def _write_eval(path: Path, auc_by_snr: dict, acc: float):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    by = {f"{s:.1f}": {"auc": a, "accuracy": acc} for s, a in auc_by_snr.items()}
-    path.write_text(json.dumps({"auc": 0.5, "accuracy": acc, "by": {"snr_db": by}}))
+def _write_seed(build: Path, row: str, seed: int, clips: dict, threshold: float = 0.5):
+    """Score records (as `lfkit score` writes them) and the matching eval JSON of one row and seed.
+
+    ``clips``: ``{snr: (labels 0/1, scores)}``.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    d = build / "t1" / row
+    d.mkdir(parents=True, exist_ok=True)
+    recs, by, ally, alls = [], {}, [], []
+    for snr, (y, s) in clips.items():
+        for k, (yy, ss) in enumerate(zip(y, s)):
+            recs.append({"path": f"/x/snr{snr}/c{k}.wav", "score": float(ss), "threshold": threshold,
+                         "decision": bool(ss >= threshold), "target": "positive",
+                         "label": "positive" if yy else "other", "snr_db": str(snr)})
+        by[f"{snr}"] = {"auc": roc_auc_score(y, s), "accuracy": float(np.mean((np.asarray(s) >= threshold) == y))}
+        ally += list(y)
+        alls += list(s)
+    (d / f"s{seed}.scores.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    (d / f"s{seed}.eval.json").write_text(json.dumps({"auc": roc_auc_score(ally, alls), "accuracy": 0.0,
+                                                       "by": {"snr_db": by}}))
 
 
-def test_tables_mean_and_spread_from_eval_json(tmp_path):
+def test_tables_mean_interval_and_clip_counts_from_score_records(tmp_path):
     tables = _load("tables")
     build, out = tmp_path / "build", tmp_path / "results"
-    _write_eval(build / "t1" / "speccnn" / "s1.eval.json", {-30: 0.7, -10: 1.0}, 0.6)
-    _write_eval(build / "t1" / "speccnn" / "s2.eval.json", {-30: 0.9, -10: 1.0}, 0.8)
-    _write_eval(build / "t1" / "knowntone" / "s1.eval.json", {-30: 1.0, -10: 1.0}, 1.0)
-    _write_eval(build / "t1" / "knowntone" / "s2.eval.json", {-30: 1.0, -10: 1.0}, 1.0)
+    y = np.array([0, 0, 0, 1, 1, 1])
+    # Seed 1 at -30 dB: AUC 8/9 (one inversion); seed 2: 1.0. At -10 dB both perfect.
+    _write_seed(build, "speccnn", 1, {-30: (y, [0.1, 0.2, 0.7, 0.6, 0.8, 0.9]), -10: (y, [0, 0.1, 0.2, 0.8, 0.9, 1])})
+    _write_seed(build, "speccnn", 2, {-30: (y, [0.1, 0.2, 0.3, 0.6, 0.8, 0.9]), -10: (y, [0, 0.1, 0.2, 0.8, 0.9, 1])})
+    for seed in (1, 2):
+        _write_seed(build, "knowntone", seed, {-30: (y, [0, 0, 0, 1, 1, 1]), -10: (y, [0, 0, 0, 1, 1, 1])})
     rc = tables.main(["table1", "--build", str(build), "--rows", "speccnn knowntone", "--seeds", "1 2",
                       "--snrs", "-30 -10", "-o", str(out), "--no-plot"])
     assert rc == 0
-    md = (out / "table1.md").read_text()
-    # speccnn at -30 dB: mean 0.8, population std 0.1; the paper's AUC 1.0 beside it.
-    assert "| Spec-CNN | 1.00 | 0.80 ± 0.10 | 1.00 ± 0.00 | 0.50 ± 0.00 |" in md
-    assert "| Spec-CNN | 0.96 | 0.70 ± 0.10 |" in md  # accuracy table
-    assert "known-tone detector (reference) |  |" in md  # no paper number for a reference row
     doc = json.loads((out / "table1.json").read_text())
     row = doc["rows"][0]
-    assert row["auc"]["-30"] == {"mean": 0.8, "std": 0.1, "min": 0.7, "max": 0.9, "n": 2}
+    auc = row["auc"]["-30"]
+    assert auc["mean"] == pytest.approx((8 / 9 + 1) / 2, abs=1e-4)
+    assert auc["per_seed"] == [pytest.approx(8 / 9, abs=1e-4), 1.0]
+    assert 0.5 <= auc["lo"] < auc["mean"] <= auc["hi"] == 1.0
+    assert row["auc"]["-10"] == {"mean": 1.0, "lo": 1.0, "hi": 1.0, "std": 0.0, "per_seed": [1.0, 1.0]}
+    # Accuracy at the stored threshold 0.5: seed 1 misplaces 0.7 (5/6), seed 2 none; the best threshold fixes seed 1 not.
+    assert row["accuracy"]["-30"]["mean"] == pytest.approx((5 / 6 + 1) / 2, abs=1e-4)
+    assert row["accuracy_best"]["-30"] == pytest.approx((5 / 6 + 1) / 2, abs=1e-4)
+    assert row["n"] == {"all": 24, "-30": 12, "-10": 12}
+    md = (out / "table1.md").read_text()
+    assert f"| Spec-CNN | 1.00 | 0.94 [{auc['lo']:.2f}, 1.00] | 1.00 [1.00, 1.00] |" in md
+    assert "| *clips per cell (2 seeds' test sets together)* | | 12 | 12 | 24 |" in md
+    assert "known-tone detector (reference) |  |" in md  # no paper number for a reference row
 
 
-def test_tables_siamese_reads_one_eval_per_snr(tmp_path):
+def test_tables_refuse_scores_that_disagree_with_eval(tmp_path):
     tables = _load("tables")
     build = tmp_path / "build"
-    for seed, auc in (("1", 0.6), ("2", 0.8)):
-        for tag in ("all", "snr-35"):
-            p = build / "t3" / "sispeccnn-contrastive" / f"s{seed}.{tag}.eval.json"
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(json.dumps({"auc": auc, "accuracy": auc - 0.1}))
-    tables.main(["table3", "--build", str(build), "--rows", "sispeccnn-contrastive", "--seeds", "1 2",
+    y = np.array([0, 0, 1, 1])
+    _write_seed(build, "lenet", 1, {-10: (y, [0.1, 0.2, 0.8, 0.9])})
+    ev = build / "t1" / "lenet" / "s1.eval.json"
+    doc = json.loads(ev.read_text())
+    doc["by"]["snr_db"]["-10"]["auc"] = 0.5  # a stale eval JSON
+    ev.write_text(json.dumps(doc))
+    with pytest.raises(SystemExit, match="AUC 1.000000 from the score records, 0.500000 in the eval JSON"):
+        tables.main(["table1", "--build", str(build), "--rows", "lenet", "--seeds", "1", "--snrs", "-10",
+                     "-o", str(tmp_path / "r"), "--no-plot"])
+
+
+def test_bootstrap_interval_matches_the_analytic_auc_standard_error():
+    """One seed, 300 + 300 clips from two unit normals 1 apart: AUC = Phi(1/sqrt 2) = 0.760;
+    the 95% interval is about +-1.96 Hanley-McNeil standard errors wide."""
+    tables = _load("tables")
+    rng = np.random.default_rng(5)
+    n = 300
+    y = np.r_[np.zeros(n, int), np.ones(n, int)]
+    s = np.r_[rng.standard_normal(n), rng.standard_normal(n) + 1.0]
+    b = tables.bootstrap([(y, s, s >= 0.5)], n_boot=2000)
+    a = b["auc"]["mean"]
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    se = ((a * (1 - a) + (n - 1) * (q1 - a * a) + (n - 1) * (q2 - a * a)) / (n * n)) ** 0.5
+    assert a == pytest.approx(0.760, abs=0.04)
+    assert (b["auc"]["hi"] - b["auc"]["lo"]) == pytest.approx(2 * 1.96 * se, rel=0.2)
+    assert b["n"] == 2 * n and b["seeds"] == 1
+
+
+def test_tables_siamese_reads_pairs_and_one_eval_per_snr(tmp_path):
+    tables = _load("tables")
+    build = tmp_path / "build"
+    pairs_dir = build / "data" / "multitest-s1"
+    (pairs_dir / "snr-35").mkdir(parents=True)
+    pairs = [("a0", "a1", 1), ("b0", "b1", 1), ("a0", "b0", 0), ("a1", "b1", 0)]
+    with open(pairs_dir / "pairs-all.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["a", "b", "same"])
+        for a, b, same in pairs:
+            w.writerow([f"snr-35/{a}.wav", f"snr-35/{b}.wav", same])
+    scores = {("a0", "a1"): 0.9, ("b0", "b1"): 0.4, ("a0", "b0"): 0.5, ("a1", "b1"): 0.1}
+    t3 = build / "t3" / "sispeccnn-contrastive"
+    t3.mkdir(parents=True)
+    recs = [{"a": str(pairs_dir / "snr-35" / f"{a}.wav"), "b": str(pairs_dir / "snr-35" / f"{b}.wav"),
+             "score": sc, "threshold": 0.45} for (a, b), sc in scores.items()]
+    (t3 / "s1.scores.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    for tag in ("all", "snr-35"):  # AUC 3/4: one different pair (0.5) outranks one same pair (0.4)
+        (t3 / f"s1.{tag}.eval.json").write_text(json.dumps({"auc": 0.75, "accuracy": 0.5}))
+    tables.main(["table3", "--build", str(build), "--rows", "sispeccnn-contrastive", "--seeds", "1",
                  "--snrs", "-35", "-o", str(tmp_path / "r"), "--no-plot"])
+    row = json.loads((tmp_path / "r" / "table3.json").read_text())["rows"][0]
+    assert row["auc"]["-35"]["mean"] == 0.75 and row["n"]["-35"] == 4
+    assert row["accuracy"]["-35"]["mean"] == 0.5  # 0.9 and 0.1 right, 0.4 and 0.5 wrong at 0.45
     md = (tmp_path / "r" / "table3.md").read_text()
-    assert "| Si-SpecCNN + contrastive | 0.91 | 0.70 ± 0.10 | 0.70 ± 0.10 |" in md
+    assert "| Si-SpecCNN + contrastive | 0.91 | 0.75 [" in md and "pairs per cell" in md
 
 
 def test_make_pairs_is_balanced_and_within_one_dataset(tmp_path):

@@ -1,4 +1,4 @@
-"""Write the paper's Tables 1-3 (Markdown, PNG plot, JSON summary) from ``lfkit eval`` JSON.
+"""Write the paper's Tables 1-3 (Markdown, PNG plot, JSON summary) from the score records and eval JSON.
 
 Called by the Makefile::
 
@@ -13,18 +13,31 @@ Reads, for every row and seed,
   ``all`` (every SNR's pairs) or ``snr-35`` ...
 
 and writes ``OUT/tableN.md``, ``OUT/tableN.png`` (AUC against SNR, one line
-per row, bars = std over seeds) and ``OUT/tableN.json`` (mean, std, min, max
-per row and SNR). Each file is written under a temporary name and renamed.
+per row, bars = 95% intervals) and ``OUT/tableN.json`` (per row and SNR: mean
+over seeds, 95% bootstrap interval over seeds and clips, per-seed values,
+clips per cell, best-threshold accuracy). Each file is written under a
+temporary name and renamed.
+
+The cells come from the score records ``BUILD/t1|t2/ROW/sSEED.scores.jsonl``
+(``lfkit score``; Table 3: ``BUILD/t3/ROW/sSEED.scores.jsonl`` with the
+pairs file ``BUILD/data/multitest-sSEED/pairs-all.csv``): every clip's truth,
+score and decision at the model's stored threshold. Each AUC is checked
+against the eval JSON, so the table and ``lfkit eval`` cannot disagree.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
-import math
 import os
 import statistics
 from pathlib import Path
+
+import numpy as np
+
+#: Bootstrap replicates per cell.
+BOOT = 2000
 
 # ---- the paper's numbers (accuracy, AUC) -------------------------------------
 PAPER1 = {  # Table 1: binary classification
@@ -92,7 +105,7 @@ def _snr_group(by: dict, snr: int) -> dict:
 
 
 def read_metrics(paths: dict, snrs: list) -> dict:
-    """``{"all": {"auc", "accuracy"}, snr: {...}}`` for one row and seed."""
+    """``{"all": {"auc", "accuracy"}, snr: {...}}`` of one row and seed, from ``lfkit eval`` JSON."""
     missing = [str(p) for p in paths.values() if not Path(p).exists()]
     if missing:
         raise SystemExit(f"tables.py: no eval JSON {missing[0]} (run make, which builds it)")
@@ -109,27 +122,143 @@ def read_metrics(paths: dict, snrs: list) -> dict:
     return out
 
 
-def summarise(values: list) -> dict:
-    vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    if not vals:
-        return {"mean": None, "std": None, "min": None, "max": None, "n": 0}
-    return {"mean": round(statistics.fmean(vals), 4), "std": round(statistics.pstdev(vals), 4),
-            "min": round(min(vals), 4), "max": round(max(vals), 4), "n": len(vals)}
+def _read_jsonl(path: Path) -> list:
+    if not path.exists():
+        raise SystemExit(f"tables.py: no score records {path} (run make, which builds them)")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def read_clips(build: Path, table: str, row: str, seed: str, snrs: list) -> dict:
+    """Per-clip (Table 3: per-pair) truth, score and decision of one row and seed, grouped by SNR.
+
+    Returns ``{"all": (y, score, decision), snr: (...), ...}``: ``y`` 1 for the
+    target (Table 3: the same signature), ``decision`` the model's own
+    ``score >= threshold`` as ``lfkit score`` wrote it.
+    """
+    if table == "table3":
+        recs = _read_jsonl(build / "t3" / row / f"s{seed}.scores.jsonl")
+        pairs = build / "data" / f"multitest-s{seed}" / "pairs-all.csv"
+        if not pairs.exists():
+            raise SystemExit(f"tables.py: no pairs file {pairs} (run make, which builds it)")
+        with open(pairs, newline="") as fh:
+            truth = {}
+            for r in csv.DictReader(fh):
+                a, b = (os.path.realpath(pairs.parent / r[k]) for k in ("a", "b"))
+                truth[(a, b)] = truth[(b, a)] = int(r["same"])
+        items = []
+        for r in recs:
+            key = (os.path.realpath(r.get("a", "")), os.path.realpath(r.get("b", "")))
+            if isinstance(r.get("score"), (int, float)) and key in truth:
+                snr = float(Path(key[0]).parent.name.removeprefix("snr"))
+                dec = r["decision"] if "decision" in r else r["score"] >= r["threshold"]
+                items.append((snr, truth[key], r["score"], bool(dec)))
+    else:
+        sub = "t1" if table == "table1" or row == "knowntone" else "t2"
+        recs = _read_jsonl(build / sub / row / f"s{seed}.scores.jsonl")
+        items = [(float(r["snr_db"]), int(r["label"] == r["target"]), r["score"], bool(r["decision"]))
+                 for r in recs if isinstance(r.get("score"), (int, float))]
+    if not items:
+        raise SystemExit(f"tables.py: {row} seed {seed}: no scored clips")
+    snr, y, score, dec = (np.array(v) for v in zip(*items))
+    out = {"all": (y.astype(int), score.astype(float), dec.astype(bool))}
+    for s in snrs:
+        m = snr == float(s)
+        out[s] = (y[m].astype(int), score[m].astype(float), dec[m].astype(bool))
+    return out
+
+
+def auc_rows(y: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """ROC AUC of every row of scores ``S`` (B, n) against labels ``y`` (B, n) or (n,) (ties count half)."""
+    from scipy.stats import rankdata
+
+    y = np.broadcast_to(y, S.shape)
+    r = rankdata(S, axis=1)
+    n_pos = y.sum(axis=1)
+    n_neg = y.shape[1] - n_pos
+    return ((r * y).sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def best_accuracy(y: np.ndarray, score: np.ndarray) -> float:
+    """Accuracy at the best threshold for these scores (an upper bound for any stored threshold)."""
+    order = np.argsort(-score, kind="stable")
+    ys, ss = y[order], score[order]
+    tp = np.concatenate([[0], np.cumsum(ys)])  # deciding the top k clips positive, k = 0..n
+    fp = np.arange(len(ys) + 1) - tp
+    keep = np.concatenate([[True], ss[1:] != ss[:-1], [True]])  # cut only between distinct scores
+    acc = (tp + (len(ys) - ys.sum()) - fp) / len(ys)
+    return float(acc[keep].max())
+
+
+def bootstrap(per_seed: list, n_boot: int = BOOT, seed: int = 0) -> dict:
+    """Mean over seeds of AUC and accuracy, with 95% intervals of a two-level bootstrap.
+
+    Each replicate draws the seeds with replacement and, inside each drawn
+    seed, its clips with replacement (targets and others apart, so every
+    replicate keeps both classes); the replicate's value is the mean over the
+    drawn seeds. The interval is the 2.5 and 97.5 percentiles of ``n_boot``
+    replicates. ``per_seed``: one ``(y, score, decision)`` per seed.
+    """
+    rng = np.random.default_rng(seed)
+    sets = [(y, s, d) for y, s, d in per_seed if 0 < y.sum() < len(y)]
+    n = int(sum(len(y) for y, _, _ in per_seed))
+    if not sets:
+        return {"auc": _stat(None), "accuracy": _stat(None), "accuracy_best": None, "n": n, "seeds": 0}
+    auc_rep, acc_rep = [], []
+    for y, s, d in sets:
+        pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+        idx = np.concatenate([rng.choice(pos, (n_boot, len(pos))), rng.choice(neg, (n_boot, len(neg)))], axis=1)
+        yy = np.concatenate([np.ones(len(pos), int), np.zeros(len(neg), int)])
+        auc_rep.append(auc_rows(yy, s[idx]))
+        acc_rep.append((d[idx] == yy.astype(bool)).mean(axis=1))
+    k = len(sets)
+    pick, rep = rng.integers(0, k, (n_boot, k)), rng.integers(0, n_boot, (n_boot, k))
+    out = {"n": n, "seeds": k}
+    for name, reps, point in (("auc", auc_rep, [float(auc_rows(y, s[None])[0]) for y, s, _ in sets]),
+                              ("accuracy", acc_rep, [float((d == y.astype(bool)).mean()) for y, _, d in sets])):
+        boots = np.stack(reps)[pick, rep].mean(axis=1)
+        out[name] = _stat(statistics.fmean(point), np.percentile(boots, [2.5, 97.5]), point)
+    out["accuracy_best"] = round(statistics.fmean(best_accuracy(y, s) for y, s, _ in sets), 4)
+    return out
+
+
+def _stat(mean, ci=None, per_seed=None) -> dict:
+    if mean is None:
+        return {"mean": None, "lo": None, "hi": None, "std": None, "per_seed": []}
+    return {"mean": round(mean, 4), "lo": round(float(ci[0]), 4), "hi": round(float(ci[1]), 4),
+            "std": round(statistics.pstdev(per_seed), 4), "per_seed": [round(v, 4) for v in per_seed]}
+
+
+def _check_against_eval(row: str, seed: str, key, clips: tuple, ev: dict) -> None:
+    """The AUC from the score records must equal ``lfkit eval``'s (one computation, two readers)."""
+    y, s, _ = clips
+    if ev.get("auc") is None or not 0 < y.sum() < len(y):
+        return
+    mine = float(auc_rows(y, s[None])[0])
+    if abs(mine - ev["auc"]) > 1e-6:
+        raise SystemExit(f"tables.py: {row} seed {seed} {key}: AUC {mine:.6f} from the score records, "
+                         f"{ev['auc']:.6f} in the eval JSON (stale build? run make)")
 
 
 def collect(build: Path, table: str, rows: list, seeds: list, snrs: list) -> list:
-    """One summary per row: paper numbers and, per key (``all`` and each SNR), mean/std over seeds."""
+    """One summary per row: paper numbers and, per key (``all`` and each SNR), mean and 95% interval."""
     out = []
     for row in rows:
-        per_seed = [read_metrics(eval_paths(build, table, row, s, snrs), snrs) for s in seeds]
+        clips = {s: read_clips(build, table, row, s, snrs) for s in seeds}
+        for s in seeds:
+            ev = read_metrics(eval_paths(build, table, row, s, snrs), snrs)
+            for k in ["all"] + snrs:
+                _check_against_eval(row, s, k, clips[s][k], ev[k])
         keys = ["all"] + snrs
         paper = PAPER[table].get(row)
+        boot = {str(k): bootstrap([clips[s][k] for s in seeds]) for k in keys}
         out.append({
             "row": row,
             "name": label(row),
             "paper": {"accuracy": paper[0], "auc": paper[1]} if paper else None,
-            "auc": {str(k): summarise([m[k]["auc"] for m in per_seed]) for k in keys},
-            "accuracy": {str(k): summarise([m[k]["accuracy"] for m in per_seed]) for k in keys},
+            "auc": {k: b["auc"] for k, b in boot.items()},
+            "accuracy": {k: b["accuracy"] for k, b in boot.items()},
+            "accuracy_best": {k: b["accuracy_best"] for k, b in boot.items()},
+            "n": {k: b["n"] for k, b in boot.items()},
         })
     return out
 
@@ -137,7 +266,12 @@ def collect(build: Path, table: str, rows: list, seeds: list, snrs: list) -> lis
 def _cell(s: dict) -> str:
     if s["mean"] is None:
         return "n/a"
-    return f"{s['mean']:.2f} ± {s['std']:.2f}"
+    return f"{s['mean']:.2f} [{s['lo']:.2f}, {s['hi']:.2f}]"
+
+
+def _acc_cell(r: dict, key: str) -> str:
+    best = r["accuracy_best"][key]
+    return _cell(r["accuracy"][key]) + ("" if best is None else f" *{best:.2f}*")
 
 
 def _paper(p, key):
@@ -148,23 +282,31 @@ def markdown(table: str, rows: list, snrs: list, seeds: list, profile: str) -> s
     snr_cols = [str(s) for s in snrs]
     head = " | ".join(f"{s} dB" for s in snr_cols)
     paper_auc = "paper avg AUC" if table == "table2" else "paper AUC"
+    unit = "pairs" if table == "table3" else "clips"
+    n_row = rows[0]["n"] if rows else {}
+    n_cells = " | ".join(str(n_row.get(s, "")) for s in snr_cols + ["all"])
+    n_line = f"| *{unit} per cell ({len(seeds)} seeds' test sets together)* | | {n_cells} |"
     lines = [f"## {TITLES[table]}", "",
-             f"lfkit `{profile}` profile, mean ± std over {len(seeds)} seeds ({', '.join(seeds)}); "
-             "SNR is per tone; *all* pools every SNR's test clips. Written by `tables.py` from the "
-             "`lfkit eval` JSON.", "",
+             f"lfkit `{profile}` profile. Each cell: mean over {len(seeds)} seeds ({', '.join(seeds)}), each "
+             f"seed with its own training and test sets, and [the 95% bootstrap interval over seeds and "
+             f"{unit}] ({BOOT} replicates). SNR is per tone; *all* pools every SNR's test {unit}. "
+             "Written by `tables.py` from the `lfkit score` records (checked against `lfkit eval`).", "",
              "**AUC**", "",
              f"| row | {paper_auc} | {head} | all |",
              "|---|---:|" + "---:|" * (len(snr_cols) + 1)]
     for r in rows:
         cells = " | ".join(_cell(r["auc"][s]) for s in snr_cols)
         lines.append(f"| {r['name']} | {_paper(r['paper'], 'auc')} | {cells} | {_cell(r['auc']['all'])} |")
-    lines += ["", "**Accuracy** at the model's own threshold", "",
+    lines.append(n_line)
+    lines += ["", "**Accuracy** at the threshold stored in the model (picked on its validation data; "
+              "in brackets the 95% interval, then in *italics* the best accuracy any threshold gives "
+              "on the same test scores)", "",
               f"| row | paper accuracy | {head} | all |",
               "|---|---:|" + "---:|" * (len(snr_cols) + 1)]
     for r in rows:
-        cells = " | ".join(_cell(r["accuracy"][s]) for s in snr_cols)
-        lines.append(f"| {r['name']} | {_paper(r['paper'], 'accuracy')} | {cells} | "
-                     f"{_cell(r['accuracy']['all'])} |")
+        cells = " | ".join(_acc_cell(r, s) for s in snr_cols + ["all"])
+        lines.append(f"| {r['name']} | {_paper(r['paper'], 'accuracy')} | {cells} |")
+    lines.append(n_line)
     if table == "table2":
         lines += ["", "**AUC averaged over the three detectors** (the paper's *Avg AUC*)", "",
                   f"| extractor | paper avg AUC | {head} | all |",
@@ -207,9 +349,10 @@ def plot(table: str, rows: list, snrs: list, path: Path) -> None:
     for ax, (title, group) in zip(axes[0], panels):
         for r in group:
             m = [r["auc"][str(s)]["mean"] for s in snrs]
-            sd = [r["auc"][str(s)]["std"] for s in snrs]
             if any(v is None for v in m):
                 continue
+            sd = [[v - r["auc"][str(s)]["lo"] for s, v in zip(snrs, m)],
+                  [r["auc"][str(s)]["hi"] - v for s, v in zip(snrs, m)]]
             ref = r["row"].split("-")[0] in ("knowntone", "logreg", "raw")
             name = r["name"] if table == "table1" else NAMES.get(r["row"].split("-")[0], r["row"])
             ax.errorbar(snrs, m, yerr=sd, marker="o", ms=3, capsize=2, lw=1.2,
@@ -219,7 +362,7 @@ def plot(table: str, rows: list, snrs: list, path: Path) -> None:
         ax.set_title(title)
         ax.set_ylim(0.3, 1.02)
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("AUC (mean ± std over seeds)")
+    axes[0][0].set_ylabel("AUC (mean over seeds, 95% bootstrap interval)")
     axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(TITLES[table], fontsize=10)
     fig.tight_layout()
