@@ -62,6 +62,13 @@ def boundary(command: str):
                     traceback.print_exc()
                 error(command, f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
                 raise typer.Exit(EXIT_FAILURE) from None
+            except Exception as exc:  # a bug in lfkit: still one line, the traceback on request
+                if _debug():
+                    traceback.print_exc()
+                detail = " ".join(str(exc).split())[:300]
+                error(command, f"internal error, please report it with the output of 'lfkit --debug {command} ...': "
+                               f"{type(exc).__name__}: {detail}")
+                raise typer.Exit(EXIT_FAILURE) from None
             if code:
                 raise typer.Exit(EXIT_FAILURE)
 

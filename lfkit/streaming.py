@@ -81,7 +81,7 @@ class RecordSink:
         self.to_stdout = output in (None, io.STDIO)
         self.output = None if self.to_stdout else Path(output)
         self.done, self.done_errors, self.n_written = Counter(), 0, 0
-        self._fh = None
+        self.groups, self._end, self._fh = [], 0, None
         if self.to_stdout:
             if resume:
                 raise ParameterError("resume needs an output file (-o FILE): standard output cannot be resumed")
@@ -107,8 +107,9 @@ class RecordSink:
             self.done[p] += 1
             self.done_errors += any("error" in r for r in recs)
             self.n_written += len(recs)
-        self._fh.truncate(end)
-        self._fh.seek(end)
+        if self._fh is not None:
+            self._fh.truncate(end)
+            self._fh.seek(end)
 
     def skip(self, path) -> bool:
         """True (once per time it is there) when input ``path`` is already in the resumed file."""

@@ -458,3 +458,15 @@ def test_worker_processes_die_with_a_killed_parent():
     while any(alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(alive(p) for p in pids)
+
+
+def test_a_bug_is_still_one_line_and_exit_1(sh, monkeypatch):
+    import lfkit.scoring as scoring
+
+    def broken(*a, **k):
+        raise RuntimeError("something\nlfkit did not expect")
+
+    monkeypatch.setattr(scoring, "load_scorers", broken)
+    rc, stdout, err = invoke("score", sh.model, sh.data)
+    line = one_error_line(err, "score")
+    assert rc == 1 and stdout == b"" and "internal error" in line and "RuntimeError: something lfkit did not" in line
