@@ -229,7 +229,7 @@ def score_enroll(models, enroll, inputs, output=None, threshold=None, chunk_s=No
         threshold = scorer.threshold
     clips = io.find_inputs(inputs)
     done, bad = embed_clips(scorer, clips, plan, workers, report, notice, progress)
-    from lfkit.scoring import error_record, record_path
+    from lfkit.records import error_record, record_path
 
     failed = {id(c): msg for c, msg in bad}
     embedded = {id(c): (starts, ends, E) for c, starts, ends, E in done}

@@ -9,13 +9,12 @@ read is reported and skipped; the caller exits 1 at the end.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_device, check_number
 from lfkit.resources import cap_workers
+from lfkit.records import check_compatible, error_record, finite_records, record_path
 from lfkit.streaming import RecordSink
 from lfkit.segments import (
     STREAM_BLOCK,
@@ -28,7 +27,7 @@ from lfkit.segments import (
     segments_of,
 )
 
-__all__ = ["load_scorers", "iter_segments", "score", "ensemble_name"]
+__all__ = ["load_scorers", "iter_segments", "score", "ensemble_name", "record_path", "error_record"]
 
 
 def load_scorers(model_paths, device: str = "cpu"):
@@ -141,16 +140,6 @@ def _batched(scorer, X, batch_size: int = 256):
     return out
 
 
-def record_path(clip) -> str:
-    """The ``path`` a record carries: absolute, so ``eval`` joins it from any folder (``-``: standard input)."""
-    return io.STDIO if clip["_file"] == io.STDIO else os.path.abspath(clip["_file"])
-
-
-def error_record(clip, name: str, message: str) -> dict:
-    """The record of an input that could not be scored: ``path``, ``model``, ``error``."""
-    return {"path": record_path(clip), "model": name, "error": message}
-
-
 def check_score_options(threshold=None, chunk_s=None, chunk_hop_s=None, workers: int = 1, device: str = "cpu",
                         notice=None) -> int:
     """Check the options ``score`` and ``embed`` share before any file is read; returns the capped workers."""
@@ -159,14 +148,6 @@ def check_score_options(threshold=None, chunk_s=None, chunk_hop_s=None, workers:
         check_number("threshold", threshold)
     check_device(device)
     return cap_workers(workers, notice)
-
-
-def _finite_records(recs, path) -> list:
-    for r in recs:
-        for k in ("score", "probability"):
-            if k in r and not np.isfinite(r[k]):
-                raise DataError(f"{path}: the model's {k} is {r[k]} (sample values too large for the front end?)")
-    return recs
 
 
 def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_hop_s=None, workers: int = 1,
@@ -276,7 +257,7 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
                 continue
             sc = next(scored)
             try:
-                recs = _finite_records(_records_for(clip, blocks, scorers, threshold, name, aggregate, sc), clip["path"])
+                recs = finite_records(_records_for(clip, blocks, scorers, threshold, name, aggregate, sc), clip["path"])
             except LfkitError as exc:
                 fail(clip, exc)
                 continue
@@ -325,26 +306,6 @@ def _batch_start(groups) -> int:
         if n >= STREAM_BLOCK:
             k, n = i, 0
     return k
-
-
-def check_compatible(scorers) -> None:
-    """Refuse to average models whose scores mean different things (regime, or probability vs. raw score)."""
-    if len(scorers) < 2:
-        return
-    if len({_scale(s) for s in scorers}) > 1:
-        desc = ", ".join(f"{s.name} ({s.regime}: {_scale(s)})" for s in scorers)
-        raise ParameterError(f"models: cannot average scores of different regimes or scales: {desc}; "
-                             "score them separately")
-
-
-def _scale(scorer) -> str:
-    """What a scorer's ``score`` measures: models average only when this is the same."""
-    if scorer.regime in ("binary", "baseline"):
-        return "probability"
-    if scorer.regime == "knowntone":
-        return "dB line margin"
-    detector = getattr(scorer, "detector", None)
-    return f"{type(detector).__name__} decision value" if detector is not None else f"{scorer.regime} score"
 
 
 def _warm(_):
