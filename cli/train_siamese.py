@@ -38,7 +38,8 @@ def train_siamese(
     seed: int = typer.Option(_D.seed, "--seed", help="Random seed."),
     device: str = typer.Option(_D.device, "--device", help="cpu or cuda."),
     workers: int = typer.Option(1, "--workers", help="Processes reading the data."),
-    log: str = typer.Option(None, "--log", help="Write the per-epoch history here (JSON Lines)."),
+    log: str = typer.Option(None, "--log", help="Write the per-epoch history here (JSON Lines), line by line."),
+    resume: bool = typer.Option(False, "--resume", help="Go on from OUTPUT.ckpt, the checkpoint an interrupted run left."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress."),
     frontend_changes: dict = None,
 ):
@@ -57,7 +58,7 @@ def train_siamese(
                         embedding_dim=embedding_dim, augment=augment, max_shift_bins=max_shift_bins, joint=joint,
                         seed=seed, device=device)
     hooks = {"on_epoch": epoch_printer("train-siamese", quiet)}
-    with training_files(output, log, False, hooks, notice=reporter("train-siamese", quiet), checkpoint=False) as hooks:
+    with training_files(output, log, resume, hooks, notice=reporter("train-siamese", quiet)) as hooks:
         run(data, output, cfg, frontend_changes, workers, None, hooks=hooks, notice=reporter("train-siamese", quiet),
             arch_kwargs=kw, aux=aux)
 

@@ -289,7 +289,13 @@ def fit_siamese(net, X: np.ndarray, labels, cfg: SiameseConfig, hooks: dict | No
     per_batch = min(cfg.batch_size, len(np.unique(ytr))) * cfg.clips_per_class
     n_batches = max(1, int(np.ceil(len(tr) / per_batch)))
     history, best, best_state = [], None, None
-    for epoch in range(1, cfg.epochs + 1):
+    ckpt = hooks.get("checkpoint")  # lfkit.checkpoint.Checkpoint: resume from, and save after every epoch
+    run = {"n": int(len(labels)), "shape": list(np.shape(X)), "train": np.asarray(tr).tolist(),
+           "config": {k: v for k, v in cfg.to_dict().items() if k != "epochs"}}
+    state = ckpt.restore(run, net, opt, [rng, aug_rng]) if ckpt is not None else None
+    if state is not None:
+        history, best, best_state = state["history"], state["best"], state["best_state"]
+    for epoch in range(len(history) + 1, cfg.epochs + 1):
         t0 = time.perf_counter()
         net.train()
         total = 0.0
@@ -321,6 +327,8 @@ def fit_siamese(net, X: np.ndarray, labels, cfg: SiameseConfig, hooks: dict | No
         history.append(rec)
         if "on_epoch" in hooks:
             hooks["on_epoch"](rec)
+        if ckpt is not None:
+            ckpt.save(run, net, opt, [rng, aug_rng], history, best, best_state, 0)
     net.load_state_dict(best_state)
     net.eval()
     best.pop("_key")

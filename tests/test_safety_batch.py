@@ -470,3 +470,30 @@ def test_a_bug_is_still_one_line_and_exit_1(sh, monkeypatch):
     rc, stdout, err = invoke("score", sh.model, sh.data)
     line = one_error_line(err, "score")
     assert rc == 1 and stdout == b"" and "internal error" in line and "RuntimeError: something lfkit did not" in line
+
+
+def test_interrupted_siamese_training_resumes_to_the_same_model(tmp_path):
+    from lfkit.checkpoint import training_files
+    from lfkit.config import SiameseConfig, SynthConfig
+    from lfkit.siamese_train import train_siamese
+    from lfkit.synth import synthesize
+
+    data = tmp_path / "multi"
+    synthesize(str(data), SynthConfig(duration_s=0.2), snr="-10", seed=0, classes=4, n=3)
+    cfg = SiameseConfig(epochs=2, batch_size=2, clips_per_class=2, embedding_dim=8, seed=1)
+
+    def train(out, hooks, resume=False):
+        with training_files(str(out), None, resume, hooks) as h:
+            train_siamese(str(data), str(out), cfg, {"kind": "log"}, 1, None, hooks=h)
+
+    def interrupt(rec):
+        if rec["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    train(tmp_path / "whole.pt", {})
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "cut.pt", {"on_epoch": interrupt})
+    assert (tmp_path / "cut.pt.ckpt").exists() and not (tmp_path / "cut.pt").exists()
+    train(tmp_path / "cut.pt", {}, resume=True)
+    assert (tmp_path / "cut.pt").read_bytes() == (tmp_path / "whole.pt").read_bytes()
+    assert not (tmp_path / "cut.pt.ckpt").exists()
