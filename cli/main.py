@@ -13,7 +13,8 @@ def _interrupted_early(signum, frame):  # pragma: no cover - timing-dependent
     os._exit(130)
 
 
-if hasattr(signal, "SIGINT") and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+_AS_SCRIPT = __name__ == "__main__" or os.path.basename(sys.argv[0] if sys.argv else "") == "lfkit"
+if _AS_SCRIPT and hasattr(signal, "SIGINT") and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
     signal.signal(signal.SIGINT, _interrupted_early)  # main() restores Python's handler before any command runs
 
 import click  # noqa: E402

@@ -358,9 +358,16 @@ def test_closed_standard_output_is_a_clean_error():
 
 def test_ctrl_c_while_starting_exits_130_quietly():
     """The handler installed before the heavy imports: SIGINT then leaves with 130 and one line."""
-    code = "import os, signal, time, lfkit_cli.main; os.kill(os.getpid(), signal.SIGINT); time.sleep(10)"
+    code = ("import os, signal, sys, time; sys.argv[0] = 'lfkit'; import lfkit_cli.main; "
+            "os.kill(os.getpid(), signal.SIGINT); time.sleep(10)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, env=_ENV)
     assert proc.returncode == 130 and proc.stderr.decode().strip() == "lfkit: error: interrupted"
+
+
+def test_importing_the_shell_elsewhere_keeps_the_sigint_handler():
+    code = "import signal, lfkit_cli.main; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, env=_ENV)
+    assert proc.stdout.decode().strip() == "True"
 
 
 def test_ctrl_c_while_reading_exits_130_quietly():
