@@ -233,7 +233,7 @@ def main(argv=None) -> int:
                                             f"{', partial' if partial else ''})\n\n{md}")
         return md
 
-    for design in args.designs.split(","):
+    for design in filter(None, args.designs.split(",")):
         results += run_design(run, data, design, regimes, not args.baselines_only)
         write(partial=True)
     if "siamese" in regimes and not args.baselines_only:
