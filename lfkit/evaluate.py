@@ -190,7 +190,12 @@ def evaluate(records: list, label_rows: list | None, positive: str | None = None
                 joined.append((r, row))
         n_unscored = len(set(by_path) - seen)
     if not joined:
-        raise DataError("no score record matched a label (check that paths agree)")
+        hint = ""
+        if label_rows is not None and recs and label_rows:
+            hint = (f": records name e.g. {_key(recs[0]['path'], record_root)!r}, the labels "
+                    f"{_key(label_rows[0]['path'], label_root)!r} (relative record paths are resolved against the "
+                    "scores file's folder, then the working folder)")
+        raise DataError(f"no score record matched a label{hint}")
     if positive is None:
         targets = {r.get("target") for r, _ in joined if r.get("target")}
         positive = targets.pop() if len(targets) == 1 else "positive"

@@ -195,6 +195,7 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
     check_compatible(scorers)
     views = _views(scorers)
     target_sr = _target_sr(scorers)
+    check_chunk_fits(chunk_s, chunk_hop_s, scorers, target_sr)
     default_n = min((s.n_samples for s in scorers if s.n_samples), default=None)
     if threshold is None:
         ths = [s.threshold for s in scorers if s.threshold is not None]
@@ -214,6 +215,17 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         raise DataError(f"none of the {len(clips)} input(s) could be scored")
     sink.finish()
     return n_bad
+
+
+def check_chunk_fits(chunk_s, chunk_hop_s, scorers, sr) -> None:
+    """Refuse, once and before any file is read, a ``--chunk`` too short for a model's FFT window."""
+    if chunk_s is None or not sr:
+        return
+    for s in scorers:
+        n_fft = s.frontend.n_fft if s.kind == "spectrogram" else 1
+        if round(chunk_s * sr) < n_fft or (chunk_hop_s is not None and round(chunk_hop_s * sr) < 1):
+            raise ParameterError(f"chunk={chunk_s:g} s is shorter than model {s.name}'s FFT window "
+                                 f"({n_fft} samples = {n_fft / sr:.3g} s at {sr} Hz)")
 
 
 def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, workers, report, notice, progress):

@@ -504,3 +504,24 @@ def test_interrupted_siamese_training_resumes_to_the_same_model(tmp_path):
     train(tmp_path / "cut.pt", {}, resume=True)
     assert (tmp_path / "cut.pt").read_bytes() == (tmp_path / "whole.pt").read_bytes()
     assert not (tmp_path / "cut.pt.ckpt").exists()
+
+
+def test_a_chunk_shorter_than_the_fft_window_is_refused_once(sh):
+    rc, stdout, err = invoke("score", sh.model, sh.data, "--chunk", "0.001")
+    assert rc == 2 and stdout == b"" and "FFT window" in one_error_line(err, "score")
+
+
+def test_relative_record_paths_resolve_against_the_scores_file(sh, full, tmp_path):
+    """A records file with paths relative to its own folder joins from any working folder; a miss says why."""
+    recs = [json.loads(line) for line in full.splitlines()]
+    for r in recs:
+        r["path"] = os.path.relpath(r["path"], tmp_path)
+    p = tmp_path / "rel.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    proc = subprocess.run([*LFKIT, "eval", str(p), "--labels", str(sh.data)], capture_output=True, cwd="/",
+                          timeout=120, env=_ENV)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["n"] == 24
+    p.write_text(json.dumps({"path": "elsewhere/x.wav", "score": 0.5}) + "\n")
+    rc, _, err = invoke("eval", p, "--labels", sh.data)
+    assert rc == 1 and "elsewhere/x.wav" in one_error_line(err, "eval")
