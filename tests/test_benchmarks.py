@@ -4,6 +4,7 @@ tone generator of the robustness suite and the shared baselines, on tiny synthet
 from __future__ import annotations
 
 import csv
+import importlib.util
 import struct
 import sys
 from pathlib import Path
@@ -12,13 +13,21 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "benchmarks" / "real"))
 
-import baselines as B  # noqa: E402
-import bench_robust as R  # noqa: E402
-import build  # noqa: E402
-import gus  # noqa: E402
+
+def _load(name: str, path: Path):
+    """A benchmark script as a module under a name no installed package uses."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+B = _load("lfkit_bench_baselines", ROOT / "benchmarks" / "baselines.py")
+R = _load("lfkit_bench_robust", ROOT / "benchmarks" / "bench_robust.py")
+gus = _load("lfkit_bench_gus", ROOT / "benchmarks" / "real" / "gus.py")
+build = _load("lfkit_bench_build", ROOT / "benchmarks" / "real" / "build.py")
 
 
 def write_patch(path: Path, samples: list) -> None:
