@@ -77,7 +77,11 @@ class EpochLog:
         os.replace(self.partial, self.path)
 
     def close(self) -> None:
+        """Interrupted or failed: keep the epochs written for ``--resume`` (an empty file is removed)."""
+        empty = self._fh.seek(0, 2) == 0
         self._fh.close()
+        if empty:
+            self.partial.unlink(missing_ok=True)
 
 
 def _plain(obj):

@@ -236,7 +236,7 @@ def embed(model_path, inputs, output=None, chunk_s=None, chunk_hop_s=None, stric
     int
         Number of inputs that could not be embedded.
     """
-    from lfkit.scoring import check_score_options, load_scorers
+    from lfkit.scoring import check_chunk_fits, check_score_options, load_scorers
 
     if not inputs:
         raise ParameterError("inputs: give audio files, folders, a labels.csv, .npy spectrograms or '-'")
@@ -249,6 +249,7 @@ def embed(model_path, inputs, output=None, chunk_s=None, chunk_hop_s=None, stric
     if not to_stdout and Path(csv_path_for(output)) == Path(output):
         raise ParameterError(f"output={output!r}: name it *.npy, so that its CSV does not take its place")
     scorer = load_scorers([model_path], device)[0]
+    check_chunk_fits(chunk_s, chunk_hop_s, [scorer], scorer.sr)
     clips = io.find_inputs(inputs)
     if to_stdout:
         if output is None and len(clips) > 1:

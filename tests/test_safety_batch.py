@@ -525,3 +525,9 @@ def test_relative_record_paths_resolve_against_the_scores_file(sh, full, tmp_pat
     p.write_text(json.dumps({"path": "elsewhere/x.wav", "score": 0.5}) + "\n")
     rc, _, err = invoke("eval", p, "--labels", sh.data)
     assert rc == 1 and "elsewhere/x.wav" in one_error_line(err, "eval")
+
+
+def test_a_training_that_fails_before_its_first_epoch_leaves_nothing(tmp_path):
+    rc, _, err = invoke("train-binary", tmp_path / "missing", "-o", tmp_path / "m.pt", "--log", tmp_path / "log.jsonl")
+    assert rc == 1 and "missing" in one_error_line(err, "train-binary")
+    assert list(tmp_path.iterdir()) == []
