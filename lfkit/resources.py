@@ -11,7 +11,7 @@ import os
 
 from lfkit.errors import ParameterError
 
-__all__ = ["available_cores", "cap_workers", "MAX_PARAMETERS", "MAX_ARCH_INT"]
+__all__ = ["available_cores", "cap_workers", "usable_device", "die_with_parent", "MAX_PARAMETERS", "MAX_ARCH_INT"]
 
 #: Most parameters a model file may hold (about 2 GB of float32 weights: far above any lfkit architecture).
 MAX_PARAMETERS = 500_000_000
@@ -78,3 +78,17 @@ def die_with_parent(interval_s: float = 0.5) -> None:
     t = threading.Thread(target=watch, name="lfkit-die-with-parent", daemon=True)
     t.start()
     _watching.append(t)
+
+
+def usable_device(name: str) -> str:
+    """``name`` if torch can run on that device here, else a ParameterError naming it (imports torch)."""
+    import torch
+
+    from lfkit.errors import check_device
+
+    check_device(name)
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ParameterError(f"device={name!r}: no CUDA device is available here; use --device cpu")
+    if name == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ParameterError(f"device={name!r}: no Apple GPU (MPS) is available here; use --device cpu")
+    return name

@@ -13,7 +13,7 @@ import numpy as np
 
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_device, check_number
-from lfkit.resources import cap_workers
+from lfkit.resources import cap_workers, usable_device
 from lfkit.records import check_compatible, error_record, finite_records, record_path
 from lfkit.streaming import RecordSink
 from lfkit.segments import (
@@ -37,6 +37,7 @@ def load_scorers(model_paths, device: str = "cpu"):
 
     if not model_paths:
         raise ParameterError("model: give at least one model file")
+    device = usable_device(device)  # 'cuda' without a CUDA device: one parameter error here, not a torch crash
     scorers = [make_scorer(load_model(p), device) for p in model_paths]
     for s in scorers:
         s._network()  # build now: weights that do not fit fail once, not once per clip

@@ -52,8 +52,9 @@ def stratified_split(y: np.ndarray, val_fraction: float, seed: int):
 def _device(name: str):
     import torch
 
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ParameterError(f"device={name!r}: no CUDA device is available here; use --device cpu")
+    from lfkit.resources import usable_device
+
+    usable_device(name)  # cuda or mps that this machine lacks: one parameter error
     try:
         return torch.device(name)
     except RuntimeError:

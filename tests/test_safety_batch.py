@@ -531,3 +531,11 @@ def test_a_training_that_fails_before_its_first_epoch_leaves_nothing(tmp_path):
     rc, _, err = invoke("train-binary", tmp_path / "missing", "-o", tmp_path / "m.pt", "--log", tmp_path / "log.jsonl")
     assert rc == 1 and "missing" in one_error_line(err, "train-binary")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+@pytest.mark.parametrize("command", ["score", "embed"])
+def test_a_device_this_machine_lacks_is_a_parameter_error(sh, tmp_path, command):
+    out = ["-o", tmp_path / "e.npy"] if command == "embed" else []
+    rc, stdout, err = invoke(command, sh.model, sh.small, *out, "--device", "cuda")
+    assert rc == 2 and stdout == b"" and "device='cuda'" in one_error_line(err, command)
