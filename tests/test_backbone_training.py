@@ -32,7 +32,16 @@ def test_deep_networks_normalise_each_clip_on_its_own(arch):
     assert torch.allclose(together[:1], alone, atol=1e-5)
 
 
-@pytest.mark.parametrize("arch", DEEP)
+def test_inception_keeps_torchs_default_initialisation():
+    torch.manual_seed(0)
+    convs = [m for m in create_model("inception").modules() if isinstance(m, torch.nn.Conv2d)]
+    conv = next(m for m in convs if m.weight.numel() >= 2000)
+    fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
+    # kaiming_uniform_(a=sqrt(5)): std = 1 / sqrt(3 fan_in)
+    assert float(conv.weight.detach().std()) == pytest.approx((1.0 / (3 * fan_in)) ** 0.5, rel=0.15)
+
+
+@pytest.mark.parametrize("arch", ("vgg16", "alexnet", "resnet"))
 def test_convolutions_start_from_kaiming_fan_out(arch):
     torch.manual_seed(0)
     net = create_model(arch)

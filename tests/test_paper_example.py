@@ -108,7 +108,8 @@ def test_tables_mean_interval_and_clip_counts_from_score_records(tmp_path):
     assert auc["per_seed"] == [pytest.approx(8 / 9, abs=1e-4), 1.0]
     assert 0.5 <= auc["lo"] < auc["mean"] <= auc["hi"] == 1.0
     assert row["auc"]["-10"] == {"mean": 1.0, "lo": 1.0, "hi": 1.0, "std": 0.0, "per_seed": [1.0, 1.0]}
-    # Accuracy at the stored threshold 0.5: seed 1 misplaces 0.7 (5/6), seed 2 none; the best threshold fixes seed 1 not.
+    # Accuracy at the stored threshold 0.5: seed 1 misplaces 0.7 (5/6), seed 2 none;
+    # no threshold does better for seed 1 (0.7 sits above the positive 0.6).
     assert row["accuracy"]["-30"]["mean"] == pytest.approx((5 / 6 + 1) / 2, abs=1e-4)
     assert row["accuracy_best"]["-30"] == pytest.approx((5 / 6 + 1) / 2, abs=1e-4)
     assert row["n"] == {"all": 24, "-30": 12, "-10": 12}
