@@ -51,7 +51,8 @@ def test_record_fields_and_label_columns(base, sh):
         assert rec["path"] == row["_file"]
         assert rec["model"] == "speccnn"
         assert 0.0 <= rec["score"] <= 1.0
-        assert rec["threshold"] == 0.5 and rec["decision"] == (rec["score"] >= 0.5)
+        th = base[0]["threshold"]  # the model's, picked on its validation split
+        assert 0 < th < 1 and rec["threshold"] == th and rec["decision"] == (rec["score"] >= th)
         assert rec["target"] == "positive"
         for col in ("label", "snr_db", "tones", "noise", "shared"):
             assert rec[col] == row[col]
@@ -59,11 +60,13 @@ def test_record_fields_and_label_columns(base, sh):
 
 
 def test_threshold_changes_decisions(base, sh, tmp_path):
-    mid = float(np.median([r["score"] for r in base]))
+    scores = sorted(r["score"] for r in base)
+    n_base = sum(r["decision"] for r in base)  # at the model's own threshold
+    mid = next(s for s in scores[len(scores) // 2:] + scores if sum(v >= s for v in scores) != n_base)
     recs, _, _, _ = _score([sh.model], [sh.data], tmp_path, threshold=mid)
     assert [r["score"] for r in recs] == [r["score"] for r in base]
     assert [r["decision"] for r in recs] == [r["score"] >= mid for r in recs]
-    assert sum(r["decision"] for r in recs) != sum(r["decision"] for r in base) or mid == 0.5
+    assert sum(r["decision"] for r in recs) != n_base and all(r["threshold"] == mid for r in recs)
 
 
 def test_stdin_wav_scores_like_the_file(sh, tmp_path):
