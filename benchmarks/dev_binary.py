@@ -43,6 +43,7 @@ VARIANTS = {
     "mean+aug+fmask": ["--augment", "gain,shift,noise,pitch,tmask,fmask"],
     "mean+aug-hard": ["--augment-snr", "-5:10"],
     "mean+aug1": ["--augment-copies", "1"],
+    "mean+aug+ens3": ["--ensemble", "3"],
 }
 
 
