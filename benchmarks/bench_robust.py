@@ -89,13 +89,37 @@ def colored_noise(kind: str, n: int, rng) -> np.ndarray:
     return w / w.std()
 
 
+def band_gain(kind: str, sr: int, fmin_hz: float = 20.0, fmax_hz: float = 1000.0) -> float:
+    """Mean power spectral density of unit-variance ``kind`` noise in [fmin_hz, fmax_hz], over white's.
+
+    Pink noise of the same full-band variance is 5-14 dB louder than white at
+    120-777 Hz, so a per-tone SNR against the full-band variance is a much
+    lower local SNR; dividing the noise by ``sqrt(band_gain)`` makes the
+    colours equal in the tones' band (``--snr-ref band``).
+    """
+    from scipy.signal import welch
+
+    key = (kind, sr, fmin_hz, fmax_hz)
+    if key not in _BAND_GAIN:
+        f, P = welch(colored_noise(kind, 2**20, np.random.default_rng(12345)), fs=sr, nperseg=8192)
+        sel = (f >= fmin_hz) & (f <= fmax_hz)
+        _BAND_GAIN[key] = float(P[sel].mean() / (2.0 / sr))
+    return _BAND_GAIN[key]
+
+
+_BAND_GAIN: dict = {}
+
+
 def tone_clip(tones_hz, snr_db: float, sr: int, noise: str, rng, duration_s: float = DURATION_S,
-              jitter_hz: float = JITTER_HZ, gain_db: float = GAIN_DB) -> np.ndarray:
+              jitter_hz: float = JITTER_HZ, gain_db: float = GAIN_DB, snr_ref: str = "full") -> np.ndarray:
     """A stereo clip of phase-accumulator tones in noise at per-tone SNR ``snr_db``.
 
     Each tone's frequency is offset by U(-jitter_hz, jitter_hz) and its gain
     by U(-gain_db, gain_db) dB around the requested SNR. The SNR is against
-    the variance of the channel average's noise.
+    the variance of the channel average's noise (``snr_ref="full"``, lfkit's
+    definition), or against white noise of that variance in 20-1000 Hz
+    (``snr_ref="band"``: the coloured noise is scaled to white's mean
+    density there).
 
     Returns
     -------
@@ -110,6 +134,11 @@ def tone_clip(tones_hz, snr_db: float, sr: int, noise: str, rng, duration_s: flo
         s += a * np.sin(phase)
     common = colored_noise(noise, n, rng)
     own = [colored_noise(noise, n, rng) for _ in range(2)]
+    if snr_ref == "band":
+        g = np.sqrt(band_gain(noise, sr))
+        common, own = common / g, [o / g for o in own]
+    elif snr_ref != "full":
+        raise ValueError(f"snr_ref={snr_ref!r} must be 'full' or 'band'")
     # channel noise c*common + d*own_i; the average has variance c**2 + d**2/2 = 1, with c**2 : d**2 = 0.8 : 0.2
     c2 = 1.0 / (1.0 + (1 - COMMON_NOISE) / COMMON_NOISE / 2)
     c, d = np.sqrt(c2), np.sqrt(c2 * (1 - COMMON_NOISE) / COMMON_NOISE)
@@ -152,7 +181,7 @@ def write_clips(folder: Path, clips: list) -> None:
     tmp.rename(folder)
 
 
-def binary_test_set(n_per_class: int, seed: int) -> list:
+def binary_test_set(n_per_class: int, seed: int, snr_ref: str = "full") -> list:
     """Positives and negatives at every SNR, noise colours and sample rates in turn."""
     rng = np.random.default_rng(seed)
     clips = []
@@ -163,12 +192,12 @@ def binary_test_set(n_per_class: int, seed: int) -> list:
                 tones, label, shared = TARGET_HZ, "positive", 0
             else:
                 (tones, shared), label = negative_tones(rng), "negative"
-            clips.append({"x": tone_clip(tones, snr, sr, noise, rng), "sr": sr, "label": label, "snr_db": snr,
+            clips.append({"x": tone_clip(tones, snr, sr, noise, rng, snr_ref=snr_ref), "sr": sr, "label": label, "snr_db": snr,
                           "noise": noise, "shared": shared, "tones": ";".join(f"{t:g}" for t in tones)})
     return clips
 
 
-def identity_sets(n_ids: int, n_enroll: int, n_test: int, seed: int) -> dict:
+def identity_sets(n_ids: int, n_enroll: int, n_test: int, seed: int, snr_ref: str = "full") -> dict:
     """``{(part, snr): clips}`` for ``n_ids`` random signatures (3-10 tones), enrol and test parts."""
     rng = np.random.default_rng(seed)
     sigs = {}
@@ -183,7 +212,7 @@ def identity_sets(n_ids: int, n_enroll: int, n_test: int, seed: int) -> dict:
             for name, tones in sigs.items():
                 for i in range(n):
                     noise, sr = NOISES[i % 3], RATES[(i // 3) % 2]
-                    clips.append({"x": tone_clip(tones, snr, sr, noise, rng), "sr": sr, "label": name,
+                    clips.append({"x": tone_clip(tones, snr, sr, noise, rng, snr_ref=snr_ref), "sr": sr, "label": name,
                                   "snr_db": snr, "noise": noise, "shared": 0,
                                   "tones": ";".join(f"{t:g}" for t in tones)})
             sets[(part, snr)] = clips
@@ -230,6 +259,9 @@ def main(argv=None) -> int:
                          "40+40 test clips per SNR")
     ap.add_argument("--tag", default="latest", help="results name: benchmarks/results/robust_<tag>.json/.md")
     ap.add_argument("--regimes", default="binary,oneclass,siamese")
+    ap.add_argument("--snr-ref", default="full", choices=("full", "band"),
+                    help="full: lfkit's per-tone SNR against the full-band noise variance; band: coloured noise "
+                         "scaled to white's density in 20-1000 Hz, so colours are equally hard at the tones")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--work", default=str(HERE / "out" / "robust"), help="scratch folder (replaced)")
     ap.add_argument("--results", default=str(HERE / "results"))
@@ -248,7 +280,7 @@ def main(argv=None) -> int:
     results, tones = [], ",".join(f"{t:g}" for t in TARGET_HZ)
 
     if regimes & {"binary", "oneclass"}:
-        write_clips(work / "test", binary_test_set(n_test, seed=2024))
+        write_clips(work / "test", binary_test_set(n_test, seed=2024, snr_ref=args.snr_ref))
         rows = B.read_labels(work / "test")
         log(f"test set: {len(rows)} clips")
         models = []
@@ -281,7 +313,7 @@ def main(argv=None) -> int:
         run.lfkit("synth multi", ["synth", "-o", "multi", "--classes", "20", "--n", str(n_multi), "--snr", "-38:-25",
                                   "--seed", "0"])
         run.lfkit("train siamese", ["train-siamese", "multi", "-o", "siamese.pt", *w])
-        sets = identity_sets(12, 5, 10, seed=77)
+        sets = identity_sets(12, 5, 10, seed=77, snr_ref=args.snr_ref)
         lf, nc = {}, {}
         for snr in SIAMESE_SNRS:
             write_clips(work / f"enroll_{snr}", sets[("enroll", snr)])
@@ -308,7 +340,7 @@ def main(argv=None) -> int:
 
     doc = {"command": " ".join(["python benchmarks/bench_robust.py", *argv]),
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "lfkit_path": lfkit.__file__,
-           "quick": args.quick, "n_train": n_train, "n_test_per_class_per_snr": n_test,
+           "quick": args.quick, "snr_ref": args.snr_ref, "n_train": n_train, "n_test_per_class_per_snr": n_test,
            "seconds": round(time.perf_counter() - t0, 1), "command_seconds": run.times, "results": results}
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)

@@ -222,3 +222,19 @@ def test_whitened_spectrum_and_nearest_centroid():
     F = lambda Y: B.whitened_mean_spectrum(Y, 8000, n_fft=1024, hop_length=256)  # noqa: E731
     pred = B.nearest_centroid(F([y for _, y in enroll]), [n for n, _ in enroll], F([y for _, y in test]))
     assert pred == [n for n, _ in test]
+
+
+def test_band_referenced_snr_equalises_the_colours_at_the_tones():
+    from scipy.signal import welch
+
+    rng = np.random.default_rng(9)
+    dens = {}
+    for kind in R.NOISES:
+        x = R.tone_clip([], -30.0, 44100, kind, rng, duration_s=4.0, snr_ref="band").mean(1)
+        f, P = welch(x, fs=44100, nperseg=8192)
+        dens[kind] = 10 * np.log10(P[(f >= 20) & (f <= 1000)].mean() / (2 / 44100))
+    assert dens["white"] == pytest.approx(0.0, abs=0.5)
+    assert dens["pink"] == pytest.approx(0.0, abs=0.7) and dens["brown"] == pytest.approx(0.0, abs=0.7)
+    assert R.band_gain("pink", 44100) > 3.0                # full-band variance hides most of pink's low end
+    with pytest.raises(ValueError, match="snr_ref='local'"):
+        R.tone_clip([], 0.0, 8000, "white", rng, snr_ref="local")
