@@ -192,7 +192,8 @@ def binary_test_set(n_per_class: int, seed: int, snr_ref: str = "full") -> list:
                 tones, label, shared = TARGET_HZ, "positive", 0
             else:
                 (tones, shared), label = negative_tones(rng), "negative"
-            clips.append({"x": tone_clip(tones, snr, sr, noise, rng, snr_ref=snr_ref), "sr": sr, "label": label, "snr_db": snr,
+            x = tone_clip(tones, snr, sr, noise, rng, snr_ref=snr_ref)
+            clips.append({"x": x, "sr": sr, "label": label, "snr_db": snr,
                           "noise": noise, "shared": shared, "tones": ";".join(f"{t:g}" for t in tones)})
     return clips
 
@@ -356,7 +357,8 @@ def markdown(results: list) -> str:
     auc_rows = [r for r in results if "auc" in r]
     if auc_rows:
         lines += ["AUC per per-tone SNR (all noise colours), and the loss against the known-tone detector", "",
-                  "| method | " + " | ".join(f"{v} dB" for v in SNRS) + " | mean | loss vs known-tone (mean) | train s |",
+                  "| method | " + " | ".join(f"{v} dB" for v in SNRS)
+                  + " | mean | loss vs known-tone (mean) | train s |",
                   "|---|" + "---:|" * (len(SNRS) + 3)]
         for r in auc_rows:
             a = r["auc"]
