@@ -213,8 +213,12 @@ def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: 
     if state is not None:
         history, best, best_state, stale = state["history"], state["best"], state["best_state"], state["stale"]
         if scheduler is not None:  # a resumed run continues the warm-up where it stopped
-            for _ in range(len(history) * steps_per_epoch):
-                scheduler.step()
+            import warnings
+
+            with warnings.catch_warnings():  # replaying steps already taken: no optimiser step is owed here
+                warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
+                for _ in range(len(history) * steps_per_epoch):
+                    scheduler.step()
     stopped = bool(patience and stale >= patience)
     for epoch in range(len(history) + 1, 0 if stopped else epochs + 1):
         t0 = time.perf_counter()
