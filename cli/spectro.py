@@ -26,6 +26,8 @@ def spectro(
     workers: int = typer.Option(1, "--workers", help="Parallel processes for folders."),
     strict: bool = typer.Option(False, "--strict", help="Refuse a folder of mixed sample rates (else resampled)."),
     max_bytes: int = typer.Option(_R.max_bytes, "--max-bytes", help="Refuse an input file larger than this."),
+    resume: bool = typer.Option(False, "--resume", help="Finish the OUTPUT.partial folder an interrupted run "
+                                "left: clips already there are skipped."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
     frontend_changes: dict = None,
 ):
@@ -43,7 +45,8 @@ def spectro(
 
         cfg, _, n_bad = spectro_auto(inputs, output, frontend_changes, chunk, chunk_hop, channel, workers,
                                      notice=reporter("spectro", quiet), report=problem_reporter("spectro"),
-                                     progress=Progress("spectro", quiet), strict=strict, max_bytes=max_bytes)
+                                     progress=Progress("spectro", quiet), strict=strict, max_bytes=max_bytes,
+                                     resume=resume)
         if output in (None, "-"):
             typer.echo(frontend_flags(cfg))
         return n_bad
@@ -51,7 +54,7 @@ def spectro(
     cfg = dataclasses.replace(FrontendConfig(), **frontend_changes)
     return run_spectro(inputs, output, cfg, chunk, chunk_hop, channel, workers,
                        report=problem_reporter("spectro"), progress=Progress("spectro", quiet),
-                       notice=reporter("spectro", quiet), strict=strict, max_bytes=max_bytes)
+                       notice=reporter("spectro", quiet), strict=strict, max_bytes=max_bytes, resume=resume)
 
 
 def register(app: typer.Typer) -> None:

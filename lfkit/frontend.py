@@ -8,6 +8,7 @@ clips to a folder of ``.npy`` files with ``labels.csv`` and ``frontend.json``.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -112,8 +113,12 @@ def spectro(inp: str, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=Non
         io.write_csv(_chunks_csv(starts, ends), f"{output}.chunks.csv")
 
 
-def _spectro_batch(clips, out_dir, cfg, chunk_s, chunk_hop_s, channel, max_bytes=None):
-    """Worker: compute and write a batch; returns (rows, problems)."""
+def _spectro_batch(clips, out_dir, cfg, chunk_s, chunk_hop_s, channel, max_bytes=None, records=False):
+    """Worker: compute and write a batch; returns (rows, problems).
+
+    With ``records``, each clip's row is also written to ``out_dir``'s record
+    folder after its arrays (:mod:`lfkit.partial_dir`): the clip is complete.
+    """
     die_with_parent()
     rows, problems = [], []
     for clip in clips:
@@ -131,6 +136,10 @@ def _spectro_batch(clips, out_dir, cfg, chunk_s, chunk_hop_s, channel, max_bytes
             if starts is not None:
                 io.write_csv(_chunks_csv(starts, ends), f"{target}.chunks.csv")
                 row["n_chunks"] = str(len(starts))
+            if records:
+                from lfkit.partial_dir import write_record
+
+                write_record(out_dir, str(rel), row)
             rows.append(row)
         except LfkitError as exc:
             problems.append(str(exc))
@@ -205,7 +214,7 @@ def _one_rate(clips, cfg: FrontendConfig, strict: bool, notice=None) -> Frontend
 
 def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=None, channel=None,
                     workers: int = 1, report=None, progress=None, notice=None, strict: bool = False,
-                    max_bytes: int | None = None) -> int:
+                    max_bytes: int | None = None, resume: bool = False) -> int:
     """Spectrograms of many clips into a folder: one ``.npy`` each, ``labels.csv``, ``frontend.json``.
 
     Each clip's array is named after its path below its input folder with the
@@ -219,9 +228,10 @@ def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_ho
     inputs : sequence of str
         Audio files, folders, datasets or ``labels.csv`` files.
     out_dir : str
-        The output folder (written atomically). It may not be, hold or sit
-        inside an input, and an existing folder is replaced only if lfkit
-        wrote it (see :func:`lfkit.io.atomic_dir`).
+        The output folder, built in ``out_dir.partial`` and moved into place
+        when complete; an interrupted run leaves the finished arrays there. It
+        may not be, hold or sit inside an input, and an existing folder is
+        replaced only if lfkit wrote it (see :func:`lfkit.io.atomic_dir`).
     workers : int
         Processes reading and transforming in parallel (joblib).
     report : callable(str) or None
@@ -233,6 +243,11 @@ def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_ho
         Refuse clips of several sample rates instead of resampling.
     max_bytes : int or None
         Largest audio file read (default :attr:`lfkit.config.ReadConfig.max_bytes`).
+    resume : bool
+        Finish the ``OUT.partial`` folder an interrupted run left (the same
+        inputs and settings): clips whose arrays are there are not redone.
+        Without it an existing ``OUT.partial`` is refused (see
+        :class:`lfkit.partial_dir.PartialDir`).
 
     Returns
     -------
@@ -241,44 +256,68 @@ def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_ho
     """
     if out_dir in (None, io.STDIO):
         raise ParameterError("output='-': many clips make a folder; give -o DIR")
+    from lfkit.partial_dir import PartialDir, partial_dir_path
+
     workers = cap_workers(workers, notice)
-    io.check_outputs([out_dir], list(inputs))
+    outs = [out_dir, ("partial folder", partial_dir_path(out_dir))]
+    io.check_outputs(outs, list(inputs))
     clips = io.find_inputs(inputs, allow_npy=False)
-    io.check_outputs([out_dir], [("input", c["_file"]) for c in clips])
+    io.check_outputs(outs, [("input", c["_file"]) for c in clips])
     _relative_names(clips, inputs)
     cfg = _one_rate(clips, cfg, strict, notice)
-    n_bad = 0
-    rows = []
-    with io.atomic_dir(out_dir, "spectro") as tmp:
-        size = max(1, min(64, len(clips) // (workers * 4) or 1))
-        batches = [clips[i : i + size] for i in range(0, len(clips), size)]
-        args = (tmp, cfg, chunk_s, chunk_hop_s, channel, max_bytes)
-        if workers > 1 and len(batches) > 1:
-            from joblib import Parallel, delayed
+    job = [{k: (str(Path(v).resolve()) if k == "_file" else v) for k, v in c.items()} for c in clips]
+    settings = {"frontend": cfg.to_dict(), "chunk_s": chunk_s, "chunk_hop_s": chunk_hop_s, "channel": channel,
+                "clips_sha256": hashlib.sha256(io.dumps(job).encode("utf-8")).hexdigest()}
+    part = PartialDir(out_dir, "spectro", settings, resume=resume)
+    try:
+        n_bad = _fill(part.folder, clips, [part.done(c["_rel"]) for c in clips], cfg, chunk_s, chunk_hop_s,
+                      channel, workers, report, progress, max_bytes, inputs)
+    except BaseException:
+        part.discard_if_empty()
+        raise
+    part.finish()
+    return n_bad
 
-            results = Parallel(n_jobs=workers, return_as="generator")(
-                delayed(_spectro_batch)(b, *args) for b in batches
-            )
-        else:
-            results = (_spectro_batch(b, *args) for b in batches)
-        done = 0
-        for (r, problems), b in zip(results, batches):
-            rows.extend(r)
-            for p in problems:
-                n_bad += 1
-                if report:
-                    report(p)
-            done += len(b)
-            if progress:
-                progress(done, len(clips))
-        if not rows:
-            raise DataError(f"no clip could be read from {', '.join(map(str, inputs))}")
-        lengths = {r["_n"] for r in rows}
-        io.write_json({"frontend": cfg.to_dict(), "chunk_s": chunk_s, "chunk_hop_s": chunk_hop_s,
-                       "sr": rows[0]["_sr"],
-                       "n_samples": rows[0]["_n"] if chunk_s is None and len(lengths) == 1 else None},
-                      Path(tmp) / FRONTEND_FILE)
-        io.write_csv(rows, Path(tmp) / "labels.csv")
+
+def _fill(tmp, clips, done_rows, cfg, chunk_s, chunk_hop_s, channel, workers, report, progress, max_bytes,
+          inputs) -> int:
+    """Write the arrays of the clips not done yet, then ``labels.csv`` and ``frontend.json``; the bad count."""
+    todo = [c for c, r in zip(clips, done_rows) if r is None]
+    n_bad = 0
+    new = {}
+    size = max(1, min(64, len(todo) // (workers * 4) or 1))
+    batches = [todo[i : i + size] for i in range(0, len(todo), size)]
+    args = (tmp, cfg, chunk_s, chunk_hop_s, channel, max_bytes, True)
+    if workers > 1 and len(batches) > 1:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=workers, return_as="generator")(
+            delayed(_spectro_batch)(b, *args) for b in batches
+        )
+    else:
+        results = (_spectro_batch(b, *args) for b in batches)
+    done = len(clips) - len(todo)
+    if progress and done:
+        progress(done, len(clips))
+    for (r, problems), b in zip(results, batches):
+        new.update((row["path"], row) for row in r)
+        for p in problems:
+            n_bad += 1
+            if report:
+                report(p)
+        done += len(b)
+        if progress:
+            progress(done, len(clips))
+    rows = [r if r is not None else new[c["_rel"]] for c, r in zip(clips, done_rows)
+            if r is not None or c["_rel"] in new]
+    if not rows:
+        raise DataError(f"no clip could be read from {', '.join(map(str, inputs))}")
+    lengths = {r["_n"] for r in rows}
+    io.write_json({"frontend": cfg.to_dict(), "chunk_s": chunk_s, "chunk_hop_s": chunk_hop_s,
+                   "sr": rows[0]["_sr"],
+                   "n_samples": rows[0]["_n"] if chunk_s is None and len(lengths) == 1 else None},
+                  Path(tmp) / FRONTEND_FILE)
+    io.write_csv(rows, Path(tmp) / "labels.csv")
     return n_bad
 
 
@@ -292,7 +331,7 @@ def is_single(inputs) -> bool:
 
 def run_spectro(inputs, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=None, channel=None,
                 workers: int = 1, report=None, progress=None, notice=None, strict: bool = False,
-                max_bytes: int | None = None) -> int:
+                max_bytes: int | None = None, resume: bool = False) -> int:
     """The whole of ``lfkit spectro``: one file to one ``.npy`` (or standard output), else a folder.
 
     With no inputs and standard input not a terminal, standard input is read
@@ -315,7 +354,10 @@ def run_spectro(inputs, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=N
     if str(output).endswith(".npy") or single:
         if not is_single(inputs):
             raise ParameterError(f"output={output!r} is one .npy file but the inputs hold many clips; give -o DIR")
+        if resume:
+            raise ParameterError(f"resume: output={output!r} is one file, written in one step; "
+                                 "--resume finishes an output folder (-o DIR)")
         spectro(inputs[0], output, cfg, chunk_s, chunk_hop_s, channel, max_bytes)
         return 0
     return spectro_dataset(inputs, output, cfg, chunk_s, chunk_hop_s, channel, workers, report, progress,
-                           notice, strict, max_bytes)
+                           notice, strict, max_bytes, resume=resume)
