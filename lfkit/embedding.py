@@ -248,6 +248,12 @@ def embed(model_path, inputs, output=None, chunk_s=None, chunk_hop_s=None, stric
         raise ParameterError("output: several inputs give an array and a CSV; name them with -o emb.npy")
     if not to_stdout and Path(csv_path_for(output)) == Path(output):
         raise ParameterError(f"output={output!r}: name it *.npy, so that its CSV does not take its place")
+    if not to_stdout:
+        from lfkit.streaming import partial_path
+
+        outs = [("output", output), ("CSV", csv_path_for(output))]
+        io.check_outputs(outs + [(f"{n}'s partial file", partial_path(p)) for n, p in outs],
+                         [("model", model_path)] + [("input", i) for i in inputs])
     scorer = load_scorers([model_path], device)[0]
     check_chunk_fits(chunk_s, chunk_hop_s, [scorer], scorer.sr)
     clips = io.find_inputs(inputs)

@@ -362,7 +362,20 @@ def split_models(paths):
 
 
 def run_score(models, inputs, output=None, *, enroll=None, pairs=None, **kw) -> int:
-    """Dispatch ``lfkit score``: enrollment or pairs (siamese models), else :func:`score`."""
+    """Dispatch ``lfkit score``: enrollment or pairs (siamese models), else :func:`score`.
+
+    The records file (and its ``.partial``) may not be, hold or sit inside a
+    model, an input, the enrolment references or the pairs file
+    (:func:`lfkit.io.check_outputs`), so a typo never overwrites a user's file.
+    """
+    from lfkit import io
+    from lfkit.streaming import partial_path
+
+    if output not in (None, io.STDIO):
+        io.check_outputs([("output", output), ("output's partial file", partial_path(output))],
+                         [("model", m) for m in models] + [("input", i) for i in (inputs or [])]
+                         + ([("enroll", enroll)] if enroll is not None else [])
+                         + ([("pairs", pairs)] if pairs is not None else []))
     if enroll is not None or pairs is not None:
         from lfkit.siamese import score_enroll, score_pairs
 
