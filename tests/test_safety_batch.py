@@ -443,9 +443,12 @@ def test_worker_processes_die_with_a_killed_parent():
     script = (
         "import os, time\n"
         "from joblib import Parallel, delayed\n"
-        "from lfkit.scoring import _warm\n"
-        "Parallel(n_jobs=2)(delayed(_warm)(i) for i in range(2))\n"
-        "pids = sorted(set(Parallel(n_jobs=2)(delayed(os.getpid)() for _ in range(8))))\n"
+        "from lfkit.resources import die_with_parent\n"
+        "def task(_):\n"
+        "    die_with_parent()  # as every lfkit worker task does first\n"
+        "    time.sleep(0.05)\n"
+        "    return os.getpid()\n"
+        "pids = sorted(set(Parallel(n_jobs=2)(delayed(task)(i) for i in range(8))))\n"
         "print(' '.join(map(str, pids)), flush=True)\n"
         "time.sleep(60)\n")
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_ENV)
