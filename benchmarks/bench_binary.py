@@ -38,17 +38,19 @@ def lfkit(*args) -> subprocess.CompletedProcess:
     return proc
 
 
+def synth_once(folder: Path, n: int, snr, seed: int, *flags) -> Path:
+    """``lfkit synth`` a binary set of the target into ``folder`` unless it is already there (cached)."""
+    if not (folder / "labels.csv").exists():
+        lfkit("synth", "-o", folder, "--positive", POSITIVE, "--n", n, "--snr", snr, "--seed", seed, *flags)
+    return folder
+
+
 def make_sets(work: Path, n_train: int, n_test: int) -> tuple[Path, dict]:
     """Synthesize the training set and one test set per SNR (cached in ``work``)."""
-    train = work / f"train_n{n_train}"
-    if not (train / "labels.csv").exists():
-        lfkit("synth", "-o", train, "--positive", POSITIVE, "--n", n_train, "--snr", "-35:-20", "--seed", 0)
+    train = synth_once(work / f"train_n{n_train}", n_train, "-35:-20", 0)
     tests = {}
     for i, snr in enumerate(SNRS):
-        d = work / f"test_snr{snr}_n{n_test}"
-        if not (d / "labels.csv").exists():
-            lfkit("synth", "-o", d, "--positive", POSITIVE, "--n", n_test, "--snr", snr, "--seed", 101 + i)
-        tests[snr] = d
+        tests[snr] = synth_once(work / f"test_snr{snr}_n{n_test}", n_test, snr, 101 + i)
     return train, tests
 
 

@@ -21,18 +21,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from bench_binary import SNRS, lfkit, synth_once  # beside this script: the same runner and cached sets
 
 HERE = Path(__file__).resolve().parent
-LFKIT = [shutil.which("lfkit")] if shutil.which("lfkit") else [sys.executable, "-m", "lfkit_cli.main"]
-SNRS = [-35, -30, -25, -20]
-POSITIVE = "120,340,777"
+
 #: Variant name -> train-binary flags.
 VARIANTS = {
     "plain": ["--no-mean-branch", "--augment", "none"],
@@ -47,31 +44,16 @@ VARIANTS = {
 }
 
 
-def lfkit(*args) -> subprocess.CompletedProcess:
-    proc = subprocess.run([*LFKIT, *map(str, args)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"lfkit {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr}")
-    return proc
-
-
 def make_sets(work: Path, n_train: int, n_dev: int) -> tuple[Path, dict]:
-    train = work / f"train_n{n_train}"
-    if not (train / "labels.csv").exists():
-        lfkit("synth", "-o", train, "--positive", POSITIVE, "--n", n_train, "--snr", "-35:-20", "--seed", 0)
+    train = synth_once(work / f"train_n{n_train}", n_train, "-35:-20", 0)
     sets = {}
     for i, snr in enumerate(SNRS):
-        d = work / f"white_{snr}_n{n_dev}"
-        if not (d / "labels.csv").exists():
-            lfkit("synth", "-o", d, "--positive", POSITIVE, "--n", n_dev, "--snr", snr, "--seed", 500 + i)
-        sets[("white", snr)] = [d]
-        parts = []
-        for j, colour in enumerate(("pink", "brown")):
-            d = work / f"{colour}_{snr}_n{n_dev // 2}"
-            if not (d / "labels.csv").exists():
-                lfkit("synth", "-o", d, "--positive", POSITIVE, "--n", n_dev // 2, "--snr", snr, "--noise", colour,
-                      "--jitter-hz", 1.5, "--gain-spread-db", 3, "--seed", 600 + 10 * i + j)
-            parts.append(d)
-        sets[("mismatch", snr)] = parts
+        sets[("white", snr)] = [synth_once(work / f"white_{snr}_n{n_dev}", n_dev, snr, 500 + i)]
+        sets[("mismatch", snr)] = [
+            synth_once(work / f"{colour}_{snr}_n{n_dev // 2}", n_dev // 2, snr, 600 + 10 * i + j,
+                       "--noise", colour, "--jitter-hz", 1.5, "--gain-spread-db", 3)
+            for j, colour in enumerate(("pink", "brown"))
+        ]
     return train, sets
 
 
