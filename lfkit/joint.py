@@ -74,6 +74,21 @@ def whitened_mean_spectrum(X) -> np.ndarray:
     return m - scipy.ndimage.median_filter(m, size=(1, max(1, size)), mode="nearest")
 
 
+def pca_from_state(state: dict) -> tuple[np.ndarray, np.ndarray]:
+    """``state["mean"]`` and ``state["components"]`` as float64 arrays, checked to fit each other.
+
+    Raises
+    ------
+    KeyError, TypeError, ValueError
+        Missing or unusable fields; the caller names the model part that is damaged.
+    """
+    mean = np.asarray(state["mean"], dtype=np.float64)
+    components = np.asarray(state["components"], dtype=np.float64)
+    if components.ndim != 2 or components.shape[1] != mean.size:
+        raise ValueError("PCA components do not fit the mean")
+    return mean, components
+
+
 class ClassicalFeatures:
     """The whitened time-averaged spectrum; on wide front ends reduced by PCA of the training positives.
 
@@ -114,10 +129,8 @@ class ClassicalFeatures:
     def from_state(cls, state: dict) -> "ClassicalFeatures":
         try:
             out = cls()
-            out.mean_ = np.asarray(state["mean"], dtype=np.float64).ravel()
-            out.components_ = np.asarray(state["components"], dtype=np.float64)
-            if out.components_.ndim != 2 or out.components_.shape[1] != out.mean_.size:
-                raise ValueError("components do not fit the mean")
+            mean, out.components_ = pca_from_state(state)
+            out.mean_ = mean.ravel()
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"classical part of the joint model is damaged ({exc})") from None
         return out

@@ -102,10 +102,9 @@ class RawExtractor:
             ext = cls(state["reduce"])
             ext.shape_ = tuple(int(v) for v in state["shape"])
             if ext.reduce == "pca":
-                ext.mean_ = np.asarray(state["mean"], dtype=np.float64)
-                ext.components_ = np.asarray(state["components"], dtype=np.float64)
-                if ext.components_.ndim != 2 or ext.components_.shape[1] != ext.mean_.size:
-                    raise ValueError("PCA components do not fit the mean")
+                from lfkit.joint import pca_from_state
+
+                ext.mean_, ext.components_ = pca_from_state(state)
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"raw extractor state is damaged ({exc})") from None
         return ext
