@@ -28,6 +28,10 @@ from lfkit.config_base import (
 from lfkit.config_regimes import (
     AUGMENT_KINDS,
     DETECTOR_DEFAULTS,
+    MINING_KINDS,
+    REDUCE_KINDS,
+    SIAMESE_AUGMENTS,
+    SIAMESE_LOSSES,
     SURROGATE_SOURCES,
     AugmentConfig,
     DetectorDefaults,
@@ -60,6 +64,10 @@ __all__ = [
     "DetectorDefaults",
     "DETECTOR_DEFAULTS",
     "SiameseConfig",
+    "REDUCE_KINDS",
+    "SIAMESE_LOSSES",
+    "MINING_KINDS",
+    "SIAMESE_AUGMENTS",
     "ReadConfig",
 ]
 

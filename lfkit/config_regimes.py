@@ -145,6 +145,13 @@ class DetectorDefaults:
 #: The values :class:`DetectorDefaults` declares.
 DETECTOR_DEFAULTS = DetectorDefaults()
 
+#: What the one-class ``raw`` extractor keeps of a spectrogram (``--reduce``).
+REDUCE_KINDS = ("mean", "pca", "none")
+#: Siamese losses, triplet minings and batch augmentations (``--loss``, ``--mining``, ``--augment``).
+SIAMESE_LOSSES = ("contrastive", "triplet")
+MINING_KINDS = ("hard", "semihard")
+SIAMESE_AUGMENTS = ("none", "shift", "twins", "vary")
+
 #: Sources of one-class surrogate classes (:mod:`lfkit.surrogate_data`).
 SURROGATE_SOURCES = ("shift", "notch", "add", "background", "tones", "aux")
 
@@ -203,7 +210,7 @@ class OneClassConfig(_JsonConfig):
     def __post_init__(self):
         from lfkit.errors import check_choice, check_positive_int
 
-        check_choice("reduce", self.reduce, ("mean", "pca", "none"))
+        check_choice("reduce", self.reduce, REDUCE_KINDS)
         names = [n.strip() for n in str(self.surrogates).split(",") if n.strip()]
         if not names or any(n not in SURROGATE_SOURCES for n in names):
             bad = next((n for n in names if n not in SURROGATE_SOURCES), "")
@@ -274,10 +281,10 @@ class SiameseConfig(_JsonConfig):
     def __post_init__(self):
         from lfkit.errors import check_choice, check_positive_int
 
-        check_choice("loss", self.loss, ("contrastive", "triplet"))
-        check_choice("augment", self.augment, ("none", "shift", "twins", "vary"))
+        check_choice("loss", self.loss, SIAMESE_LOSSES)
+        check_choice("augment", self.augment, SIAMESE_AUGMENTS)
         check_positive_int("max_shift_bins", self.max_shift_bins)
-        check_choice("mining", self.mining, ("hard", "semihard"))
+        check_choice("mining", self.mining, MINING_KINDS)
         for name in ("epochs", "batch_size", "clips_per_class", "embedding_dim"):
             check_positive_int(name, getattr(self, name))
         if not (isinstance(self.margin, (int, float)) and self.margin > 0):
