@@ -1,6 +1,7 @@
 """The option groups every command shares, declared once, with their defaults from :mod:`lfkit.config`.
 
 * run: ``--workers``, ``--seed``, ``--device``, ``-q/--quiet``, ``--strict``;
+* training: ``--lr``, ``--log``;
 * chunking: ``--chunk``, ``--chunk-hop``;
 * front end: :mod:`lfkit_cli.frontend_opts`;
 * output: ``-o/--output``, ``--resume``.
@@ -151,6 +152,19 @@ def output(default, help: str) -> typer.models.OptionInfo:
 def resume(help: str) -> typer.models.OptionInfo:
     """``--resume``: ``help`` names the leftovers of an interrupted run that it finishes."""
     return typer.Option(False, "--resume", help=help)
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def lr(default: float) -> typer.models.OptionInfo:
+    """``--lr RATE``: the training configuration's default."""
+    return typer.Option(default, "--lr", help="Adam learning rate.")
+
+
+def log() -> typer.models.OptionInfo:
+    """``--log FILE``: the per-epoch history, written line by line."""
+    return typer.Option(None, "--log", help="Write the per-epoch history here (JSON Lines), line by line.")
 
 
 # ----------------------------------------------------------------------------- registries

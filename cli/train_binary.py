@@ -24,7 +24,7 @@ def train_binary(
     tones: str = typer.Option(None, "--tones", help="knowntone: the target's tones, Hz [default: signatures.json]."),
     epochs: int = typer.Option(_D.epochs, "--epochs", help="Most epochs (early stopping keeps the best)."),
     batch_size: int = typer.Option(_D.batch_size, "--batch-size", help="Clips per batch."),
-    lr: float = typer.Option(_D.lr, "--lr", help="Adam learning rate."),
+    lr: float = opt.lr(_D.lr),
     val_fraction: float = typer.Option(_D.val_fraction, "--val-fraction", help="Held-out share per class."),
     patience: int = typer.Option(_D.patience, "--patience", help="Epochs without improvement before stopping (0: never)."),
     seed: int = opt.seed(_D.seed),
@@ -40,7 +40,7 @@ def train_binary(
     ensemble: int = typer.Option(_D.ensemble, "--ensemble", help="Train K networks (seeds SEED..SEED+K-1) into one "
                                  "model; its score is their mean."),
     workers: int = opt.workers(),
-    log: str = typer.Option(None, "--log", help="Write the per-epoch history here (JSON Lines), line by line."),
+    log: str = opt.log(),
     resume: bool = opt.resume("Go on from OUTPUT.ckpt, the checkpoint an interrupted run left."),
     quiet: bool = opt.quiet(),
     frontend_changes: dict = None,
