@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from lfkit_cli import options as opt
 from lfkit_cli.common import boundary, problem_reporter, reporter
 
 
@@ -11,13 +12,13 @@ from lfkit_cli.common import boundary, problem_reporter, reporter
 def embed(
     model: str = typer.Argument(..., help="Model file (*.pt): binary, one-class or siamese."),
     inputs: list[str] = typer.Argument(..., help="Audio files, folders, labels.csv, .npy spectrograms, or '-'."),
-    output: str = typer.Option(None, "-o", "--output", help="NPY file; its CSV (row, path, start, end, labels) goes beside it [one input: standard output]."),
-    chunk: float = typer.Option(None, "--chunk", help="Embed windows of this many seconds, one row each."),
-    chunk_hop: float = typer.Option(None, "--chunk-hop", help="Seconds between chunk starts [default: --chunk]."),
-    strict: bool = typer.Option(False, "--strict", help="Refuse audio at another sample rate than the model's."),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
-    resume: bool = typer.Option(False, "--resume", help="Finish the .partial files an interrupted run left: inputs already there are skipped."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No notices."),
+    output: str = opt.output(None, "NPY file; its CSV (row, path, start, end, labels) goes beside it [one input: standard output]."),
+    chunk: float = opt.chunk("one row"),
+    chunk_hop: float = opt.chunk_hop(),
+    strict: bool = opt.strict("Refuse audio at another sample rate than the model's."),
+    device: str = opt.device(),
+    resume: bool = opt.resume("Finish the .partial files an interrupted run left: inputs already there are skipped."),
+    quiet: bool = opt.quiet(),
 ):
     """Write the model's embedding (penultimate layer, extractor output) of every clip or chunk."""
     from lfkit.embedding import embed as run
@@ -27,4 +28,4 @@ def embed(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("embed")(embed)
+    app.command("embed", epilog=opt.example("lfkit embed oc.pt test -o emb.npy"))(embed)

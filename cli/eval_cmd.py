@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from lfkit_cli import options as opt
 from lfkit_cli.common import boundary, reporter
 
 
@@ -16,9 +17,9 @@ def eval_(
     by: str = typer.Option(None, "--by", help="Repeat the metrics per value of this label column (e.g. snr_db)."),
     bins: str = typer.Option(None, "--bins", help="With --by: N equal-width bins of a numeric column, or edges 'A,B,C'."),
     pairs: str = typer.Option(None, "--pairs", help="Siamese verification: pairs.csv with a 'same' column."),
-    output: str = typer.Option("-", "-o", "--output", help="JSON file ('-': standard output)."),
+    output: str = opt.output("-", "JSON file ('-': standard output)."),
     plot: str = typer.Option(None, "--plot", help="Draw the ROC curve to this PNG (needs matplotlib)."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No notices."),
+    quiet: bool = opt.quiet(),
 ):
     """AUC, pAUC (FPR <= 0.1), EER, accuracy/precision/recall/F1 and confusion at the threshold; top-1 and MAP@3 for multi-class."""
     from lfkit.evaluate import run_eval
@@ -28,4 +29,5 @@ def eval_(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("eval")(eval_)
+    app.command("eval", epilog=opt.example(
+        "lfkit eval scores.jsonl --labels test --by snr_db -o metrics.json --plot roc.png"))(eval_)

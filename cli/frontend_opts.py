@@ -14,23 +14,26 @@ import inspect
 
 import typer
 
-from lfkit.config import NORMS, SPECTRO_KINDS, FrontendConfig
+from lfkit.config import AUTO_KIND, NORMS, SPECTRO_KINDS, FrontendConfig
 from lfkit.errors import ParameterError
+from lfkit_cli.options import choice
 
 _D = FrontendConfig()
 
 _FLAGS = {
-    "kind": (str, f"Spectrogram: {'|'.join(SPECTRO_KINDS)}|auto [default: {_D.kind}; train-*: chosen from "
-             "the data when no spectrogram flag is given; auto: chosen, keeping the flags given]"),
+    "kind": (str, f"Spectrogram kind [default: {_D.kind}; train-*: chosen from the data when no spectrogram "
+             "flag is given; auto: chosen, keeping the flags given]"),
     "n_fft": (int, f"FFT length in samples [default: {_D.n_fft}]"),
     "hop_length": (int, f"Samples between frames [default: {_D.hop_length}]"),
     "fmin": (float, f"Lowest frequency kept, Hz [default: {_D.fmin:g}]"),
     "fmax": (str, f"Highest frequency kept, Hz, or 'nyquist' [default: {_D.fmax:g}]"),
     "n_mels": (int, f"Mel bands (mel kinds) [default: {_D.n_mels}]"),
     "n_mfcc": (int, f"MFCC coefficients [default: {_D.n_mfcc}]"),
-    "norm": (str, f"Per-clip normalisation: {'|'.join(NORMS)} [default: {_D.norm}]"),
+    "norm": (str, f"Per-clip normalisation [default: {_D.norm}]"),
     "sr": (int, "Resample to this rate (Hz) first [default: keep the file's]"),
 }
+#: The flags whose values are names from a fixed list, shown as choices.
+_CHOICES = {"kind": SPECTRO_KINDS + (AUTO_KIND,), "norm": NORMS}
 
 
 def frontend_changes(values: dict) -> dict:
@@ -58,7 +61,8 @@ def with_frontend(fn):
             inspect.Parameter(
                 name,
                 inspect.Parameter.KEYWORD_ONLY,
-                default=typer.Option(None, flag, help=help_, rich_help_panel="Spectrogram"),
+                default=typer.Option(None, flag, help=help_, rich_help_panel="Spectrogram",
+                                     click_type=choice(_CHOICES[name]) if name in _CHOICES else None),
                 annotation=typ | None,
             )
         )

@@ -19,10 +19,11 @@ if _AS_SCRIPT and hasattr(signal, "SIGINT") and signal.getsignal(signal.SIGINT) 
 
 import click  # noqa: E402
 import typer  # noqa: E402
-from typer.core import TyperGroup  # noqa: E402
+from typer.core import TyperCommand, TyperGroup  # noqa: E402
 
 from lfkit import __version__  # noqa: E402
-from lfkit_cli import embed, eval_cmd, score, spectro, synth, train_binary, train_oneclass, train_siamese
+from lfkit_cli import embed, eval_cmd, score, spectro, synth, train_binary, train_oneclass, train_siamese  # noqa: E402
+from lfkit_cli.options import LfkitCommand, example, unescape_help  # noqa: E402
 
 
 
@@ -37,6 +38,10 @@ def _without_debug(args: list[str]) -> list[str]:
 
 class LfkitGroup(TyperGroup):
     """The root command: click's usage errors become one line ``lfkit CMD: error: ...`` and exit 2."""
+
+    def format_help(self, ctx, formatter):
+        super().format_help(ctx, formatter)
+        formatter.buffer[:] = unescape_help(formatter.buffer)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         args = _without_debug(list(sys.argv[1:] if args is None else args))
@@ -66,6 +71,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=example("lfkit synth --tones 120,340,777 --snr -30 --seed 7 | lfkit spectro - > clip.npy"),
 )
 
 
@@ -92,6 +98,9 @@ def root(
 
 for module in (synth, spectro, train_binary, train_oneclass, train_siamese, embed, score, eval_cmd):
     module.register(app)
+for _command in app.registered_commands:  # every command's help: [default: x], not \[default: x]
+    if _command.cls in (None, TyperCommand):
+        _command.cls = LfkitCommand
 
 
 def main() -> None:

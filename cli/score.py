@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import typer
 
+from lfkit_cli import options as opt
 from lfkit_cli.common import Progress, boundary, problem_reporter, reporter
 
 
 @boundary("score")
 def score(
     paths: list[str] = typer.Argument(..., help="Model file(s) (*.pt), then inputs: audio, folders, labels.csv, .npy, or '-'."),
-    output: str = typer.Option("-", "-o", "--output", help="JSON Lines file ('-': standard output)."),
+    output: str = opt.output("-", "JSON Lines file ('-': standard output)."),
     threshold: float = typer.Option(None, "--threshold", help="Decision threshold [default: the model's]."),
-    chunk: float = typer.Option(None, "--chunk", help="Score windows of this many seconds, one record each."),
-    chunk_hop: float = typer.Option(None, "--chunk-hop", help="Seconds between chunk starts [default: --chunk]."),
-    workers: int = typer.Option(1, "--workers", help="Processes reading and transforming files (at most the cores available)."),
-    strict: bool = typer.Option(False, "--strict", help="Refuse audio at another sample rate than the model's."),
+    chunk: float = opt.chunk("one record"),
+    chunk_hop: float = opt.chunk_hop(),
+    workers: int = opt.workers(),
+    strict: bool = opt.strict("Refuse audio at another sample rate than the model's."),
     enroll: str = typer.Option(None, "--enroll", help="Siamese: enrolled references (dataset folder or embed output)."),
     pairs: str = typer.Option(None, "--pairs", help="Siamese: a pairs.csv (columns a,b) to verify."),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
-    resume: bool = typer.Option(False, "--resume", help="Finish the OUTPUT.partial an interrupted run left: inputs already there are skipped."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress or notices."),
+    device: str = opt.device(),
+    resume: bool = opt.resume("Finish the OUTPUT.partial an interrupted run left: inputs already there are skipped."),
+    quiet: bool = opt.quiet(),
 ):
     """Score clips with one model, or average several (e.g. a 1-D and a 2-D network)."""
     from lfkit.scoring import run_score, split_models
@@ -33,4 +34,6 @@ def score(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("score")(score)
+    app.command("score", epilog=opt.example(
+        "lfkit score speccnn.pt test -o scores.jsonl",
+        "lfkit score speccnn.pt long.wav --chunk 1 --chunk-hop 0.5 --workers 2 > scores.jsonl"))(score)

@@ -7,6 +7,7 @@ import dataclasses
 import typer
 
 from lfkit.config import ReadConfig
+from lfkit_cli import options as opt
 from lfkit_cli.common import Progress, boundary, problem_reporter, reporter
 from lfkit_cli.frontend_opts import with_frontend
 
@@ -19,16 +20,16 @@ def spectro(
     inputs: list[str] = typer.Argument(
         None, help="Audio files, folders, labels.csv, or '-' (standard input; also when none are given "
         "and standard input is a pipe or file)."),
-    output: str = typer.Option("-", "-o", "--output", help="A .npy file (or '-') for one clip; a folder for many."),
-    chunk: float = typer.Option(None, "--chunk", help="Cut into windows of this many seconds."),
-    chunk_hop: float = typer.Option(None, "--chunk-hop", help="Seconds between chunk starts [default: --chunk]."),
+    output: str = opt.output("-", "A .npy file (or '-') for one clip; a folder for many."),
+    chunk: float = opt.chunk("one (frequency, time) array"),
+    chunk_hop: float = opt.chunk_hop(),
     channel: int = typer.Option(None, "--channel", help="Keep this channel (0-based) instead of averaging."),
-    workers: int = typer.Option(1, "--workers", help="Parallel processes for folders."),
-    strict: bool = typer.Option(False, "--strict", help="Refuse a folder of mixed sample rates (else resampled)."),
+    workers: int = opt.workers(),
+    strict: bool = opt.strict("Refuse a folder of mixed sample rates (else resampled)."),
     max_bytes: int = typer.Option(_R.max_bytes, "--max-bytes", help="Refuse an input file larger than this."),
-    resume: bool = typer.Option(False, "--resume", help="Finish the OUTPUT.partial folder an interrupted run "
-                                "left: clips already there are skipped."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    resume: bool = opt.resume("Finish the OUTPUT.partial folder an interrupted run left: clips already there "
+                              "are skipped."),
+    quiet: bool = opt.quiet(),
     frontend_changes: dict = None,
 ):
     """Compute spectrograms: float32 (frequency, time), or (chunk, frequency, time) with --chunk.
@@ -58,4 +59,7 @@ def spectro(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("spectro")(spectro)
+    app.command("spectro", epilog=opt.example(
+        "lfkit spectro clip.wav -o clip.npy",
+        "lfkit synth --tones 120,340 --seed 7 | lfkit spectro - --kind logmel --n-mels 64 > clip.npy",
+        "lfkit spectro train -o specs --workers 2"))(spectro)

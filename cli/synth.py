@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from lfkit.config import SynthConfig
+from lfkit.config import NOISE_KINDS, SynthConfig
+from lfkit_cli import options as opt
 from lfkit_cli.common import boundary
 
 _D = SynthConfig()
@@ -12,13 +13,13 @@ _D = SynthConfig()
 
 @boundary("synth")
 def synth(
-    output: str = typer.Option("-", "-o", "--output", help="WAV file, '-' for standard output, or a folder for a set."),
+    output: str = opt.output("-", "WAV file, '-' for standard output, or a folder for a set."),
     tones: str = typer.Option(None, "--tones", help="One clip's tones, Hz, comma-separated [default: 1-10 random]."),
     snr: str = typer.Option(f"{_D.snr_db:g}", "--snr", help="Per-tone SNR in dB, or LO:HI drawn per clip."),
     duration: float = typer.Option(_D.duration_s, "--duration", help="Clip length, seconds."),
     sr: int = typer.Option(_D.sr, "--sr", help="Sample rate, Hz."),
-    noise: str = typer.Option(_D.noise, "--noise", help="white|pink|brown."),
-    seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same bytes."),
+    noise: str = typer.Option(_D.noise, "--noise", help="Noise colour.", click_type=opt.choice(NOISE_KINDS)),
+    seed: int = opt.seed(),
     positive: str = typer.Option(None, "--positive", help="Binary set: the positive signature's tones, Hz."),
     n: int = typer.Option(None, "--n", help="Set size (binary) or clips per class (multi-class)."),
     label: str = typer.Option("positive", "--label", help="Name of the positive class."),
@@ -46,4 +47,6 @@ def synth(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("synth")(synth)
+    app.command("synth", epilog=opt.example(
+        "lfkit synth --tones 120,340,777 --snr -30 --duration 1 --seed 7 > clip.wav",
+        "lfkit synth -o train --positive 120,340 --n 200 --snr -40:-20 --seed 0"))(synth)

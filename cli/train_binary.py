@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from lfkit.config import AugmentConfig, TrainConfig
+from lfkit_cli import options as opt
 from lfkit_cli.common import boundary, epoch_printer, reporter
 from lfkit_cli.frontend_opts import with_frontend
 
@@ -16,18 +17,18 @@ _A = AugmentConfig()
 @with_frontend
 def train_binary(
     data: str = typer.Argument(..., help="Dataset folder (audio or spectrograms, with labels.csv) or a labels.csv."),
-    output: str = typer.Option(..., "-o", "--output", help="Model file to write."),
+    output: str = opt.output(..., "Model file to write."),
     positive: str = typer.Option("positive", "--positive", help="The target label; every other label is the rest."),
-    arch: str = typer.Option(_D.arch, "--arch", help="Network (speccnn, basiccnn, lenet, alexnet, vgg16, resnet, inception, "
-                             "wave1d, ...) or reference: knowntone, logreg."),
+    arch: str = typer.Option(_D.arch, "--arch", help="Network, or reference detector (knowntone, logreg).",
+                             click_type=opt.choice(opt.binary_arch_names)),
     tones: str = typer.Option(None, "--tones", help="knowntone: the target's tones, Hz [default: signatures.json]."),
     epochs: int = typer.Option(_D.epochs, "--epochs", help="Most epochs (early stopping keeps the best)."),
     batch_size: int = typer.Option(_D.batch_size, "--batch-size", help="Clips per batch."),
-    lr: float = typer.Option(_D.lr, "--lr", help="Adam learning rate."),
+    lr: float = opt.lr(_D.lr),
     val_fraction: float = typer.Option(_D.val_fraction, "--val-fraction", help="Held-out share per class."),
     patience: int = typer.Option(_D.patience, "--patience", help="Epochs without improvement before stopping (0: never)."),
-    seed: int = typer.Option(_D.seed, "--seed", help="Random seed."),
-    device: str = typer.Option(_D.device, "--device", help="cpu or cuda."),
+    seed: int = opt.seed(_D.seed),
+    device: str = opt.device(_D.device),
     augment: str = typer.Option(",".join(_A.kinds) or "none", "--augment",
                                 help="Multi-condition training: none, or a list of gain,shift,noise,pitch,tmask,fmask."),
     augment_snr: str = typer.Option(f"{_A.snr_db[0]:g}:{_A.snr_db[1]:g}", "--augment-snr",
@@ -38,10 +39,10 @@ def train_binary(
                                      help="speccnn: add the time-averaged-spectrum branch."),
     ensemble: int = typer.Option(_D.ensemble, "--ensemble", help="Train K networks (seeds SEED..SEED+K-1) into one "
                                  "model; its score is their mean."),
-    workers: int = typer.Option(1, "--workers", help="Processes reading the data."),
-    log: str = typer.Option(None, "--log", help="Write the per-epoch history here (JSON Lines), line by line."),
-    resume: bool = typer.Option(False, "--resume", help="Go on from OUTPUT.ckpt, the checkpoint an interrupted run left."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress."),
+    workers: int = opt.workers(),
+    log: str = opt.log(),
+    resume: bool = opt.resume("Go on from OUTPUT.ckpt, the checkpoint an interrupted run left."),
+    quiet: bool = opt.quiet(),
     frontend_changes: dict = None,
 ):
     """Train a binary detector (BCE, early stopping on validation loss); the front end is stored in the model."""
@@ -60,4 +61,6 @@ def train_binary(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train-binary")(train_binary)
+    app.command("train-binary", epilog=opt.example(
+        "lfkit train-binary train -o speccnn.pt --positive positive --arch speccnn --epochs 20 --seed 0 "
+        "--log train.jsonl"))(train_binary)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from lfkit.config import OneClassConfig
+from lfkit.config import REDUCE_KINDS, OneClassConfig
+from lfkit_cli import options as opt
 from lfkit_cli.common import boundary, epoch_printer, reporter
 from lfkit_cli.frontend_opts import with_frontend
 
@@ -15,11 +16,15 @@ _D = OneClassConfig()
 @with_frontend
 def train_oneclass(
     data: str = typer.Argument(..., help="Dataset folder (audio or spectrograms, with labels.csv) or a labels.csv."),
-    output: str = typer.Option(..., "-o", "--output", help="Model file to write."),
+    output: str = opt.output(..., "Model file to write."),
     positive: str = typer.Option(None, "--positive", help="Target label [default: the only label, or 'positive']."),
-    extractor: str = typer.Option(_D.extractor, "--extractor", help="ocspeccnn, raw, or a registry architecture (speccnn, lenet, ...)."),
-    detector: str = typer.Option(_D.detector, "--detector", help="ocsvm, gmm or iforest."),
-    reduce: str = typer.Option(_D.reduce, "--reduce", help="raw extractor: mean (time-averaged spectrum), pca or none."),
+    extractor: str = typer.Option(_D.extractor, "--extractor", help="Feature extractor: ocspeccnn, raw (the "
+                                  "spectrogram itself) or a network of the registry.",
+                                  click_type=opt.choice(opt.extractor_names)),
+    detector: str = typer.Option(_D.detector, "--detector", help="Anomaly detector on the features.",
+                                 click_type=opt.choice(opt.detector_names)),
+    reduce: str = typer.Option(_D.reduce, "--reduce", help="raw extractor: mean (time-averaged spectrum), pca or none.",
+                               click_type=opt.choice(REDUCE_KINDS)),
     aux: str = typer.Option(None, "--aux", help="Labelled recordings of other sources: each label is one more surrogate class."),
     background: str = typer.Option(None, "--background", help="Recordings of the site without the target: one more surrogate class."),
     surrogates: str = typer.Option(_D.surrogates, "--surrogates", help="Surrogate sources: shift, notch, add (made from the positives), background, tones (lfkit's generator), aux."),
@@ -28,18 +33,18 @@ def train_oneclass(
     clips_per_class: int = typer.Option(_D.clips_per_class, "--clips-per-class", help="Clips per surrogate class (0: automatic)."),
     epochs: int = typer.Option(_D.epochs, "--epochs", help="Most epochs of extractor training."),
     batch_size: int = typer.Option(_D.batch_size, "--batch-size", help="Clips per batch."),
-    lr: float = typer.Option(_D.lr, "--lr", help="Adam learning rate."),
+    lr: float = opt.lr(_D.lr),
     nu: float = typer.Option(_D.nu, "--nu", help="ocsvm: nu, in (0, 1]."),
     gamma: str = typer.Option(_D.gamma, "--gamma", help="ocsvm: RBF width on standardised features, or 'scale'."),
     n_components: int = typer.Option(_D.n_components, "--n-components", help="gmm: mixture components."),
     n_estimators: int = typer.Option(_D.n_estimators, "--n-estimators", help="iforest: trees."),
     contamination: float = typer.Option(_D.contamination, "--contamination", help="gmm, iforest: expected outlier share."),
-    seed: int = typer.Option(_D.seed, "--seed", help="Random seed."),
-    device: str = typer.Option(_D.device, "--device", help="cpu or cuda."),
-    workers: int = typer.Option(1, "--workers", help="Processes reading the data."),
-    log: str = typer.Option(None, "--log", help="Write the extractor's per-epoch history here (JSON Lines), line by line."),
-    resume: bool = typer.Option(False, "--resume", help="Go on from OUTPUT.ckpt, the checkpoint an interrupted run left."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress or notices."),
+    seed: int = opt.seed(_D.seed),
+    device: str = opt.device(_D.device),
+    workers: int = opt.workers(),
+    log: str = opt.log(),
+    resume: bool = opt.resume("Go on from OUTPUT.ckpt, the checkpoint an interrupted run left."),
+    quiet: bool = opt.quiet(),
     frontend_changes: dict = None,
 ):
     """Train a one-class model from positives only; higher score = more like the target."""
@@ -57,4 +62,5 @@ def train_oneclass(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train-oneclass")(train_oneclass)
+    app.command("train-oneclass", epilog=opt.example(
+        "lfkit train-oneclass pos -o oc.pt --extractor ocspeccnn --detector ocsvm --seed 0"))(train_oneclass)

@@ -6,8 +6,9 @@ import json
 
 import typer
 
-from lfkit.config import SiameseConfig
+from lfkit.config import MINING_KINDS, SIAMESE_AUGMENTS, SIAMESE_LOSSES, SiameseConfig
 from lfkit.errors import ParameterError
+from lfkit_cli import options as opt
 from lfkit_cli.common import boundary, epoch_printer, reporter
 from lfkit_cli.frontend_opts import with_frontend
 
@@ -18,29 +19,31 @@ _D = SiameseConfig()
 @with_frontend
 def train_siamese(
     data: str = typer.Argument(..., help="Multi-class dataset folder (audio or spectrograms, with labels.csv) or a labels.csv."),
-    output: str = typer.Option(..., "-o", "--output", help="Model file to write."),
-    arch: str = typer.Option(_D.arch, "--arch", help="Backbone (see lfkit.models: sispeccnn, lenet, speccnn, ...)."),
+    output: str = opt.output(..., "Model file to write."),
+    arch: str = typer.Option(_D.arch, "--arch", help="Backbone network.", click_type=opt.choice(opt.network_names)),
     arch_kwargs: str = typer.Option(None, "--arch-kwargs", help='Backbone arguments as JSON, e.g. \'{"hidden_channels": 32}\'.'),
-    loss: str = typer.Option(_D.loss, "--loss", help="contrastive|triplet."),
-    mining: str = typer.Option(_D.mining, "--mining", help="Triplet mining inside the batch: hard|semihard."),
+    loss: str = typer.Option(_D.loss, "--loss", help="Training loss.", click_type=opt.choice(SIAMESE_LOSSES)),
+    mining: str = typer.Option(_D.mining, "--mining", help="Triplet mining inside the batch.",
+                               click_type=opt.choice(MINING_KINDS)),
     margin: float = typer.Option(_D.margin, "--margin", help="Loss margin, in embedding distance."),
     epochs: int = typer.Option(_D.epochs, "--epochs", help="Epochs (the best validation epoch is kept)."),
     batch_size: int = typer.Option(_D.batch_size, "--batch-size", help="Identities per batch."),
     clips_per_class: int = typer.Option(_D.clips_per_class, "--clips-per-class", help="Clips of each identity per batch."),
-    lr: float = typer.Option(_D.lr, "--lr", help="Adam learning rate."),
+    lr: float = opt.lr(_D.lr),
     val_fraction: float = typer.Option(_D.val_fraction, "--val-fraction", help="Share of identities held out for validation."),
     augment: str = typer.Option(_D.augment, "--augment",
-                                help="New identities in every batch: shift (roll each identity along frequency by a random shift) | twins (shift, and split each identity into two shifted differently) | vary (twins, plus per-clip jitter, noise tilt and contrast) | none."),
+                                help="New identities in every batch: shift (roll each identity along frequency by a random shift), twins (shift, and split each identity into two shifted differently), vary (twins, plus per-clip jitter, noise tilt and contrast), none.",
+                                click_type=opt.choice(SIAMESE_AUGMENTS)),
     max_shift_bins: int = typer.Option(_D.max_shift_bins, "--max-shift-bins", help="Largest --augment shift, in frequency bins."),
     joint: bool = typer.Option(_D.joint, "--joint/--no-joint", help="Join the embedding with the whitened mean spectrum, weighted on the validation identities."),
     aux: str = typer.Option(None, "--aux", help="Another labelled dataset (real recordings of more sources) to train on beside DATA."),
     embedding_dim: int = typer.Option(_D.embedding_dim, "--embedding-dim", help="Embedding width."),
-    seed: int = typer.Option(_D.seed, "--seed", help="Random seed."),
-    device: str = typer.Option(_D.device, "--device", help="cpu or cuda."),
-    workers: int = typer.Option(1, "--workers", help="Processes reading the data."),
-    log: str = typer.Option(None, "--log", help="Write the per-epoch history here (JSON Lines), line by line."),
-    resume: bool = typer.Option(False, "--resume", help="Go on from OUTPUT.ckpt, the checkpoint an interrupted run left."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress."),
+    seed: int = opt.seed(_D.seed),
+    device: str = opt.device(_D.device),
+    workers: int = opt.workers(),
+    log: str = opt.log(),
+    resume: bool = opt.resume("Go on from OUTPUT.ckpt, the checkpoint an interrupted run left."),
+    quiet: bool = opt.quiet(),
     frontend_changes: dict = None,
 ):
     """Train a siamese embedding (contrastive or triplet loss); validation on unseen identities picks the epoch and threshold."""
@@ -64,4 +67,5 @@ def train_siamese(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train-siamese")(train_siamese)
+    app.command("train-siamese", epilog=opt.example(
+        "lfkit train-siamese multi -o si.pt --arch sispeccnn --loss contrastive --seed 0"))(train_siamese)

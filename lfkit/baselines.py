@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from lfkit.config import FrontendConfig, TrainConfig
+from lfkit.config import DEFAULT_THRESHOLD, FrontendConfig, TrainConfig
 from lfkit.errors import DataError, ParameterError
 from lfkit.floor import line_strength_db
 from lfkit.scorers import SCORERS, Scorer
@@ -130,12 +130,12 @@ def train_baseline(data, output, positive: str, cfg: TrainConfig, frontend_chang
     scale[scale == 0] = 1.0
     clf = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced", random_state=cfg.seed)
     clf.fit((F - mean) / scale, y)
-    save_model(output, "baseline", ds.frontend, info, threshold=0.5,
+    save_model(output, "baseline", ds.frontend, info, threshold=DEFAULT_THRESHOLD,
                training={"seconds": time.perf_counter() - t0, "n_train": len(y), "data": str(data),
                          "frontend_selection": ds.selection},
                extra={"method": "logreg", "mean": mean, "scale": scale, "coef": clf.coef_[0].astype(np.float64),
                       "intercept": float(clf.intercept_[0])}, **common)
-    return {"threshold": 0.5}
+    return {"threshold": DEFAULT_THRESHOLD}
 
 
 def _signature_tones(data, positive):

@@ -18,6 +18,7 @@ import numpy as np
 
 from lfkit import io
 from lfkit import metrics as M
+from lfkit.config import DEFAULT_THRESHOLD
 from lfkit.errors import DataError, ParameterError, check_number
 
 __all__ = ["evaluate", "binary_metrics", "run_eval"]
@@ -201,7 +202,7 @@ def evaluate(records: list, label_rows: list | None, positive: str | None = None
         positive = targets.pop() if len(targets) == 1 else "positive"
     if threshold is None:
         ths = {r.get("threshold") for r, _ in joined if r.get("threshold") is not None}
-        threshold = ths.pop() if len(ths) == 1 else 0.5
+        threshold = ths.pop() if len(ths) == 1 else DEFAULT_THRESHOLD
     labels = [str(row["label"]) for _, row in joined]
     if positive not in labels and not all("scores" in r for r, _ in joined):
         raise ParameterError(f"positive={positive!r} is not among the labels ({', '.join(sorted(set(labels)))})")

@@ -23,23 +23,20 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lfkit.config import FrontendConfig
+from lfkit.config import PCEN, FrontendConfig
 from lfkit.errors import DataError, ParameterError, check_positive_int
+from lfkit.cepstrum import dct_matrix, mfcc
 from lfkit.mel import (
     _check_sr,
     _db,
-    _pcen_b,
-    _pcen_core,
-    dct_matrix,
     fft_frequencies,
     hann_window,
     mel_filterbank,
     mel_frequencies,
-    mfcc,
     normalize,
-    pcen,
     power_to_db,
 )
+from lfkit.pcen import pcen, pcen_b, pcen_core
 
 __all__ = [
     "stft_power",
@@ -269,8 +266,8 @@ def _transform(P: np.ndarray, plan: _Plan, config: FrontendConfig) -> np.ndarray
             np.matmul(P[..., k0:k1], W, out=S[..., m0:m1])
         if kind == "pcen":
             S *= np.float32(PCEN_INPUT_SCALE)
-            b = _pcen_b(plan.sr, config.hop_length, 0.4)
-            S = _pcen_core(S, b, 0.98, 2.0, 0.5, 1e-6, time_axis=-2)
+            b = pcen_b(plan.sr, config.hop_length, PCEN.time_constant)
+            S = pcen_core(S, b, PCEN.gain, PCEN.bias, PCEN.power, PCEN.eps, time_axis=-2)
         elif kind in ("logmel", "mfcc"):
             S = _db(S, 1.0, 1e-10, LOGMEL_TOP_DB, axes)
             if kind == "mfcc":

@@ -1,12 +1,12 @@
 """The spectrogram-to-spectrogram stages of the front end and their fixed maps.
 
-FFT bin frequencies, the mel scale, the mel filterbank, the Hann window and
-the DCT-II (cached, returned read-only, so a batch of 2,000 clips builds them
-once), and the stages that act on a power spectrogram: :func:`power_to_db`,
-:func:`pcen`, :func:`mfcc`, :func:`normalize`. The numbers match librosa's
-defaults (Slaney mel scale, ``htk=False``, ``norm='slaney'``; DCT-II with
-``norm='ortho'``). Imports numpy only; :mod:`lfkit.features` re-exports the
-public names and joins the stages into whole front ends.
+FFT bin frequencies, the mel scale, the mel filterbank and the Hann window
+(cached, returned read-only, so a batch of 2,000 clips builds them once), and
+the stages that act on a power spectrogram: :func:`power_to_db` and
+:func:`normalize`. PCEN is in :mod:`lfkit.pcen`, the DCT and MFCC in
+:mod:`lfkit.cepstrum`. The numbers match librosa's defaults (Slaney mel scale,
+``htk=False``, ``norm='slaney'``). Imports numpy only; :mod:`lfkit.features`
+re-exports the public names and joins the stages into whole front ends.
 """
 
 from __future__ import annotations
@@ -25,11 +25,8 @@ __all__ = [
     "mel_to_hz",
     "mel_frequencies",
     "mel_filterbank",
-    "dct_matrix",
     "hann_window",
     "power_to_db",
-    "pcen",
-    "mfcc",
     "normalize",
 ]
 
@@ -183,34 +180,6 @@ def _mel_filterbank(sr: float, n_fft: int, n_mels: int, fmin: float, fmax: float
 
 
 @functools.lru_cache(maxsize=16)
-def dct_matrix(n_mfcc: int, n_mels: int) -> np.ndarray:
-    """Orthonormal DCT-II matrix, first ``n_mfcc`` rows (``scipy.fft.dct(norm='ortho')``).
-
-    Parameters
-    ----------
-    n_mfcc : int
-        Coefficients kept, at most ``n_mels``.
-    n_mels : int
-        Length of the transformed axis.
-
-    Returns
-    -------
-    D : np.ndarray, shape (n_mfcc, n_mels), float64, read-only
-        ``D @ S_db`` transforms a (n_mels, n_frames) array along frequency.
-    """
-    n_mfcc = check_positive_int("n_mfcc", n_mfcc)
-    n_mels = check_positive_int("n_mels", n_mels)
-    if n_mfcc > n_mels:
-        raise ParameterError(f"n_mfcc={n_mfcc} must be <= n_mels={n_mels}")
-    k = np.arange(n_mfcc)[:, None]
-    n = np.arange(n_mels)[None, :]
-    D = np.sqrt(2.0 / n_mels) * np.cos(np.pi * k * (2 * n + 1) / (2 * n_mels))
-    D[0] /= np.sqrt(2.0)
-    D.flags.writeable = False
-    return D
-
-
-@functools.lru_cache(maxsize=16)
 def hann_window(n_fft: int) -> np.ndarray:
     """Periodic Hann window, as ``scipy.signal.get_window('hann', n_fft, fftbins=True)``.
 
@@ -229,7 +198,7 @@ def hann_window(n_fft: int) -> np.ndarray:
     return w
 
 
-# ---------------------------------------------------------------- dB, PCEN, MFCC, norm
+# ---------------------------------------------------------------- dB, norm
 
 
 def _db(S: np.ndarray, ref_value: float, amin: float, top_db, axes) -> np.ndarray:
@@ -276,104 +245,6 @@ def power_to_db(S, ref=1.0, amin: float = 1e-10, top_db: float | None = 80.0) ->
         raise ParameterError(f"top_db={top_db!r} must be non-negative")
     ref_value = float(np.abs(ref(S) if callable(ref) else ref))
     return _db(S, ref_value, amin, top_db, axes=None)
-
-
-def _pcen_b(sr: float, hop_length: int, time_constant: float) -> float:
-    t_frames = time_constant * sr / float(hop_length)
-    return (math.sqrt(1 + 4 * t_frames**2) - 1) / (2 * t_frames**2)
-
-
-def _pcen_core(S, b, gain, bias, power, eps, time_axis: int) -> np.ndarray:
-    # First-order IIR smoother M[t] = b S[t] + (1 - b) M[t-1] along time, with
-    # librosa's initial state lfilter_zi([b], [1, b - 1]) = 1 - b, i.e. M[-1] = 1.
-    St = np.moveaxis(S, time_axis, 0)
-    M = np.empty_like(St)
-    prev = np.ones(St.shape[1:], dtype=St.dtype)
-    for t in range(St.shape[0]):
-        prev = b * St[t] + (1.0 - b) * prev
-        M[t] = prev
-    M = np.moveaxis(M, 0, time_axis)
-    smooth = np.exp(-gain * (np.log(eps) + np.log1p(M / eps)))
-    if power == 0:
-        return np.log1p(S * smooth)
-    if bias == 0:
-        return np.exp(power * (np.log(S) + np.log(smooth)))
-    return (bias**power) * np.expm1(power * np.log1p(S * smooth / bias))
-
-
-def pcen(
-    S,
-    sr: float,
-    hop_length: int,
-    gain: float = 0.98,
-    bias: float = 2.0,
-    power: float = 0.5,
-    time_constant: float = 0.4,
-    eps: float = 1e-6,
-) -> np.ndarray:
-    """Per-channel energy normalisation, identical to ``librosa.pcen`` defaults.
-
-    ``(S / (eps + M)**gain + bias)**power - bias**power`` with ``M`` a
-    first-order IIR smoothing of ``S`` along time whose coefficient ``b`` follows
-    from ``time_constant`` as in librosa, and whose initial state is librosa's
-    ``scipy.signal.lfilter_zi`` (the smoother starts as if it had seen ones).
-
-    Parameters
-    ----------
-    S : np.ndarray, shape (..., n_freq, n_frames)
-        Non-negative (mel) power; librosa scales [-1, 1] audio's power by ``2**31`` first.
-    sr : float
-        Sample rate in Hz.
-    hop_length : int
-        Samples between frames.
-    gain, bias, power, eps : float
-        librosa's parameters, ``gain, bias, power >= 0``, ``eps > 0``.
-    time_constant : float
-        Smoother time constant in seconds, > 0.
-
-    Returns
-    -------
-    P : np.ndarray, same shape as ``S``, float32 for float32 input else float64
-    """
-    hop_length = check_positive_int("hop_length", hop_length)
-    for name, value in (("gain", gain), ("bias", bias), ("power", power)):
-        if not value >= 0:
-            raise ParameterError(f"{name}={value!r} must be non-negative")
-    for name, value in (("eps", eps), ("time_constant", time_constant), ("sr", sr)):
-        if not value > 0:
-            raise ParameterError(f"{name}={value!r} must be strictly positive")
-    S = np.asarray(S)
-    if S.dtype != np.float32:
-        S = S.astype(np.float64, copy=False)
-    if S.ndim < 2 or S.shape[-1] == 0:
-        raise DataError(f"S must have shape (..., n_freq, n_frames), got shape {S.shape}")
-    return _pcen_core(S, _pcen_b(sr, hop_length, time_constant), gain, bias, power, eps, -1)
-
-
-def mfcc(S_db, n_mfcc: int = 20) -> np.ndarray:
-    """MFCCs of a log-mel spectrogram: orthonormal DCT-II along frequency.
-
-    Same as ``librosa.feature.mfcc(S=S_db, n_mfcc=n_mfcc)`` (``dct_type=2``,
-    ``norm='ortho'``, ``lifter=0``).
-
-    Parameters
-    ----------
-    S_db : np.ndarray, shape (..., n_mels, n_frames)
-        Log-mel power in dB, e.g. ``power_to_db(mel)``.
-    n_mfcc : int
-        Coefficients kept, at most ``n_mels``.
-
-    Returns
-    -------
-    C : np.ndarray, shape (..., n_mfcc, n_frames), float32 for float32 input else float64
-    """
-    S_db = np.asarray(S_db)
-    if S_db.ndim < 2:
-        raise DataError(f"S_db must have shape (..., n_mels, n_frames), got shape {S_db.shape}")
-    D = dct_matrix(n_mfcc, S_db.shape[-2])
-    if S_db.dtype == np.float32:
-        D = D.astype(np.float32)
-    return D @ S_db
 
 
 def normalize(S, norm: str = "standard") -> np.ndarray:

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from lfkit.config import AugmentConfig, TrainConfig
+from lfkit.config import DEFAULT_THRESHOLD, AugmentConfig, TrainConfig
 from lfkit.errors import DataError, ParameterError, check_positive_int
 
 __all__ = ["seed_everything", "stratified_split", "fit_classifier", "train_binary", "predict_logits",
@@ -385,8 +385,8 @@ def validation_threshold(net, X, y, val_idx, notice=None) -> tuple[float, float 
     yv = np.asarray(y)[val_idx]
     if len(np.unique(yv)) < 2:
         if notice:
-            notice("threshold: no validation split with both classes; using 0.5")
-        return 0.5, None
+            notice(f"threshold: no validation split with both classes; using {DEFAULT_THRESHOLD:g}")
+        return DEFAULT_THRESHOLD, None
     logit = predict_logits(net, _as_input(X[val_idx], None))[:, 0]
     p = 1.0 / (1.0 + np.exp(-logit.astype(np.float64)))
     threshold, bacc = balanced_accuracy_threshold(yv, p)

@@ -82,6 +82,36 @@ def test_bad_parameter_exits_2_naming_it(lfkit_fast, command):
     assert proc.returncode == 2 and "--no-such-option" in proc.stderr.decode() and proc.stdout == b""
 
 
+#: The options whose values are names from a registry or a fixed list, per command: shown as [a|b|...].
+CHOICE_OPTIONS = {
+    "synth": ("--noise",),
+    "spectro": ("--kind", "--norm"),
+    "train-binary": ("--arch", "--kind", "--norm"),
+    "train-oneclass": ("--extractor", "--detector", "--reduce", "--kind"),
+    "train-siamese": ("--arch", "--loss", "--mining", "--augment", "--kind"),
+}
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_is_plain_with_an_example_and_choices(lfkit_fast, command):
+    """Every --help: no backslash (typer's ``\\[default: ...]``), an example, names shown as choices,
+    and the one text of -q/--quiet and --workers (cli/options.py)."""
+    from lfkit_cli.options import QUIET_HELP, WORKERS_HELP
+
+    proc = lfkit_fast(*([command] if command else []), "--help")
+    out = proc.stdout.decode()
+    assert proc.returncode == 0 and out.startswith("Usage: lfkit"), proc.stderr
+    assert "\\" not in out, [line for line in out.splitlines() if "\\" in line]
+    assert re.search(r"^  Examples?:\n    lfkit ", out, re.M), out[-400:]
+    flat = " ".join(out.split())
+    for flag in CHOICE_OPTIONS.get(command, ()):
+        assert re.search(rf"{flag} \[[a-z0-9]+(\|[a-z0-9]+)+\] ", flat), (flag, flat)
+    if "--quiet" in out:
+        assert f"-q, --quiet {QUIET_HELP}" in flat
+    if "--workers" in out:
+        assert f"--workers INTEGER {WORKERS_HELP}" in flat
+
+
 def test_root_help_and_version(lfkit):
     proc = lfkit("--help")
     assert proc.returncode == 0

@@ -65,10 +65,16 @@ def _check_against_sklearn(m, y, s, t):
     mc = skm.roc_auc_score(y, s, max_fpr=0.1)
     lo, hi = 0.1 ** 2 / 2, 0.1
     assert m["pauc"] == pytest.approx((lo + (2 * mc - 1) * (hi - lo)) / 0.1, abs=1e-9)
-    # EER: where FPR meets FNR on sklearn's ROC curve, within one step of it
+    # EER: where FPR meets FNR on sklearn's ROC curve, both linearly interpolated between the two
+    # points that bracket the crossing (there the two rates are equal: the EER, exactly)
     fpr, tpr, _ = skm.roc_curve(y, s)
-    i = int(np.argmin(np.abs(fpr - (1 - tpr))))
-    assert abs(m["eer"] - (fpr[i] + 1 - tpr[i]) / 2) <= max(np.diff(fpr).max(), np.diff(tpr).max())
+    fnr = 1 - tpr
+    i = int(np.flatnonzero(fnr - fpr <= 0)[0])
+    d0, d1 = fnr[i - 1] - fpr[i - 1], fnr[i] - fpr[i]
+    t = d0 / (d0 - d1)
+    eer = fpr[i - 1] + t * (fpr[i] - fpr[i - 1])
+    assert eer == pytest.approx(fnr[i - 1] + t * (fnr[i] - fnr[i - 1]), abs=1e-12)
+    assert m["eer"] == pytest.approx(eer, abs=1e-12)
 
 
 @pytest.mark.parametrize("threshold", [None, 0.3, 0.65])

@@ -188,9 +188,18 @@ def test_public_pcen_and_mfcc_match_librosa():
 
 
 def test_resample_matches_scipy_polyphase_and_changes_shape():
+    import scipy.signal
+
     y = _noisy(n=4410, sr=44100)
     z = resample(y, 44100, 8000)
     assert z.shape == (800,)
+    # the reference: scipy's polyphase filter with the ratio reduced by the gcd (8000/44100 = 80/441)
+    np.testing.assert_allclose(z, scipy.signal.resample_poly(y, 80, 441), rtol=0, atol=1e-12)
+    Y = np.stack([y, -2.0 * y])  # a batch is resampled along its last axis, clip by clip
+    np.testing.assert_allclose(resample(Y, 44100, 8000), np.stack([z, -2.0 * z]), rtol=0, atol=1e-12)
+    up = resample(z, 8000, 22050)  # upsampling: 22050/8000 = 441/160
+    assert up.shape == (2205,)
+    np.testing.assert_allclose(up, scipy.signal.resample_poly(z, 441, 160), rtol=0, atol=1e-12)
     cfg = FrontendConfig(kind="logmel", sr=8000, n_fft=256, hop_length=64, fmax=None, norm="none")
     assert spectrogram(y, 44100, cfg).shape == output_shape(cfg, 44100, 4410)
     np.testing.assert_allclose(spectrogram(y, 44100, cfg), spectrogram(z, 8000, cfg), atol=1e-4)

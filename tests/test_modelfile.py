@@ -158,7 +158,25 @@ def test_weights_that_do_not_fit_the_architecture_are_refused(sh, tmp_path):
     assert not (tmp_path / "s.jsonl").exists()
 
 
+def _leaf_types(x) -> set:
+    """The types of every non-container value in nested dicts, lists and tuples (keys must be str)."""
+    if isinstance(x, dict):
+        assert all(isinstance(k, str) for k in x), list(x)
+        return set().union(set(), *map(_leaf_types, x.values()))
+    if isinstance(x, (list, tuple)):
+        return set().union(set(), *map(_leaf_types, x))
+    return {type(x)}
+
+
 def test_loading_reads_only_weights(sh):
-    # what load_model accepts, the restricted unpickler accepts too: no custom classes in the file
-    buf = io.BytesIO(sh.model.read_bytes())
-    torch.load(buf, weights_only=True)
+    # what load_model accepts, the restricted unpickler accepts too: no custom classes in the file,
+    # only plain values and tensors, and the tensors are the network's weights, equal to what loading builds
+    raw = torch.load(io.BytesIO(sh.model.read_bytes()), weights_only=True)
+    assert isinstance(raw, dict) and raw["format"] == FORMAT_TAG
+    assert _leaf_types(raw) <= {torch.Tensor, str, int, float, bool, type(None)}, _leaf_types(raw)
+    net = build_network(load_model(sh.model))
+    state = net.state_dict()
+    assert list(raw["state_dict"]) == list(state) and len(state) > 0
+    assert all(bool(torch.isfinite(v).all()) for v in state.values()) and any(bool(v.any()) for v in state.values())
+    for k, v in state.items():
+        assert raw["state_dict"][k].dtype == v.dtype and torch.equal(raw["state_dict"][k], v), k

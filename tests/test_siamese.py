@@ -10,6 +10,7 @@ import csv
 import itertools
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -267,8 +268,18 @@ def test_pairs_score_and_verification_eval(pipeline):
     assert ev.returncode == 0, ev.stderr.decode()
     out = json.loads(ev.stdout)
     assert out["n"] == 36 and out["n_same"] == 9 and out["unscored"] == 0
-    for k in ("auc", "eer", "accuracy"):
-        assert 0 <= out[k] <= 1
+    # the metrics of these 36 scores against pairs.csv's 'same', computed here with scikit-learn
+    import sklearn.metrics as skm
+
+    same = {frozenset((Path(r["a"]).name, Path(r["b"]).name)): int(r["same"])
+            for r in csv.DictReader(open(d / "test" / "pairs.csv"))}
+    y = np.array([same[frozenset((Path(r["a"]).name, Path(r["b"]).name))] for r in recs])
+    s = np.array([r["score"] for r in recs])
+    assert y.sum() == 9
+    assert out["auc"] == pytest.approx(skm.roc_auc_score(y, s), abs=1e-12)
+    assert out["accuracy"] == pytest.approx(np.mean((s >= recs[0]["threshold"]) == y), abs=1e-12)
+    fpr, tpr, _ = skm.roc_curve(y, s)  # the EER lies where FPR and FNR cross, between these two bounds
+    assert np.max(np.minimum(fpr, 1 - tpr)) - 1e-12 <= out["eer"] <= np.min(np.maximum(fpr, 1 - tpr)) + 1e-12
 
 
 # ---------------------------------------------------------------------------- bad input

@@ -83,15 +83,31 @@ def test_stratified_split_keeps_both_classes_each_side():
     assert len(set(tr) & set(va)) == 0 and len(tr) + len(va) == 25
 
 
-def test_imbalanced_set_trains_with_positive_weight(tmp_path):
+def test_imbalanced_set_trains_with_positive_weight(tmp_path, monkeypatch):
+    import lfkit.train
     from lfkit.io import read_labels, write_csv
 
     d = make_set(tmp_path / "d", n=24, seed=5)
     rows, _ = read_labels(d)
     keep = [r for r in rows if r["label"] != "positive"] + [r for r in rows if r["label"] == "positive"][:4]
     write_csv(keep, d / "labels.csv")
+    seen = []
+    loss_fn = lfkit.train._loss_fn
+
+    def spy(n_outputs, y_train, device):
+        fn = loss_fn(n_outputs, y_train, device)
+        seen.append((np.asarray(y_train).copy(), fn))
+        return fn
+
+    monkeypatch.setattr(lfkit.train, "_loss_fn", spy)
     summary = train(d, tmp_path / "m.pt", epochs=1)
     assert summary["n_positive"] == 4 and summary["n_train"] == 16
+    # the loss weighs each positive by negatives / positives of the training split: 10 clips to 3
+    # (12 and 4, less 2 and 1 held out), whatever the number of augmented copies of each
+    (y_train, fn), = seen
+    n_pos, n_neg = int((y_train == 1).sum()), int((y_train == 0).sum())
+    assert n_pos > 0 and n_neg * 3 == n_pos * 10, (n_pos, n_neg)
+    assert fn.pos_weight.tolist() == pytest.approx([10 / 3])
 
 
 # --------------------------------------------------------------------------- bad datasets

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lfkit.config import DETECTOR_DEFAULTS
 from lfkit.errors import DataError, ParameterError, check_choice, check_positive_int
 
 from lfkit.detectors.base import Detector, _check_fraction, _logsumexp
@@ -41,8 +42,8 @@ class GMMDetector(Detector):
     name = "gmm"
     score_kind = "log_likelihood"
 
-    def __init__(self, n_components=18, covariance_type="spherical", max_iter=100, random_state=0,
-                 calibration=True, contamination=0.08, cal_fraction=0.25):
+    def __init__(self, n_components=DETECTOR_DEFAULTS.n_components, covariance_type="spherical", max_iter=100,
+                 random_state=0, calibration=True, contamination=DETECTOR_DEFAULTS.contamination, cal_fraction=0.25):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.max_iter = max_iter

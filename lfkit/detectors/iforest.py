@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lfkit.config import DETECTOR_DEFAULTS
 from lfkit.errors import DataError, check_positive_int
 
 from lfkit.detectors.base import Detector, _average_path_length, _check_fraction
@@ -41,7 +42,8 @@ class IForestDetector(Detector):
     name = "iforest"
     score_kind = "decision_function"
 
-    def __init__(self, n_estimators=70, contamination=0.08, random_state=0):
+    def __init__(self, n_estimators=DETECTOR_DEFAULTS.n_estimators, contamination=DETECTOR_DEFAULTS.contamination,
+                 random_state=0):
         self.n_estimators = n_estimators
         self.contamination = contamination
         self.random_state = random_state

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lfkit.config import DETECTOR_DEFAULTS
 from lfkit.errors import DataError, ParameterError
 
 from lfkit.detectors.base import Detector, _check_fraction
@@ -35,7 +36,7 @@ class OCSVMDetector(Detector):
     score_kind = "decision_function"
     quantile_param = "nu"
 
-    def __init__(self, nu=0.08, gamma=0.001, kernel="rbf"):
+    def __init__(self, nu=DETECTOR_DEFAULTS.nu, gamma=DETECTOR_DEFAULTS.gamma, kernel="rbf"):
         self.nu = nu
         self.gamma = gamma
         self.kernel = kernel
