@@ -14,7 +14,17 @@ import numpy as np
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_device, check_number
 from lfkit.resources import cap_workers, usable_device
-from lfkit.records import check_compatible, error_record, finite_records, record_path
+from lfkit.records import (
+    add_metadata,
+    best_chunk,
+    check_compatible,
+    clip_metadata,
+    decide,
+    error_record,
+    finite_records,
+    make_record,
+    record_path,
+)
 from lfkit.streaming import RecordSink
 from lfkit.segments import (
     STREAM_BLOCK,
@@ -97,41 +107,26 @@ def _score_into(out, pending, scorers):
 
 def _records_for(clip, blocks, scorers, threshold, name, aggregate, scored):
     """Turn one clip's scored blocks (``scored[block][model]``, from :func:`_score_many`) into records."""
-    meta = {k: v for k, v in clip.items() if not k.startswith("_") and k != "path"}
     per_chunk = []
     for (starts, ends, _), results in zip(blocks, scored):
-        n = len(results[0])
-        for i in range(n):
-            rec = {"path": record_path(clip), "model": name}
+        for i in range(len(results[0])):
             parts = [r[i] for r in results]
-            rec["score"] = float(np.mean([p["score"] for p in parts]))
-            for key in ("probability",):
-                vals = [p[key] for p in parts if p.get(key) is not None]
-                if len(vals) == len(parts):
-                    rec[key] = float(np.mean(vals))
-            if len(scorers) == 1:
-                for k, v in parts[0].items():
-                    rec.setdefault(k, v)
-            if starts is not None:
-                rec["start"], rec["end"] = round(float(starts[i]), 6), round(float(ends[i]), 6)
-            per_chunk.append(rec)
-    if aggregate and len(per_chunk) > 1 and "start" in per_chunk[0]:
-        best = max(per_chunk, key=lambda r: r["score"])
-        rec = dict(best)
-        rec["n_chunks"] = len(per_chunk)
-        rec["start"], rec["end"] = per_chunk[0]["start"], per_chunk[-1]["end"]
-        rec["best_start"], rec["best_end"] = best["start"], best["end"]
-        per_chunk = [rec]
-    out = []
+            probs = [p["probability"] for p in parts if p.get("probability") is not None]
+            per_chunk.append(make_record(
+                clip, name, score=float(np.mean([p["score"] for p in parts])),
+                probability=float(np.mean(probs)) if len(probs) == len(parts) else None,
+                extra=parts[0] if len(scorers) == 1 else None,
+                start=None if starts is None else starts[i], end=None if ends is None else ends[i]))
+    if aggregate:
+        per_chunk = best_chunk(per_chunk)
+    meta = clip_metadata(clip)
+    target = scorers[0].positive
     for rec in per_chunk:
-        if threshold is not None:
-            rec["threshold"] = threshold
-            rec["decision"] = bool(rec["score"] >= threshold)
-        if scorers[0].positive is not None:
-            rec["target"] = scorers[0].positive
-        rec.update({k: v for k, v in meta.items() if k not in rec})
-        out.append(rec)
-    return out
+        decide(rec, threshold)
+        if target is not None:
+            rec["target"] = target
+        add_metadata(rec, meta)
+    return per_chunk
 
 
 def _batched(scorer, X, batch_size: int = 256):
