@@ -148,7 +148,8 @@ def check_score_options(threshold=None, chunk_s=None, chunk_hop_s=None, workers:
 
 def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_hop_s=None, workers: int = 1,
           strict: bool = False, device: str = "cpu", report=None, notice=None, progress=None,
-          resume: bool = False) -> int:
+          resume: bool = False, fmt: str = "jsonl", min_score=None, detections: bool = False,
+          gap_s: float = 0.0) -> int:
     """The whole of ``lfkit score`` for the binary and one-class regimes.
 
     Parameters
@@ -174,6 +175,18 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         Bad files (always shown) and notices such as resampling.
     resume : bool
         Finish ``output``'s ``.partial`` file: inputs already there are skipped.
+    fmt : str
+        Output format, a name of :data:`lfkit.writers.WRITERS`: ``jsonl``
+        (default), ``csv``, ``raven`` (selection table), ``audacity`` (labels).
+    min_score : float or None
+        Write only records scoring at least this (events: their peak score).
+    detections : bool
+        Merge each file's consecutive windows at or above the threshold into
+        events (:class:`lfkit.detections.EventMerger`): ``start``, ``end``,
+        frequency band, peak ``score``, ``n_windows``. Windows are never
+        reduced to the best chunk then.
+    gap_s : float
+        With ``detections``: join events whose windows are at most this far apart (s).
 
     Returns
     -------
@@ -197,12 +210,15 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         ths = [s.threshold for s in scorers if s.threshold is not None]
         threshold = float(np.mean(ths)) if len(ths) == len(scorers) else None
     plan = (target_sr, chunk_s, chunk_hop_s, default_n, strict)
+    from lfkit.detections import post_processor
+
+    post = post_processor(scorers, threshold, fmt, min_score, detections, gap_s)
     clips = io.find_inputs(inputs)
     name = ensemble_name(scorers)
-    sink = RecordSink(output, resume)
+    sink = RecordSink(output, resume, fmt, band=post.band)
     try:
-        n_bad, n_good = _score_to(sink, clips, scorers, views, plan, threshold, name, chunk_s is None, workers,
-                                  report, notice, progress)
+        n_bad, n_good = _score_to(sink, clips, scorers, views, plan, threshold, name,
+                                  chunk_s is None and not detections, workers, report, notice, progress, post)
     except BaseException:
         sink.close()
         raise
@@ -224,7 +240,8 @@ def check_chunk_fits(chunk_s, chunk_hop_s, scorers, sr) -> None:
                                  f"({n_fft} samples = {n_fft / sr:.3g} s at {sr} Hz)")
 
 
-def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, workers, report, notice, progress):
+def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, workers, report, notice, progress,
+              post=None):
     """Score ``clips`` into ``sink`` in input order; returns (bad inputs, good inputs), resumed ones included."""
     sink.keep_groups(_batch_start(sink.groups))  # resume at a batch boundary: the same batches, the same bits
     todo = [c for c in clips if not sink.skip(record_path(c))]
@@ -266,6 +283,8 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
             sc = next(scored)
             try:
                 recs = finite_records(_records_for(clip, blocks, scorers, threshold, name, aggregate, sc), clip["path"])
+                if post is not None:
+                    recs = post(recs)
             except LfkitError as exc:
                 fail(clip, exc)
                 continue
@@ -376,6 +395,9 @@ def run_score(models, inputs, output=None, *, enroll=None, pairs=None, **kw) -> 
 
         if kw.pop("resume", False):
             raise ParameterError("resume works for plain scoring, not with --enroll or --pairs")
+        for opt, default in (("fmt", "jsonl"), ("min_score", None), ("detections", False), ("gap_s", 0.0)):
+            if kw.pop(opt, default) != default:
+                raise ParameterError(f"{opt} works for plain scoring, not with --enroll or --pairs")
         kw["workers"] = check_score_options(kw.get("threshold"), kw.get("chunk_s"), kw.get("chunk_hop_s"),
                                             kw.get("workers", 1), kw.get("device", "cpu"), kw.get("notice"))
 

@@ -37,11 +37,11 @@ __all__ = ["WRITERS", "make_writer", "read_records", "detect_format", "CSV_COLUM
 
 #: Record keys a CSV output holds first, in this order.
 CSV_COLUMNS = ["path", "model", "start", "end", "low_freq_hz", "high_freq_hz", "score", "probability", "threshold",
-               "decision", "match", "target", "n_chunks", "best_start", "best_end", "peak_time", "n_windows", "scores",
-               "error"]
+               "decision", "match", "target", "n_chunks", "best_start", "best_end", "peak_time", "n_windows",
+               "windows_start", "windows_end", "scores", "error"]
 _INT = {"n_chunks", "n_windows"}
 _FLOAT = {"start", "end", "low_freq_hz", "high_freq_hz", "score", "probability", "threshold", "best_start",
-          "best_end", "peak_time"}
+          "best_end", "peak_time", "windows_start", "windows_end"}
 
 #: Columns of a Raven selection table, in order.
 RAVEN_COLUMNS = ["Selection", "View", "Channel", "Begin Time (s)", "End Time (s)", "Low Freq (Hz)", "High Freq (Hz)",
