@@ -19,7 +19,7 @@ of the merged windows themselves.
 from __future__ import annotations
 
 from lfkit.errors import ParameterError, check_number
-from lfkit.records import add_metadata
+from lfkit.records import add_metadata, decide
 
 __all__ = ["keep_min_score", "merge_windows", "EventMerger", "event_band", "post_processor"]
 
@@ -130,8 +130,7 @@ class EventMerger:
             ev["peak_time"] = round((peak["start"] + peak["end"]) / 2, 6)
             ev["windows_start"], ev["windows_end"] = first["start"], final["end"]
         ev["n_windows"] = len(run)
-        ev["threshold"] = self.threshold
-        ev["decision"] = True
+        decide(ev, self.threshold)  # True: the peak is at or above it
         return add_metadata(ev, {k: v for k, v in first.items() if k not in _WINDOW_KEYS})
 
 
