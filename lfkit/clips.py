@@ -109,7 +109,7 @@ def make_clips(inputs, output, clip_s: float | None = None, n_negative: int | No
         ``n_positive``, ``n_negative``, ``clip_s``, ``sr``.
     """
     if clip_s is not None:
-        check_number("clip_s", clip_s, 0, lo_open=True)
+        check_number("clip", clip_s, 0, lo_open=True, unit=" s")
     if n_negative is not None and (isinstance(n_negative, bool) or not isinstance(n_negative, int) or n_negative < 0):
         raise ParameterError(f"n_negative={n_negative!r} must be a whole number >= 0")
     pairs = pair_inputs(inputs)
