@@ -14,17 +14,8 @@ import numpy as np
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_device, check_number
 from lfkit.resources import cap_workers, usable_device
-from lfkit.records import (
-    add_metadata,
-    best_chunk,
-    check_compatible,
-    clip_metadata,
-    decide,
-    error_record,
-    finite_records,
-    make_record,
-    record_path,
-)
+from lfkit.records import (add_metadata, best_chunk, check_compatible, clip_metadata, decide, error_record,
+                           finite_records, make_record, record_path)
 from lfkit.streaming import RecordSink
 from lfkit.segments import (
     STREAM_BLOCK,
