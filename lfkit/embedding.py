@@ -26,6 +26,7 @@ import numpy as np
 
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError
+from lfkit.records import clip_metadata, record_path
 
 __all__ = ["embed", "embed_clips", "csv_path_for", "EmbeddingSink"]
 
@@ -36,14 +37,6 @@ _MAGIC = b"LFKEMB1\n"
 def csv_path_for(output) -> str:
     """The CSV written beside an NPY output: ``emb.npy`` -> ``emb.csv``."""
     return str(Path(output).with_suffix(".csv"))
-
-
-def _meta(clip) -> dict:
-    return {k: v for k, v in clip.items() if not k.startswith("_") and k != "path"}
-
-
-def _row_path(clip) -> str:
-    return clip["_file"] if clip["_file"] == io.STDIO else os.path.abspath(clip["_file"])
 
 
 def iter_embeddings(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool = False, report=None, notice=None,
@@ -68,10 +61,10 @@ def iter_embeddings(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool 
                 for i in range(0, len(X), batch_size):
                     parts.append(np.asarray(scorer.embed_batch(X[i : i + batch_size]), dtype=np.float32))
                 for i in range(len(X)):
-                    row = {"path": _row_path(clip),
+                    row = {"path": record_path(clip),
                            "start": "" if starts is None else round(float(starts[i]), 6),
                            "end": "" if ends is None else round(float(ends[i]), 6)}
-                    row.update({k: v for k, v in _meta(clip).items() if k not in row})
+                    row.update({k: v for k, v in clip_metadata(clip).items() if k not in row})
                     rows.append(row)
             E = np.concatenate(parts)
             if not np.isfinite(E).all():
@@ -267,10 +260,10 @@ def embed(model_path, inputs, output=None, chunk_s=None, chunk_hop_s=None, stric
         return n_bad
     columns = ["row", "path", "start", "end"]
     for c in clips:
-        columns += [k for k in _meta(c) if k not in columns]
+        columns += [k for k in clip_metadata(c) if k not in columns]
     sink = EmbeddingSink(output, columns, resume)
     try:
-        todo = [c for c in clips if not sink.skip(_row_path(c))]
+        todo = [c for c in clips if not sink.skip(record_path(c))]
         n_good = len(clips) - len(todo)
         for _, E, rows in iter_embeddings(scorer, todo, chunk_s, chunk_hop_s, strict, report, notice):
             sink.write(E, rows)

@@ -193,10 +193,6 @@ def identity_scores(E, groups, normalize: bool) -> np.ndarray:
     return out
 
 
-def _meta(clip):
-    return {k: v for k, v in clip.items() if not k.startswith("_") and k != "path"}
-
-
 def score_enroll(models, enroll, inputs, output=None, threshold=None, chunk_s=None, chunk_hop_s=None, workers=1,
                  strict=False, device="cpu", report=None, notice=None, progress=None, method="centroid") -> int:
     """Identify clips among enrolled identities (open set); write one record per clip (or chunk).
@@ -229,7 +225,7 @@ def score_enroll(models, enroll, inputs, output=None, threshold=None, chunk_s=No
         threshold = scorer.threshold
     clips = io.find_inputs(inputs)
     done, bad = embed_clips(scorer, clips, plan, workers, report, notice, progress)
-    from lfkit.records import error_record, record_path
+    from lfkit.records import add_metadata, best_chunk, clip_metadata, decide, error_record, make_record
 
     failed = {id(c): msg for c, msg in bad}
     embedded = {id(c): (starts, ends, E) for c, starts, ends, E in done}
@@ -243,24 +239,17 @@ def score_enroll(models, enroll, inputs, output=None, threshold=None, chunk_s=No
         recs = []
         for i in range(len(E)):
             j = int(np.argmax(S[i]))
-            best = float(S[i, j])
-            rec = {"path": record_path(clip), "model": scorer.name,
-                   "match": names[j], "score": best, "scores": {n: float(v) for n, v in zip(names, S[i])}}
-            if starts is not None:
-                rec["start"], rec["end"] = round(float(starts[i]), 6), round(float(ends[i]), 6)
-            recs.append(rec)
-        if chunk_s is None and len(recs) > 1:
-            top = max(recs, key=lambda r: r["score"])
-            recs = [dict(top, n_chunks=len(recs), start=recs[0]["start"], end=recs[-1]["end"],
-                         best_start=top["start"], best_end=top["end"])]
+            recs.append(make_record(clip, scorer.name, match=names[j], score=float(S[i, j]),
+                                    scores={n: float(v) for n, v in zip(names, S[i])},
+                                    start=None if starts is None else starts[i], end=None if ends is None else ends[i]))
+        if chunk_s is None:
+            recs = best_chunk(recs)
         for rec in recs:
             if threshold is not None:
-                rec["threshold"] = float(threshold)
-                rec["decision"] = bool(rec["score"] >= threshold)
+                decide(rec, float(threshold))
                 if not rec["decision"]:
                     rec["match"] = UNKNOWN
-            rec.update({k: v for k, v in _meta(clip).items() if k not in rec})
-            records.append(rec)
+            records.append(add_metadata(rec, clip_metadata(clip)))
     if not done and bad:
         raise DataError(f"none of the {len(clips)} input(s) could be scored")
     io.write_jsonl(records, output)
@@ -281,6 +270,7 @@ def score_pairs(models, pairs, output=None, threshold=None, chunk_s=None, chunk_
     int
         Number of pairs that could not be scored.
     """
+    from lfkit.records import decide
     from lfkit.siamese import _unit, read_pairs, similarity
 
     scorer = _siamese_scorer(models, device)
@@ -308,9 +298,7 @@ def score_pairs(models, pairs, output=None, threshold=None, chunk_s=None, chunk_
             continue
         s = float(similarity(np.linalg.norm(emb[r["_a"]] - emb[r["_b"]])))
         rec = {"a": r["_a"], "b": r["_b"], "model": scorer.name, "score": s}
-        if threshold is not None:
-            rec["threshold"] = float(threshold)
-            rec["decision"] = bool(s >= threshold)
+        decide(rec, None if threshold is None else float(threshold))
         rec.update({k: v for k, v in r.items() if not k.startswith("_") and k not in ("a", "b")})
         records.append(rec)
     if not records:

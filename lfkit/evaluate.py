@@ -20,6 +20,8 @@ from lfkit import io
 from lfkit import metrics as M
 from lfkit.config import DEFAULT_THRESHOLD
 from lfkit.errors import DataError, ParameterError, check_number
+from lfkit.records import best_per_path
+from lfkit.writers import read_records
 
 __all__ = ["evaluate", "binary_metrics", "run_eval"]
 
@@ -29,16 +31,6 @@ def _key(path: str, root: Path | None = None) -> str:
     if root is not None and not p.is_absolute():
         p = root / p
     return os.path.realpath(p)
-
-
-def _reduce_chunks(records):
-    """One record per path: the highest-scoring chunk (detection anywhere in the file)."""
-    best = {}
-    for r in records:
-        k = r["path"]
-        if k not in best or r["score"] > best[k]["score"]:
-            best[k] = r
-    return list(best.values())
 
 
 def binary_metrics(y: np.ndarray, score: np.ndarray, threshold: float) -> dict:
@@ -168,7 +160,7 @@ def evaluate(records: list, label_rows: list | None, positive: str | None = None
     records, n_error = _check_records(records)
     if not records:
         raise DataError(f"all {n_error} score record(s) are error records; nothing to evaluate")
-    recs = _reduce_chunks(records)
+    recs = best_per_path(records)
     joined, unlabelled = [], []
     if label_rows is None:
         for r in recs:
@@ -261,7 +253,7 @@ def run_eval(scores_path, labels_path=None, positive=None, threshold=None, by=No
     bins = parse_bins(bins)
     if bins is not None and not by:
         raise ParameterError("bins needs --by COLUMN")
-    records = io.read_jsonl(scores_path)
+    records = read_records(scores_path)  # JSON Lines or CSV (by extension, else content), as score writes them
     if pairs is not None:
         from lfkit.siamese import evaluate_pairs
 
@@ -295,7 +287,7 @@ def _plot_roc(records, rows, result, path) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise ParameterError("plot: matplotlib is not installed (pip install 'lfkit[plot]')") from None
-    recs = _reduce_chunks(records)
+    recs = best_per_path(records)
     lab = {_key(r["_file"]): r["label"] for r in rows} if rows is not None else {}
     pairs = [(r["score"], (lab.get(_key(r["path"])) if rows is not None else r.get("label"))) for r in recs]
     pairs = [(s, l) for s, l in pairs if l is not None]

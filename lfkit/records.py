@@ -1,4 +1,10 @@
-"""What a score record is: its path, the record of an input that failed, and which scores may be averaged.
+"""What a score record is: its builder, best chunk and decision, the record of an input that failed.
+
+:func:`make_record` is the one place a record is built (key order fixed, so
+outputs are byte-stable), :func:`best_chunk` the one best-chunk aggregation,
+:func:`decide` the one threshold-to-decision rule and :func:`clip_metadata`
+the one metadata pass-through; scoring, enrollment, embedding and ``eval``
+all use them.
 
 Records carry absolute paths (``-`` for standard input) so ``eval`` joins
 them from any folder; an input that cannot be scored gets
@@ -16,7 +22,103 @@ import numpy as np
 from lfkit import io
 from lfkit.errors import DataError, ParameterError
 
-__all__ = ["record_path", "error_record", "finite_records", "check_compatible", "score_scale"]
+__all__ = ["record_path", "error_record", "finite_records", "check_compatible", "score_scale", "make_record",
+           "best_chunk", "best_per_path", "decide", "clip_metadata"]
+
+_UNSET = object()
+
+
+def clip_metadata(clip) -> dict:
+    """An input's own columns (labels.csv metadata) that records carry through: all but ``path`` and ``_*``."""
+    return {k: v for k, v in clip.items() if not k.startswith("_") and k != "path"}
+
+
+def make_record(path, model, *, match=None, score=None, scores=None, probability=None, extra=None, start=None,
+                end=None, low_freq_hz=None, high_freq_hz=None, threshold=None, decision=_UNSET, target=None,
+                metadata=None) -> dict:
+    """Build one score record, keys in one fixed order (absent values are left out).
+
+    Parameters
+    ----------
+    path : str or dict
+        The input's path, or its clip (``_file``): made absolute by :func:`record_path` (``-`` stays ``-``).
+    model : str
+    match : str or None
+        Identity of an enrollment record.
+    score : float or None
+        Higher = more like the target.
+    scores : dict or None
+        Per-identity scores.
+    probability : float or None
+    extra : dict or None
+        Further result keys (a single model's own result fields), added where not already set.
+    start, end : float or None
+        Window in seconds (rounded to 1 us).
+    low_freq_hz, high_freq_hz : float or None
+        Frequency band of a detection.
+    threshold : float or None
+        With it the record gets ``threshold`` and ``decision`` (:func:`decide`).
+    target : str or None
+        The model's positive class.
+    metadata : dict or None
+        Input columns carried through where the record has no such key.
+    """
+    rec = {"path": record_path(path) if isinstance(path, dict) else path, "model": model}
+    for k, v in (("match", match), ("score", score), ("scores", scores), ("probability", probability)):
+        if v is not None:
+            rec[k] = v
+    for k, v in (extra or {}).items():
+        rec.setdefault(k, v)
+    if start is not None:
+        rec["start"], rec["end"] = round(float(start), 6), round(float(end), 6)
+    if low_freq_hz is not None:
+        rec["low_freq_hz"], rec["high_freq_hz"] = float(low_freq_hz), float(high_freq_hz)
+    if threshold is not None:
+        decide(rec, threshold)
+    if target is not None:
+        rec["target"] = target
+    return add_metadata(rec, metadata)
+
+
+def add_metadata(rec: dict, metadata) -> dict:
+    """``rec`` with ``metadata``'s keys added where it has none of its own."""
+    rec.update({k: v for k, v in (metadata or {}).items() if k not in rec})
+    return rec
+
+
+def decide(rec: dict, threshold) -> dict:
+    """The one threshold rule: ``decision = score >= threshold`` (``threshold=None``: no decision)."""
+    if threshold is not None:
+        rec["threshold"] = threshold
+        rec["decision"] = bool(rec["score"] >= threshold)
+    return rec
+
+
+def best_chunk(records: list) -> list:
+    """A file's chunk records reduced to one: the highest score, spanning the whole file.
+
+    The kept record gains ``n_chunks`` and ``best_start`` / ``best_end`` (the
+    winning chunk), and its ``start`` / ``end`` become the first chunk's start
+    and the last chunk's end. One record, or records without times, are returned unchanged.
+    """
+    if len(records) < 2 or "start" not in records[0]:
+        return records
+    top = max(records, key=lambda r: r["score"])
+    rec = dict(top)
+    rec["n_chunks"] = len(records)
+    rec["start"], rec["end"] = records[0]["start"], records[-1]["end"]
+    rec["best_start"], rec["best_end"] = top["start"], top["end"]
+    return [rec]
+
+
+def best_per_path(records) -> list:
+    """One record per ``path``: its highest score (detection anywhere in the file), in first-seen order."""
+    best = {}
+    for r in records:
+        k = r["path"]
+        if k not in best or r["score"] > best[k]["score"]:
+            best[k] = r
+    return list(best.values())
 
 
 def record_path(clip) -> str:

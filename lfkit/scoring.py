@@ -14,7 +14,8 @@ import numpy as np
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_device, check_number
 from lfkit.resources import cap_workers, usable_device
-from lfkit.records import check_compatible, error_record, finite_records, record_path
+from lfkit.records import (add_metadata, best_chunk, check_compatible, clip_metadata, decide, error_record,
+                           finite_records, make_record, record_path)
 from lfkit.streaming import RecordSink
 from lfkit.segments import (
     STREAM_BLOCK,
@@ -97,41 +98,26 @@ def _score_into(out, pending, scorers):
 
 def _records_for(clip, blocks, scorers, threshold, name, aggregate, scored):
     """Turn one clip's scored blocks (``scored[block][model]``, from :func:`_score_many`) into records."""
-    meta = {k: v for k, v in clip.items() if not k.startswith("_") and k != "path"}
     per_chunk = []
     for (starts, ends, _), results in zip(blocks, scored):
-        n = len(results[0])
-        for i in range(n):
-            rec = {"path": record_path(clip), "model": name}
+        for i in range(len(results[0])):
             parts = [r[i] for r in results]
-            rec["score"] = float(np.mean([p["score"] for p in parts]))
-            for key in ("probability",):
-                vals = [p[key] for p in parts if p.get(key) is not None]
-                if len(vals) == len(parts):
-                    rec[key] = float(np.mean(vals))
-            if len(scorers) == 1:
-                for k, v in parts[0].items():
-                    rec.setdefault(k, v)
-            if starts is not None:
-                rec["start"], rec["end"] = round(float(starts[i]), 6), round(float(ends[i]), 6)
-            per_chunk.append(rec)
-    if aggregate and len(per_chunk) > 1 and "start" in per_chunk[0]:
-        best = max(per_chunk, key=lambda r: r["score"])
-        rec = dict(best)
-        rec["n_chunks"] = len(per_chunk)
-        rec["start"], rec["end"] = per_chunk[0]["start"], per_chunk[-1]["end"]
-        rec["best_start"], rec["best_end"] = best["start"], best["end"]
-        per_chunk = [rec]
-    out = []
+            probs = [p["probability"] for p in parts if p.get("probability") is not None]
+            per_chunk.append(make_record(
+                clip, name, score=float(np.mean([p["score"] for p in parts])),
+                probability=float(np.mean(probs)) if len(probs) == len(parts) else None,
+                extra=parts[0] if len(scorers) == 1 else None,
+                start=None if starts is None else starts[i], end=None if ends is None else ends[i]))
+    if aggregate:
+        per_chunk = best_chunk(per_chunk)
+    meta = clip_metadata(clip)
+    target = scorers[0].positive
     for rec in per_chunk:
-        if threshold is not None:
-            rec["threshold"] = threshold
-            rec["decision"] = bool(rec["score"] >= threshold)
-        if scorers[0].positive is not None:
-            rec["target"] = scorers[0].positive
-        rec.update({k: v for k, v in meta.items() if k not in rec})
-        out.append(rec)
-    return out
+        decide(rec, threshold)
+        if target is not None:
+            rec["target"] = target
+        add_metadata(rec, meta)
+    return per_chunk
 
 
 def _batched(scorer, X, batch_size: int = 256):
@@ -153,7 +139,8 @@ def check_score_options(threshold=None, chunk_s=None, chunk_hop_s=None, workers:
 
 def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_hop_s=None, workers: int = 1,
           strict: bool = False, device: str = "cpu", report=None, notice=None, progress=None,
-          resume: bool = False) -> int:
+          resume: bool = False, fmt: str = "jsonl", min_score=None, detections: bool = False,
+          gap_s: float = 0.0) -> int:
     """The whole of ``lfkit score`` for the binary and one-class regimes.
 
     Parameters
@@ -179,6 +166,18 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         Bad files (always shown) and notices such as resampling.
     resume : bool
         Finish ``output``'s ``.partial`` file: inputs already there are skipped.
+    fmt : str
+        Output format, a name of :data:`lfkit.writers.WRITERS`: ``jsonl``
+        (default), ``csv``, ``raven`` (selection table), ``audacity`` (labels).
+    min_score : float or None
+        Write only records scoring at least this (events: their peak score).
+    detections : bool
+        Merge each file's consecutive windows at or above the threshold into
+        events (:class:`lfkit.detections.EventMerger`): ``start``, ``end``,
+        frequency band, peak ``score``, ``n_windows``. Windows are never
+        reduced to the best chunk then.
+    gap_s : float
+        With ``detections``: join events whose windows are at most this far apart (s).
 
     Returns
     -------
@@ -202,12 +201,15 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         ths = [s.threshold for s in scorers if s.threshold is not None]
         threshold = float(np.mean(ths)) if len(ths) == len(scorers) else None
     plan = (target_sr, chunk_s, chunk_hop_s, default_n, strict)
+    from lfkit.detections import post_processor
+
+    post = post_processor(scorers, threshold, fmt, min_score, detections, gap_s)
     clips = io.find_inputs(inputs)
     name = ensemble_name(scorers)
-    sink = RecordSink(output, resume)
+    sink = RecordSink(output, resume, fmt, band=post.band)
     try:
-        n_bad, n_good = _score_to(sink, clips, scorers, views, plan, threshold, name, chunk_s is None, workers,
-                                  report, notice, progress)
+        n_bad, n_good = _score_to(sink, clips, scorers, views, plan, threshold, name,
+                                  chunk_s is None and not detections, workers, report, notice, progress, post)
     except BaseException:
         sink.close()
         raise
@@ -229,7 +231,8 @@ def check_chunk_fits(chunk_s, chunk_hop_s, scorers, sr) -> None:
                                  f"({n_fft} samples = {n_fft / sr:.3g} s at {sr} Hz)")
 
 
-def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, workers, report, notice, progress):
+def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, workers, report, notice, progress,
+              post=None):
     """Score ``clips`` into ``sink`` in input order; returns (bad inputs, good inputs), resumed ones included."""
     sink.keep_groups(_batch_start(sink.groups))  # resume at a batch boundary: the same batches, the same bits
     todo = [c for c in clips if not sink.skip(record_path(c))]
@@ -271,6 +274,8 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
             sc = next(scored)
             try:
                 recs = finite_records(_records_for(clip, blocks, scorers, threshold, name, aggregate, sc), clip["path"])
+                if post is not None:
+                    recs = post(recs)
             except LfkitError as exc:
                 fail(clip, exc)
                 continue
@@ -381,6 +386,9 @@ def run_score(models, inputs, output=None, *, enroll=None, pairs=None, **kw) -> 
 
         if kw.pop("resume", False):
             raise ParameterError("resume works for plain scoring, not with --enroll or --pairs")
+        for opt, default in (("fmt", "jsonl"), ("min_score", None), ("detections", False), ("gap_s", 0.0)):
+            if kw.pop(opt, default) != default:
+                raise ParameterError(f"{opt} works for plain scoring, not with --enroll or --pairs")
         kw["workers"] = check_score_options(kw.get("threshold"), kw.get("chunk_s"), kw.get("chunk_hop_s"),
                                             kw.get("workers", 1), kw.get("device", "cpu"), kw.get("notice"))
 

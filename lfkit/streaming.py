@@ -1,6 +1,7 @@
 """Records written as they are made, and a killed batch resumed where it stopped.
 
-:class:`RecordSink` writes JSON Lines one input at a time: to standard
+:class:`RecordSink` writes records (JSON Lines, or another of
+:data:`lfkit.writers.WRITERS`) one input at a time: to standard
 output, flushed after every input, or to ``NAME.partial`` (appended and
 flushed), renamed to ``NAME`` when the batch ends. With ``resume``, an
 existing ``NAME.partial`` is read back: its complete lines are kept except
@@ -11,7 +12,6 @@ byte what an uninterrupted run writes.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections import Counter
@@ -32,28 +32,24 @@ def partial_path(output) -> Path:
     return p.with_name(p.name + PARTIAL_SUFFIX)
 
 
-def _read_partial(path: Path):
-    """Complete lines of a partial file grouped by input: ``[(path, records, byte offset)]``.
+def _read_partial(path: Path, writer):
+    """Complete rows of a partial file grouped by input: ``[(path, records, byte offset)]``.
 
-    A last line without its newline (the process died while writing it) is dropped,
-    and so is the last input's group: it may be incomplete. The list ends with
-    ``(None, [], offset)``: where the kept part ends.
+    ``writer`` (the format's, from :mod:`lfkit.writers`) parses the rows back.
+    A last line without its newline (the process died while writing it) is
+    dropped, and so is the last input's group: it may be incomplete. The list
+    ends with ``(None, [], offset)``: where the kept part ends.
     """
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
+    rows = writer.parse(path.read_bytes(), str(path))
     groups, offsets, pos = [], [], 0
-    for line in data[:end].split(b"\n")[:-1]:
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            raise DataError(f"{path}: line {len(offsets) + 1} is not JSON; not a partial file lfkit wrote") from None
+    for i, (rec, n_bytes) in enumerate(rows, 1):
         if not isinstance(rec, dict) or "path" not in rec:
-            raise DataError(f"{path}: line {len(offsets) + 1} is not an lfkit record")
+            raise DataError(f"{path}: record {i} is not an lfkit record; not a partial file lfkit wrote")
         if not groups or groups[-1][0] != rec["path"]:
             groups.append((rec["path"], []))
-            offsets.append(pos)
+            offsets.append(0 if not offsets else pos)
         groups[-1][1].append(rec)
-        pos += len(line) + 1
+        pos += n_bytes
     if not groups:
         return []
     return [(g, r, o) for (g, r), o in zip(groups[:-1], offsets)] + [(None, [], offsets[-1])]
@@ -65,9 +61,15 @@ class RecordSink:
     Parameters
     ----------
     output : str or None
-        A JSON Lines file, or None / ``-`` for standard output.
+        The records file, or None / ``-`` for standard output.
     resume : bool
         Finish ``output``'s partial file instead of refusing it.
+    fmt : str
+        A writer of :data:`lfkit.writers.WRITERS`: ``jsonl`` (default), ``csv``,
+        ``raven``, ``audacity``. Each resumes (raven and audacity leave error
+        records out, so an input that failed is tried again).
+    band : (float, float) or None
+        Frequency band in Hz for table rows whose records carry none.
 
     Attributes
     ----------
@@ -77,7 +79,10 @@ class RecordSink:
         How many of those are error records.
     """
 
-    def __init__(self, output, resume: bool = False):
+    def __init__(self, output, resume: bool = False, fmt: str = "jsonl", band=None):
+        from lfkit.writers import make_writer
+
+        self.writer = make_writer(fmt, band=band)
         self.to_stdout = output in (None, io.STDIO)
         self.output = None if self.to_stdout else Path(output)
         self.done, self.done_errors, self.n_written = Counter(), 0, 0
@@ -92,7 +97,7 @@ class RecordSink:
         if self.partial.exists() and not resume:
             raise ParameterError(f"output={str(output)!r}: {self.partial} is left by an interrupted run; "
                                  "add --resume to finish it, or delete it to start again")
-        groups = _read_partial(self.partial) if resume and self.partial.exists() else []
+        groups = _read_partial(self.partial, self.writer) if resume and self.partial.exists() else []
         self.groups, self._end = groups[:-1], groups[-1][2] if groups else 0
         self.partial.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(self.partial, "r+b" if groups else "wb")
@@ -107,6 +112,7 @@ class RecordSink:
             self.done[p] += 1
             self.done_errors += any("error" in r for r in recs)
             self.n_written += len(recs)
+        self.writer.restore([r for _, recs, _ in self.groups for r in recs])
         if self._fh is not None:
             self._fh.truncate(end)
             self._fh.seek(end)
@@ -120,7 +126,7 @@ class RecordSink:
 
     def write(self, records) -> None:
         """Write one input's records and flush them."""
-        data = "".join(io.dumps(r) + "\n" for r in records).encode("utf-8")
+        data = self.writer.encode(records)
         if not data:
             return
         if self.to_stdout:
