@@ -19,6 +19,7 @@ import numpy as np
 from lfkit import io
 from lfkit import metrics as M
 from lfkit.errors import DataError, ParameterError, check_number
+from lfkit.metrics import binary_metrics
 
 __all__ = ["evaluate", "binary_metrics", "run_eval"]
 
@@ -38,18 +39,6 @@ def _reduce_chunks(records):
         if k not in best or r["score"] > best[k]["score"]:
             best[k] = r
     return list(best.values())
-
-
-def binary_metrics(y: np.ndarray, score: np.ndarray, threshold: float) -> dict:
-    """Every binary metric lfkit reports, for labels ``y`` (1 = target) and scores."""
-    out = {"n": int(len(y)), "n_positive": int(y.sum()), "n_negative": int(len(y) - y.sum())}
-    out["auc"] = M.roc_auc(y, score)
-    out["pauc"] = M.partial_auc(y, score, max_fpr=0.1)
-    e, e_th = M.eer(y, score)
-    out["eer"], out["eer_threshold"] = e, e_th
-    out["threshold"] = float(threshold)
-    out.update(M.binary_report(y, score, threshold))
-    return out
 
 
 def _multiclass(recs, labels):

@@ -101,7 +101,7 @@ def model_bytes(tmp_path_factory) -> bytes:
 
 def _load_and_build(path):
     from lfkit.modelfile import build_network, load_model
-    from lfkit.scorers import make_scorer
+    from lfkit.inference.scorers import make_scorer
 
     doc = load_model(path)
     make_scorer(doc)

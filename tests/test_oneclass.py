@@ -20,7 +20,8 @@ from lfkit.detectors import Detector, detector_names
 from lfkit.errors import DataError, ParameterError
 from lfkit.metrics import roc_auc
 from lfkit.modelfile import load_model
-from lfkit.oneclass import OneClassScorer, RawExtractor, extractor_names, train_oneclass
+from lfkit.inference.scorers import OneClassScorer
+from lfkit.oneclass import RawExtractor, extractor_names, train_oneclass
 from lfkit.scoring import score
 from lfkit.surrogate import bin_frequencies, estimate_tones, surrogate_waveforms
 from lfkit.synth import synthesize
