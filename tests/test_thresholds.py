@@ -150,7 +150,7 @@ def test_ensemble_scores_the_mean_probability_and_keeps_the_validation_threshold
     probs = []
     for state in (doc["state_dict"], doc["extra"]["ensemble"][0]):
         net = create_model(doc["arch"], **doc["arch_kwargs"])
-        net.load_state_dict(state)
+        net.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
         with torch.no_grad():
             probs.append(torch.sigmoid(net.eval()(x).double())[:, 0].numpy())
     assert not np.allclose(probs[0], probs[1])  # two seeds, two networks
