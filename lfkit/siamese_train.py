@@ -237,15 +237,16 @@ def embed_array(net, X, normalize: bool, device, batch_size: int = 128) -> np.nd
 
 def verification(E: np.ndarray, y: np.ndarray) -> dict:
     """AUC, EER and the EER threshold (similarity scale) over every pair of embeddings ``E``."""
-    from lfkit import metrics as M
     from lfkit.inference.heads import similarity
+    from lfkit.metrics import roc_auc
+    from lfkit.thresholds import eer_threshold
 
     i, j = np.triu_indices(len(y), k=1)
     d = np.linalg.norm(E[i] - E[j], axis=1)
     same = (y[i] == y[j]).astype(int)
     s = similarity(d)
-    e, th = M.eer(same, s)
-    return {"val_auc": M.roc_auc(same, s), "val_eer": e, "val_threshold": th}
+    th, e = eer_threshold(same, s, one_class="none")  # no same-identity pair (or no other): no EER, no threshold
+    return {"val_auc": roc_auc(same, s), "val_eer": e, "val_threshold": th}
 
 
 def fit_siamese(net, X: np.ndarray, labels, cfg: SiameseConfig, hooks: dict | None = None, notice=None):
