@@ -77,7 +77,7 @@ def _check_weights(path, state) -> None:
     total = 0
     for k, t in state.items():
         if not isinstance(k, str) or not isinstance(t, np.ndarray) or t.dtype.kind not in "biuf":
-            raise _bad(path, f"state_dict entry {k!r} is not a named numeric array")
+            raise _bad(path, f"state_dict entry {k!r} is not a named tensor (a numeric array)")
         total += t.size
         if t.dtype.kind == "f" and not bool(np.isfinite(t).all()):
             raise _bad(path, f"weights {k} hold NaN or Inf")

@@ -87,12 +87,11 @@ class Scorer:
         return self._min_frames
 
     def _probe_min_frames(self) -> int:
-        import torch
-
         net = self._network()
         full = self.n_samples if self.kind == "waveform" else (self.shape[-1] if self.shape else None)
         if net is None or not full:
             return 1
+        import torch
 
         def takes(t: int) -> bool:
             x = np.zeros((1, t) if self.kind == "waveform" else (1, self.shape[0], t), np.float32)
