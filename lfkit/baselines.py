@@ -113,10 +113,13 @@ def _signature_tones(data, positive):
     raise ParameterError(f"tones: give --tones for positive={positive!r} (no signatures.json names it)")
 
 
-def _eer_threshold(y, s) -> float:
-    from lfkit.metrics import eer
+#: Share of the clips a knowntone model trained on one class only leaves below its threshold.
+ONE_CLASS_MISS_RATE = 0.08
 
-    if len(set(y.tolist())) < 2:
-        return float(np.quantile(s, 0.08))
-    _, th = eer(y, s)
-    return float(th)
+
+def _eer_threshold(y, s) -> float:
+    """The equal-error threshold; with one class only, the 8 % quantile of its scores (:mod:`lfkit.thresholds`)."""
+    from lfkit.thresholds import eer_threshold, target_quantile_threshold
+
+    th, _ = eer_threshold(y, s, one_class="none")
+    return target_quantile_threshold(s, ONE_CLASS_MISS_RATE) if th is None else th
