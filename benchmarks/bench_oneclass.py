@@ -64,7 +64,8 @@ def joint_rows(train, test_data, args, log) -> list:
     from lfkit.config import OneClassConfig
     from lfkit.metrics import roc_auc
     from lfkit.modelfile import load_model
-    from lfkit.oneclass import OneClassScorer, train_oneclass
+    from lfkit.inference.scorers import OneClassScorer
+    from lfkit.oneclass import train_oneclass
 
     changes = {k: v for k, v in (("epochs", args.epochs), ("n_surrogate", args.n_surrogate),
                                   ("surrogates", args.surrogates)) if v is not None}

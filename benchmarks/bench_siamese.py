@@ -163,7 +163,7 @@ def main(argv=None) -> int:
     from lfkit.config import FrontendConfig, SiameseConfig
     from lfkit.data import load_dataset
     from lfkit.modelfile import load_model
-    from lfkit.scorers import make_scorer
+    from lfkit.inference.scorers import make_scorer
     from lfkit.siamese_train import train_siamese
 
     torch.set_num_threads(args.threads)

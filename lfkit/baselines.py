@@ -5,7 +5,7 @@
   running-median noise floor along frequency with a gap around the bin
   (:func:`lfkit.floor.line_strength_db`: the split-window normaliser, which
   whitens noise of any colour); each target line is the strongest bin within
-  ``TONE_BINS`` of its tone (lines that wander or jitter are still found);
+  ``lfkit.inference.heads.TONE_BINS`` of its tone (lines that wander or jitter are still found);
   ``score`` = the weakest target line minus the strongest line anywhere else
   in the band, in dB. It needs no training, only the target tones, and marks
   how well a detector can do when it knows the answer.
@@ -13,7 +13,8 @@
   regression on the time-averaged (log) spectrum, standardised.
 
 Both are built by ``lfkit train-binary --arch knowntone|logreg`` and stored
-in the ordinary model file (arrays only, no pickle).
+in the ordinary model file (arrays only, no pickle); their scorers and the
+known-tone score live in :mod:`lfkit.inference` (numpy only, no torch).
 """
 
 from __future__ import annotations
@@ -25,53 +26,12 @@ import numpy as np
 from lfkit.config import DEFAULT_THRESHOLD, FrontendConfig, TrainConfig
 from lfkit.errors import DataError, ParameterError
 from lfkit.floor import line_strength_db
-from lfkit.scorers import SCORERS, Scorer
+from lfkit.inference.heads import band_frequencies, knowntone_score
 
-__all__ = ["BASELINES", "line_strength_db", "knowntone_score", "train_baseline", "KnownToneScorer",
-           "LogRegScorer"]
+__all__ = ["BASELINES", "line_strength_db", "knowntone_score", "band_frequencies", "train_baseline"]
 
 #: Non-network "architectures" that train-binary builds.
 BASELINES = ("knowntone", "logreg")
-#: Bins either side of a target tone searched for its line (a line that wanders by a bin, or jitters
-#: by a few Hz, is still found; 2 bins cost 0.07 AUC at -35 dB on white noise) / kept out of "elsewhere".
-TONE_BINS, GUARD_BINS = 1, 3
-
-
-def knowntone_score(S: np.ndarray, freqs_hz: np.ndarray, tones_hz) -> np.ndarray:
-    """The known-signature score of spectrograms.
-
-    Parameters
-    ----------
-    S : np.ndarray, shape (batch, n_freq, n_frames)
-        Linear power.
-    freqs_hz : np.ndarray, shape (n_freq,)
-        Centre frequency of each row, Hz.
-    tones_hz : sequence of float
-        The target's tones, Hz.
-
-    Returns
-    -------
-    np.ndarray, shape (batch,)
-        Weakest target line minus strongest other line, dB (higher = more like the target).
-    """
-    R = line_strength_db(S)
-    idx = [int(np.argmin(np.abs(freqs_hz - t))) for t in tones_hz]
-    n = len(freqs_hz)
-    target = np.stack([R[:, max(0, i - TONE_BINS) : min(n, i + TONE_BINS + 1)].max(axis=1) for i in idx], axis=1)
-    mask = np.ones(n, dtype=bool)
-    for i in idx:
-        mask[max(0, i - GUARD_BINS) : min(n, i + GUARD_BINS + 1)] = False
-    other = R[:, mask].max(axis=1) if mask.any() else np.zeros(len(R))
-    return target.min(axis=1) - other
-
-
-def band_frequencies(cfg: FrontendConfig, sr: int) -> np.ndarray:
-    """Frequencies (Hz) of the rows a linear/log spectrogram keeps."""
-    f = np.arange(cfg.n_fft // 2 + 1) * sr / cfg.n_fft
-    fmax = sr / 2 if cfg.fmax is None else cfg.fmax
-    return f[(f >= cfg.fmin) & (f <= fmax)]
-
-
 def _check_fit(X, where):
     if X.ndim != 3:
         raise DataError(f"{where}: expected spectrograms (n, freq, time)")
@@ -85,7 +45,7 @@ def train_baseline(data, output, positive: str, cfg: TrainConfig, frontend_chang
     (:mod:`lfkit.autofront`); ``knowntone`` always reads linear power.
     """
     from lfkit.data import load_dataset
-    from lfkit.modelfile import save_model
+    from lfkit.inference.modelfile import save_model
     from lfkit.synth import parse_tones
 
     changes = dict(frontend_changes or {})
@@ -153,51 +113,13 @@ def _signature_tones(data, positive):
     raise ParameterError(f"tones: give --tones for positive={positive!r} (no signatures.json names it)")
 
 
+#: Share of the clips a knowntone model trained on one class only leaves below its threshold.
+ONE_CLASS_MISS_RATE = 0.08
+
+
 def _eer_threshold(y, s) -> float:
-    from lfkit.metrics import eer
+    """The equal-error threshold; with one class only, the 8 % quantile of its scores (:mod:`lfkit.thresholds`)."""
+    from lfkit.thresholds import eer_threshold, target_quantile_threshold
 
-    if len(set(y.tolist())) < 2:
-        return float(np.quantile(s, 0.08))
-    _, th = eer(y, s)
-    return float(th)
-
-
-class KnownToneScorer(Scorer):
-    """``score`` = weakest target line minus strongest other line (dB)."""
-
-    def __init__(self, doc, device="cpu"):
-        super().__init__(doc, device)
-        self.tones = np.asarray(doc["extra"]["tones"], dtype=float)
-        self.freqs = np.asarray(doc["extra"]["freqs"], dtype=float)
-
-    def check_input(self, X, where):
-        if X.shape[-2] != len(self.freqs):
-            raise DataError(f"{where}: spectrogram has {X.shape[-2]} frequency rows but model {self.name} expects "
-                            f"{len(self.freqs)} (made with other spectro settings?)")
-
-    def score_batch(self, X):
-        return [{"score": float(v)} for v in knowntone_score(X, self.freqs, self.tones)]
-
-    def embed_batch(self, X):
-        return line_strength_db(X).astype(np.float32)
-
-
-class LogRegScorer(Scorer):
-    """``score`` = the logistic regression's probability of the target class."""
-
-    def __init__(self, doc, device="cpu"):
-        super().__init__(doc, device)
-        e = doc["extra"]
-        self.mean, self.scale, self.coef = (np.asarray(e[k], dtype=float) for k in ("mean", "scale", "coef"))
-        self.intercept = float(e["intercept"])
-
-    def embed_batch(self, X):
-        return ((np.asarray(X, dtype=float).mean(axis=2) - self.mean) / self.scale).astype(np.float32)
-
-    def score_batch(self, X):
-        z = self.embed_batch(X).astype(float) @ self.coef + self.intercept
-        return [{"score": float(v)} for v in 1.0 / (1.0 + np.exp(-z))]
-
-
-SCORERS["knowntone"] = KnownToneScorer
-SCORERS["baseline"] = LogRegScorer
+    th, _ = eer_threshold(y, s, one_class="none")
+    return target_quantile_threshold(s, ONE_CLASS_MISS_RATE) if th is None else th

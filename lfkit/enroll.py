@@ -2,7 +2,7 @@
 
 Inputs are read, resampled, chunked and transformed by :mod:`lfkit.scoring`'s
 helpers (the same views and chunking as ``lfkit score``); the network only
-embeds. Similarities follow :func:`lfkit.siamese.similarity` (higher = more
+embeds. Similarities follow :func:`lfkit.inference.heads.similarity` (higher = more
 alike) and the decision is ``score >= threshold`` (the model's validation
 equal-error point unless ``--threshold`` is given).
 
@@ -28,7 +28,7 @@ UNKNOWN = "unknown"
 
 
 def _siamese_scorer(models, device):
-    from lfkit.scoring import load_scorers
+    from lfkit.inference.scorers import load_scorers
 
     models = list(models)
     if len(models) != 1:
@@ -142,9 +142,9 @@ def load_references(scorer, refs, plan, workers: int = 1, notice=None):
     if p.suffix == ".npy":
         E, labels = _embedding_table(p, scorer.embedding_dim)
         if scorer.normalize:
-            from lfkit.siamese import _unit
+            from lfkit.inference.heads import unit_rows
 
-            E = _unit(E)
+            E = unit_rows(E)
     else:
         if not p.exists():
             raise DataError(f"enroll={str(refs)!r}: no such file or directory")
@@ -183,11 +183,11 @@ def identities(E, labels, method: str = "centroid"):
 
 def identity_scores(E, groups, normalize: bool) -> np.ndarray:
     """Similarity of each embedding (M, D) to each identity: (M, K), the best over an identity's references."""
-    from lfkit.siamese import _unit, similarity
+    from lfkit.inference.heads import similarity, unit_rows
 
     out = np.empty((len(E), len(groups)))
     for k, G in enumerate(groups):
-        G = _unit(G) if normalize and len(G) == 1 else G
+        G = unit_rows(G) if normalize and len(G) == 1 else G
         d = np.linalg.norm(E[:, None, :] - G[None, :, :], axis=2).min(axis=1)
         out[:, k] = similarity(d)
     return out
@@ -270,8 +270,9 @@ def score_pairs(models, pairs, output=None, threshold=None, chunk_s=None, chunk_
     int
         Number of pairs that could not be scored.
     """
+    from lfkit.inference.heads import similarity, unit_rows
     from lfkit.records import decide
-    from lfkit.siamese import _unit, read_pairs, similarity
+    from lfkit.siamese import read_pairs
 
     scorer = _siamese_scorer(models, device)
     plan = _plan(scorer, chunk_s, chunk_hop_s, strict)
@@ -284,7 +285,7 @@ def score_pairs(models, pairs, output=None, threshold=None, chunk_s=None, chunk_
     emb = {}
     for clip, _, _, E in done:
         e = E.mean(axis=0)
-        emb[clip["_file"]] = _unit(e) if scorer.normalize else e
+        emb[clip["_file"]] = unit_rows(e) if scorer.normalize else e
     why = {c["_file"]: msg for c, msg in failed}
     records, n_bad = [], 0
     for line, r in enumerate(rows, 2):

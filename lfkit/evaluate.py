@@ -20,6 +20,7 @@ from lfkit import io
 from lfkit import metrics as M
 from lfkit.config import DEFAULT_THRESHOLD
 from lfkit.errors import DataError, ParameterError, check_number
+from lfkit.metrics import binary_metrics
 from lfkit.records import best_per_path
 from lfkit.writers import read_records
 
@@ -33,16 +34,6 @@ def _key(path: str, root: Path | None = None) -> str:
     return os.path.realpath(p)
 
 
-def binary_metrics(y: np.ndarray, score: np.ndarray, threshold: float) -> dict:
-    """Every binary metric lfkit reports, for labels ``y`` (1 = target) and scores."""
-    out = {"n": int(len(y)), "n_positive": int(y.sum()), "n_negative": int(len(y) - y.sum())}
-    out["auc"] = M.roc_auc(y, score)
-    out["pauc"] = M.partial_auc(y, score, max_fpr=0.1)
-    e, e_th = M.eer(y, score)
-    out["eer"], out["eer_threshold"] = e, e_th
-    out["threshold"] = float(threshold)
-    out.update(M.binary_report(y, score, threshold))
-    return out
 
 
 def _multiclass(recs, labels):

@@ -21,6 +21,7 @@ import numpy as np
 from lfkit.errors import DataError, ParameterError, check_positive_int
 
 __all__ = [
+    "binary_metrics",
     "roc_curve",
     "roc_auc",
     "partial_auc",
@@ -371,3 +372,15 @@ def open_set_rates(true_labels, predicted, known_labels, unknown_label: str = "u
         "known_accuracy": rate(correct, is_known, n_known),
         "unknown_as_known_rate": rate(~rejected, ~is_known, n_unknown),
     }
+
+
+def binary_metrics(y: np.ndarray, score: np.ndarray, threshold: float) -> dict:
+    """Every binary metric lfkit reports, for labels ``y`` (1 = target) and scores."""
+    out = {"n": int(len(y)), "n_positive": int(y.sum()), "n_negative": int(len(y) - y.sum())}
+    out["auc"] = roc_auc(y, score)
+    out["pauc"] = partial_auc(y, score, max_fpr=0.1)
+    e, e_th = eer(y, score)
+    out["eer"], out["eer_threshold"] = e, e_th
+    out["threshold"] = float(threshold)
+    out.update(binary_report(y, score, threshold))
+    return out

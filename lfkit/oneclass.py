@@ -27,15 +27,10 @@ import numpy as np
 from lfkit.config import OneClassConfig
 from lfkit.eta import with_eta
 from lfkit.errors import DataError, ParameterError, check_choice
-from lfkit.scorers import SCORERS, Scorer
+from lfkit.inference.heads import RawExtractor
 
 __all__ = ["extractor_names", "RawExtractor", "build_detector", "fit_extractor", "calibration_negatives",
-           "train_oneclass", "OneClassScorer"]
-
-#: Reductions of the ``raw`` extractor.
-REDUCTIONS = ("mean", "pca", "none")
-#: Most PCA components kept by ``raw --reduce pca``.
-PCA_COMPONENTS = 32
+           "train_oneclass"]
 
 
 def extractor_names() -> tuple:
@@ -44,70 +39,6 @@ def extractor_names() -> tuple:
 
     nets = [n for n in model_names() if INPUT_KINDS[n] == "spectrogram" and n != "ocspeccnn"]
     return ("ocspeccnn", "raw", *nets)
-
-
-def _standardise_clips(X: np.ndarray) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    mean = X.mean(axis=(1, 2), keepdims=True)
-    std = X.std(axis=(1, 2), keepdims=True)
-    return (X - mean) / np.maximum(std, 1e-8)
-
-
-class RawExtractor:
-    """The spectrogram as features: per-clip standardised, then a fixed reduction.
-
-    Parameters
-    ----------
-    reduce : {"mean", "pca", "none"}
-        ``mean``: average over time, shape (n_freq,); ``pca``: the flattened
-        spectrogram projected on the positives' first principal components;
-        ``none``: flattened, (n_freq * n_frames,).
-    """
-
-    def __init__(self, reduce: str = "mean"):
-        self.reduce = check_choice("reduce", reduce, REDUCTIONS)
-
-    def fit(self, X: np.ndarray) -> "RawExtractor":
-        """Fit the PCA basis on spectrograms ``X`` (n_clips, n_freq, n_frames); no-op for other reductions."""
-        self.shape_ = tuple(int(v) for v in X.shape[1:])
-        if self.reduce == "pca":
-            F = _standardise_clips(X).reshape(len(X), -1)
-            self.mean_ = F.mean(axis=0)
-            k = max(1, min(PCA_COMPONENTS, len(X) - 1, F.shape[1]))
-            _, _, vt = np.linalg.svd(F - self.mean_, full_matrices=False)
-            self.components_ = vt[:k]
-        return self
-
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """Features, shape (n_clips, D), float32."""
-        if self.reduce == "mean":
-            return _standardise_clips(X).mean(axis=2).astype(np.float32)
-        if tuple(X.shape[1:]) != self.shape_:
-            raise DataError(f"raw extractor (reduce={self.reduce}) needs spectrograms of shape {self.shape_}, "
-                            f"got {tuple(X.shape[1:])}")
-        F = _standardise_clips(X).reshape(len(X), -1)
-        if self.reduce == "none":
-            return F.astype(np.float32)
-        return ((F - self.mean_) @ self.components_.T).astype(np.float32)
-
-    def to_state(self) -> dict:
-        state = {"kind": "raw", "reduce": self.reduce, "shape": list(self.shape_)}
-        if self.reduce == "pca":
-            state.update(mean=self.mean_, components=self.components_)
-        return state
-
-    @classmethod
-    def from_state(cls, state: dict) -> "RawExtractor":
-        try:
-            ext = cls(state["reduce"])
-            ext.shape_ = tuple(int(v) for v in state["shape"])
-            if ext.reduce == "pca":
-                from lfkit.joint import pca_from_state
-
-                ext.mean_, ext.components_ = pca_from_state(state)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(f"raw extractor state is damaged ({exc})") from None
-        return ext
 
 
 def build_detector(cfg: OneClassConfig):
@@ -271,7 +202,7 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
     from lfkit import io
     from lfkit.data import load_dataset
     from lfkit.joint import fit_oneclass_joint
-    from lfkit.modelfile import save_model
+    from lfkit.inference.modelfile import save_model
     from lfkit.oneclass_sets import check_sources, dev_negatives, positive_waves
 
     check_choice("extractor", cfg.extractor, extractor_names())
@@ -364,54 +295,3 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
     if log_path:
         io.write_jsonl(history, log_path)
     return training
-
-
-class OneClassScorer(Scorer):
-    """Extractor then detector: ``score`` (higher = more like the target), ``probability`` for gmm."""
-
-    def __init__(self, doc: dict, device: str = "cpu"):
-        from lfkit.detectors import Detector
-
-        super().__init__(doc, device)
-        extra = doc.get("extra") or {}
-        try:
-            self.detector = Detector.from_state(extra["detector"])
-        except KeyError:
-            raise DataError(f"{self.name}: damaged one-class model (no detector)") from None
-        except DataError as exc:
-            raise DataError(f"{self.name}: refused: {exc}") from None
-        ext = extra.get("extractor") or {}
-        self.raw = RawExtractor.from_state(ext) if ext.get("kind") == "raw" else None
-        if self.raw is None and not doc.get("arch"):
-            raise DataError(f"{self.name}: damaged one-class model (no extractor)")
-        self.joint = None
-        if extra.get("joint") is not None:
-            from lfkit.joint import JointOneClass
-
-            try:
-                self.joint = JointOneClass.from_state(extra["joint"])
-            except DataError as exc:
-                raise DataError(f"{self.name}: refused: {exc}") from None
-
-    def embed_batch(self, X: np.ndarray) -> np.ndarray:
-        if self.raw is not None:
-            return self.raw.transform(X)
-        return super().embed_batch(X)
-
-    def score_batch(self, X: np.ndarray) -> list[dict]:
-        Z = self.embed_batch(X)
-        if Z.shape[1] != self.detector.n_features_in_:
-            raise DataError(f"{self.name}: extractor gives {Z.shape[1]} features, detector expects "
-                            f"{self.detector.n_features_in_} (damaged model)")
-        s = self.detector.score_samples(Z)
-        p = self.detector.predict_proba(Z)
-        if self.joint is not None:  # the learned detector's probability does not describe the joint score
-            s, p = self.joint.score(X, s), None
-        recs = [{"score": float(v)} for v in s]
-        if p is not None:
-            for r, v in zip(recs, p):
-                r["probability"] = float(v)
-        return recs
-
-
-SCORERS["oneclass"] = OneClassScorer

@@ -13,7 +13,8 @@ import numpy as np
 
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_device, check_number
-from lfkit.resources import cap_workers, usable_device
+from lfkit.inference.scorers import load_scorers
+from lfkit.resources import cap_workers
 from lfkit.records import (add_metadata, best_chunk, check_compatible, clip_metadata, decide, error_record,
                            finite_records, make_record, record_path)
 from lfkit.streaming import RecordSink
@@ -29,20 +30,6 @@ from lfkit.segments import (
 )
 
 __all__ = ["load_scorers", "iter_segments", "score", "ensemble_name", "record_path", "error_record"]
-
-
-def load_scorers(model_paths, device: str = "cpu"):
-    """Load model files and build their scorers."""
-    from lfkit.modelfile import load_model
-    from lfkit.scorers import make_scorer
-
-    if not model_paths:
-        raise ParameterError("model: give at least one model file")
-    device = usable_device(device)  # 'cuda' without a CUDA device: one parameter error here, not a torch crash
-    scorers = [make_scorer(load_model(p), device) for p in model_paths]
-    for s in scorers:
-        s._network()  # build now: weights that do not fit fail once, not once per clip
-    return scorers
 
 
 def ensemble_name(scorers) -> str:
@@ -67,9 +54,12 @@ def _score_many(pending, scorers, n_threads=None):
     list
         ``out[clip][block][model]``: that model's result dicts for the block's rows.
     """
+    out = [[[None] * len(scorers) for _ in blocks] for _, blocks in pending]
+    if all(s.net is None for s in scorers):  # classical models: numpy only, torch never imported
+        _score_into(out, pending, scorers)
+        return out
     import torch
 
-    out = [[[None] * len(scorers) for _ in blocks] for _, blocks in pending]
     saved = torch.get_num_threads()
     if n_threads:
         torch.set_num_threads(n_threads)
@@ -382,7 +372,7 @@ def run_score(models, inputs, output=None, *, enroll=None, pairs=None, **kw) -> 
                          + ([("enroll", enroll)] if enroll is not None else [])
                          + ([("pairs", pairs)] if pairs is not None else []))
     if enroll is not None or pairs is not None:
-        from lfkit.siamese import score_enroll, score_pairs
+        from lfkit.enroll import score_enroll, score_pairs
 
         if kw.pop("resume", False):
             raise ParameterError("resume works for plain scoring, not with --enroll or --pairs")

@@ -1,15 +1,16 @@
-"""The siamese (few-shot) regime: similarity, its scorer, and verification metrics.
+"""The siamese (few-shot) regime's pairs: the pairs file and verification metrics.
 
 A siamese model maps a clip to an embedding; two clips are compared by the
 Euclidean distance ``d`` of their embeddings, turned into lfkit's score sign
-by one function, :func:`similarity`::
+by one function, :func:`lfkit.inference.heads.similarity`::
 
     score = 1 / (1 + d)        # in (0, 1]; 1 = identical, higher = more alike
 
 The model's threshold (the validation equal-error point) is on the same
 scale, so ``decision = score >= threshold`` everywhere: in enrollment
 (:func:`lfkit.enroll.score_enroll`), pairs (:func:`lfkit.enroll.score_pairs`)
-and ``lfkit eval --pairs`` (:func:`evaluate_pairs`). Training lives in
+and ``lfkit eval --pairs`` (:func:`evaluate_pairs`). The scorer is
+:class:`lfkit.inference.scorers.SiameseScorer`; training lives in
 :mod:`lfkit.siamese_train`.
 """
 
@@ -22,71 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from lfkit.errors import DataError, ParameterError
-from lfkit.scorers import SCORERS, Scorer
+from lfkit.inference.heads import SIMILARITY, similarity
+from lfkit.metrics import binary_metrics
 
-__all__ = ["SIMILARITY", "similarity", "SiameseScorer", "score_enroll", "score_pairs", "evaluate_pairs",
-           "parse_same"]
-
-#: The similarity a siamese model file declares (``extra["similarity"]``).
-SIMILARITY = "1/(1+d)"
-
-
-def similarity(distance) -> np.ndarray:
-    """Score of a Euclidean embedding distance: ``1 / (1 + d)``, higher = more alike.
-
-    Parameters
-    ----------
-    distance : array-like of float, >= 0
-
-    Returns
-    -------
-    np.ndarray of float64, same shape, in (0, 1]
-    """
-    return 1.0 / (1.0 + np.asarray(distance, dtype=np.float64))
-
-
-class SiameseScorer(Scorer):
-    """A siamese model: ``embed_batch`` gives the (L2-normalised) comparison embedding.
-
-    It has no score on its own: clips are scored against enrolled references
-    (``lfkit score --enroll``) or each other (``--pairs``).
-    """
-
-    needs_references = True
-
-    def __init__(self, doc: dict, device: str = "cpu"):
-        super().__init__(doc, device)
-        extra = doc.get("extra") or {}
-        if extra.get("similarity", SIMILARITY) != SIMILARITY:
-            raise DataError(f"{self.name}: similarity {extra.get('similarity')!r} is not known to this lfkit")
-        self.normalize = bool(extra.get("normalize", True))
-        self.embedding_dim = int(extra.get("embedding_dim") or (doc.get("arch_kwargs") or {}).get("embedding_dim", 0))
-        w = extra.get("joint_weight")
-        if w is not None and not (isinstance(w, (int, float)) and 0.0 <= float(w) <= 1.0):
-            raise DataError(f"{self.name}: joint_weight={w!r} must be in [0, 1] (damaged model)")
-        self.joint_weight = None if w is None else float(w)
-        if self.joint_weight is not None:
-            # both halves are unit length, and so is each joint row; centroids are not re-normalised (on the
-            # siamese benchmark re-normalising them cost 0.02-0.04 top-1 at -32 and -30 dB)
-            self.normalize = False
-
-    def embed_batch(self, X: np.ndarray) -> np.ndarray:
-        """Embeddings (B, D); a joint model appends the whitened mean spectrum (:func:`lfkit.joint.join_embeddings`)."""
-        E = super().embed_batch(X)
-        if self.joint_weight is not None:
-            from lfkit.joint import classical_embedding, join_embeddings
-
-            return join_embeddings(E, classical_embedding(X), self.joint_weight)
-        return _unit(E) if self.normalize else E
-
-    def score_batch(self, X):
-        raise ParameterError(f"model {self.name} is a siamese model: score with --enroll REFS or --pairs pairs.csv")
-
-
-def _unit(E: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(E, axis=-1, keepdims=True)
-    return (E / np.maximum(n, 1e-12)).astype(np.float32)
-
+__all__ = ["SIMILARITY", "similarity", "read_pairs", "evaluate_pairs", "parse_same"]
 
 def parse_same(value, where: str) -> int:
     """A ``same`` cell as 1 or 0 (``1/0``, ``true/false``, ``yes/no``, ``same/different``)."""
@@ -148,8 +88,6 @@ def evaluate_pairs(records: list, pairs_path, threshold: float | None = None) ->
         recall, F1, confusion) at it, ``unscored`` (pairs without a record)
         and ``unlabelled`` (records not in the CSV).
     """
-    from lfkit.evaluate import binary_metrics
-
     rows, _ = read_pairs(pairs_path, need_same=True)
     truth = {}
     for i, r in enumerate(rows, 2):
@@ -180,20 +118,3 @@ def evaluate_pairs(records: list, pairs_path, threshold: float | None = None) ->
     out["unscored"] = sum(1 for key in {(_real(r["_a"]), _real(r["_b"])) for r in rows} if key not in seen)
     out["unlabelled"] = unlabelled
     return out
-
-
-def score_enroll(models, enroll, inputs, output=None, **kw) -> int:
-    """``lfkit score MODEL --enroll REFS INPUT...``; see :func:`lfkit.enroll.score_enroll`."""
-    from lfkit import enroll as _enroll
-
-    return _enroll.score_enroll(models, enroll, inputs, output, **kw)
-
-
-def score_pairs(models, pairs, output=None, **kw) -> int:
-    """``lfkit score MODEL --pairs pairs.csv``; see :func:`lfkit.enroll.score_pairs`."""
-    from lfkit import enroll as _enroll
-
-    return _enroll.score_pairs(models, pairs, output, **kw)
-
-
-SCORERS["siamese"] = SiameseScorer

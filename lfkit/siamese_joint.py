@@ -40,7 +40,7 @@ def enrol_trials(E: np.ndarray, y: np.ndarray, seed: int = 0):
     truth : np.ndarray of int, same shape
         1 where the identity is the probe's own.
     """
-    from lfkit.siamese import similarity
+    from lfkit.inference.heads import similarity
 
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xE4])) 
     y = np.asarray(y)
@@ -133,27 +133,33 @@ def with_aux(ds, aux, workers, notice):
     return np.concatenate([ds.X, ax.X]), list(ds.labels) + list(ax.labels)
 
 
-def held_out(net, X, labels, cfg, notice) -> dict:
-    """On the validation identities: the joint weight, then the open-set threshold and its false-accept rate."""
-    from lfkit.joint import classical_embedding, join_embeddings
-    from lfkit.siamese_train import class_split, embed_array
-    from lfkit.train import _as_input, _device
+def held_out(E: np.ndarray, y_va: np.ndarray, X_va: np.ndarray, cfg, notice) -> dict:
+    """On the validation identities: the joint weight, then the open-set threshold and its false-accept rate.
 
-    _, y = np.unique(np.asarray(labels), return_inverse=True)
-    _, va, _ = class_split(np.asarray(labels), cfg.val_fraction, cfg.seed)
-    E = embed_array(net, _as_input(X[va], None), cfg.normalize, _device(cfg.device))
+    Parameters
+    ----------
+    E : np.ndarray, shape (n_val, D)
+        The trained network's embeddings of the validation clips.
+    y_va : np.ndarray of int, shape (n_val,)
+        Their identities.
+    X_va : np.ndarray, shape (n_val, n_freq, n_frames)
+        Their spectrograms (for the classical half of a joint embedding).
+    cfg : SiameseConfig
+    """
+    from lfkit.joint import classical_embedding, join_embeddings
+
     out = {"joint_weight": None, "joint_table": None}
     if cfg.joint:
-        C = classical_embedding(X[va])
-        out["joint_weight"], out["joint_table"] = choose_siamese_weight(E, C, y[va], cfg.seed)
+        C = classical_embedding(X_va)
+        out["joint_weight"], out["joint_table"] = choose_siamese_weight(E, C, y_va, cfg.seed)
         E = join_embeddings(E, C, out["joint_weight"])
-    out["open_set"] = open_set_threshold(E, y[va], cfg.seed)
+    out["open_set"] = open_set_threshold(E, y_va, cfg.seed)
     if notice:
         o = out["open_set"]
         if cfg.joint:
             top1, _ = out["joint_table"][out["joint_weight"]]
             notice(f"joint embedding: learned part weighted {out['joint_weight']:g} against the whitened mean "
-                   f"spectrum (top-1 {top1:.3f} on {len(np.unique(y[va]))} held-out identities)")
+                   f"spectrum (top-1 {top1:.3f} on {len(np.unique(y_va))} held-out identities)")
         if o["threshold"] is not None:
             notice(f"open-set threshold {o['threshold']:.4f}: false-accept rate {o['false_accept_rate']:.3f}, "
                    f"false-reject rate {o['false_reject_rate']:.3f} on held-out identities")

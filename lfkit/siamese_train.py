@@ -26,7 +26,7 @@ signatures at least ``margin`` apart. The loop is plain and seeded:
 * A **validation split by class** (signatures never seen in training) is
   scored after every epoch as a verification task over all its pairs; the
   epoch with the highest AUC (then lowest EER) is kept, and the threshold at
-  its equal-error point, on the similarity scale of :func:`lfkit.siamese.similarity`,
+  its equal-error point, on the similarity scale of :func:`lfkit.inference.heads.similarity`,
   is stored in the model.
 """
 
@@ -237,15 +237,16 @@ def embed_array(net, X, normalize: bool, device, batch_size: int = 128) -> np.nd
 
 def verification(E: np.ndarray, y: np.ndarray) -> dict:
     """AUC, EER and the EER threshold (similarity scale) over every pair of embeddings ``E``."""
-    from lfkit import metrics as M
-    from lfkit.siamese import similarity
+    from lfkit.inference.heads import similarity
+    from lfkit.metrics import roc_auc
+    from lfkit.thresholds import eer_threshold
 
     i, j = np.triu_indices(len(y), k=1)
     d = np.linalg.norm(E[i] - E[j], axis=1)
     same = (y[i] == y[j]).astype(int)
     s = similarity(d)
-    e, th = M.eer(same, s)
-    return {"val_auc": M.roc_auc(same, s), "val_eer": e, "val_threshold": th}
+    th, e = eer_threshold(same, s, one_class="none")  # no same-identity pair (or no other): no EER, no threshold
+    return {"val_auc": roc_auc(same, s), "val_eer": e, "val_threshold": th}
 
 
 def fit_siamese(net, X: np.ndarray, labels, cfg: SiameseConfig, hooks: dict | None = None, notice=None):
@@ -388,9 +389,9 @@ def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_c
     """
     from lfkit import io
     from lfkit.data import load_dataset
-    from lfkit.modelfile import save_model
+    from lfkit.inference.modelfile import save_model
     from lfkit.models import create_model, input_kind
-    from lfkit.siamese import SIMILARITY
+    from lfkit.inference.heads import SIMILARITY
     from lfkit.siamese_joint import held_out, with_aux
 
     kind = input_kind(cfg.arch)
@@ -402,13 +403,16 @@ def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_c
         X, labels = with_aux(ds, aux, workers, notice)
     check_identities(labels, str(data))
     kw = dict(siamese_arch_kwargs(cfg.arch, cfg, ds.X.shape[1:]), **(arch_kwargs or {}))
-    from lfkit.train import seed_everything
+    from lfkit.train import _as_input, _device, seed_everything
 
     seed_everything(cfg.seed)
     net = create_model(cfg.arch, **kw)
     t0 = time.perf_counter()
     history, best = fit_siamese(net, X, labels, cfg, with_eta(hooks, cfg.epochs), notice)
-    held = held_out(net, X, labels, cfg, notice)
+    _, y = np.unique(np.asarray(labels), return_inverse=True)
+    _, va, _ = class_split(np.asarray(labels), cfg.val_fraction, cfg.seed)
+    E_va = embed_array(net, _as_input(X[va], None), cfg.normalize, _device(cfg.device))
+    held = held_out(E_va, y[va], X[va], cfg, notice)
     seconds = time.perf_counter() - t0
     training = {"config": cfg.to_dict(), "best": best, "epochs_run": len(history), "seconds": seconds,
                 "n_train": int(len(labels)), "n_classes": len(set(labels)), "data": str(data),

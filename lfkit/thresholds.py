@@ -130,29 +130,60 @@ def target_quantile_threshold(target_score, miss_rate: float) -> float:
     """One-class training without non-targets: the ``miss_rate`` quantile of target scores.
 
     About ``miss_rate`` of the target clips score below the threshold (the
-    detectors' ``nu``/``contamination`` threshold).
+    detectors' ``nu``/``contamination`` threshold, :meth:`lfkit.detectors.Detector.fit`).
+
+    Parameters
+    ----------
+    target_score : array-like of float, shape (n,)
+        Scores of target clips, finite, n >= 1.
+    miss_rate : float in [0, 1]
+        ``0`` gives the lowest target score (every target clip passes);
+        ``1`` (an OC-SVM's ``nu=1``) the highest: only clips scoring at
+        least as high as the best target clip pass.
+
+    Returns
+    -------
+    float
+        Linear-interpolated quantile (``np.quantile``'s default).
     """
-    if isinstance(miss_rate, bool) or not isinstance(miss_rate, (int, float)) or not 0 <= miss_rate < 1:
-        raise ParameterError(f"miss_rate={miss_rate!r} must be in [0, 1)")
+    if isinstance(miss_rate, bool) or not isinstance(miss_rate, (int, float, np.floating)) or not 0 <= miss_rate <= 1:
+        raise ParameterError(f"miss_rate={miss_rate!r} must be in [0, 1]")
     s = np.asarray(target_score, dtype=np.float64).ravel()
     if s.size == 0 or not np.isfinite(s).all():
         raise ParameterError("target_score must be non-empty and finite")
-    return float(np.quantile(s, miss_rate))
+    return float(np.quantile(s, float(miss_rate)))
 
 
-def eer_threshold(y_true, score) -> tuple[float, float]:
+def eer_threshold(y_true, score, *, one_class=None):
     """The equal-error threshold and rate (:func:`lfkit.metrics.eer`, the siamese regime's).
+
+    Parameters
+    ----------
+    y_true : array-like of {0, 1}, shape (n,)
+    score : array-like of float, shape (n,)
+    one_class : None or "none"
+        What to do when ``y_true`` holds one class only, so no equal-error
+        point exists: ``None`` raises; ``"none"`` returns ``(None, None)``
+        (siamese validation with no same-identity pair keeps no threshold).
+
+    Returns
+    -------
+    (threshold, rate) : (float, float), or (None, None) as above
 
     Raises
     ------
     ParameterError
-        When ``y_true`` does not hold both classes.
+        When ``y_true`` does not hold both classes (and ``one_class`` is None).
     """
     from lfkit.metrics import eer
 
+    if one_class not in (None, "none"):
+        raise ParameterError(f"one_class={one_class!r} must be None or 'none'")
     y, s = _scores(y_true, score)
     rate, threshold = eer(y, s)
     if threshold is None:
+        if one_class == "none":
+            return None, None
         raise ParameterError("eer threshold needs both classes (targets and others)")
     return float(threshold), float(rate)
 

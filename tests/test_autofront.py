@@ -20,6 +20,7 @@ from lfkit.autofront import (
 )
 from lfkit.config import FrontendConfig
 from lfkit.errors import ParameterError
+from lfkit.modelfile import read_raw
 
 SR = 22050
 N = 11025  # 0.5 s
@@ -154,15 +155,13 @@ def test_auto_is_no_spectrogram_kind():
 
 
 def test_model_stores_the_choice_and_spectro_auto_prints_it(tmp_path, lfkit_fast):
-    import torch
-
     data = _write_set(tmp_path / "set", 3000.0)
     model = tmp_path / "m.pt"
     r = lfkit_fast("train-binary", data, "-o", model, "--positive", "target", "--arch", "logreg")
     assert r.returncode == 0, r.stderr.decode()
     err = r.stderr.decode()
     assert err.count("front end candidate: ") == 4 and "front end chosen from the data: " in err
-    doc = torch.load(model, weights_only=True)
+    doc = read_raw(model)
     sel = doc["training"]["frontend_selection"]
     chosen = sel["candidates"][sel["chosen"]]
     assert doc["frontend"]["kind"] == chosen["kind"] and doc["frontend"]["fmin"] == chosen["fmin"]
@@ -179,14 +178,12 @@ def test_model_stores_the_choice_and_spectro_auto_prints_it(tmp_path, lfkit_fast
 
 
 def test_explicit_flags_win(tmp_path, lfkit_fast):
-    import torch
-
     data = _write_set(tmp_path / "set", 3000.0)
     model = tmp_path / "m.pt"
     r = lfkit_fast("train-binary", data, "-o", model, "--positive", "target", "--arch", "logreg", "--fmax", "2000")
     assert r.returncode == 0, r.stderr.decode()
     assert "front end" not in r.stderr.decode()
-    doc = torch.load(model, weights_only=True)
+    doc = read_raw(model)
     assert doc["frontend"] == FrontendConfig(fmax=2000.0).to_dict()
     assert doc["training"]["frontend_selection"] is None
 

@@ -67,7 +67,7 @@ def test_oneclass_embedding_is_what_the_detector_sees(env, tmp_path, lfkit_fast)
     out = tmp_path / "emb.npy"
     assert lfkit_fast("embed", models["ocspeccnn"], root / "test", "-o", out).returncode == 0
     det = Detector.from_state(load_model(models["ocspeccnn"])["extra"]["detector"])
-    from lfkit.oneclass import OneClassScorer
+    from lfkit.inference.scorers import OneClassScorer
 
     scorer = OneClassScorer(load_model(models["ocspeccnn"]))
     X = load_dataset(str(root / "test")).X

@@ -101,7 +101,7 @@ def model_bytes(tmp_path_factory) -> bytes:
 
 def _load_and_build(path):
     from lfkit.modelfile import build_network, load_model
-    from lfkit.scorers import make_scorer
+    from lfkit.inference.scorers import make_scorer
 
     doc = load_model(path)
     make_scorer(doc)
@@ -129,7 +129,9 @@ ODD = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40), st.floats(
 
 
 def test_tampered_model_fields_give_one_data_error(model_bytes, tmp_path):
-    base = torch.load(_io.BytesIO(model_bytes), weights_only=True)
+    from lfkit.modelfile import read_raw, write_raw
+
+    base = read_raw("m.pt", model_bytes)
     fields = ["regime", "arch", "threshold", "classes", "positive", "format_version", "extra", "training"]
     nested = [("arch_kwargs", "hidden"), ("arch_kwargs", "embedding_dim"), ("input", "sr"), ("input", "shape"),
               ("input", "n_samples"), ("input", "kind"), ("frontend", "n_fft"), ("frontend", "fmin"),
@@ -146,7 +148,7 @@ def test_tampered_model_fields_give_one_data_error(model_bytes, tmp_path):
         else:
             doc[where] = value
         p = tmp_path / "t.pt"
-        torch.save(doc, p)
+        write_raw(doc, p)
         try:
             _load_and_build(p)
         except DataError as exc:

@@ -159,7 +159,7 @@ def siamese(tmp_path_factory):
 
 def test_siamese_model_stores_the_weight_threshold_and_false_accept_rate(siamese):
     from lfkit.modelfile import load_model
-    from lfkit.siamese import SiameseScorer
+    from lfkit.inference.scorers import SiameseScorer
 
     doc = load_model(siamese["root"] / "m.pt")
     w = doc["extra"]["joint_weight"]

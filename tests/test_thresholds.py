@@ -93,7 +93,7 @@ def test_stored_threshold_is_the_validation_one(sh):
     """Reproduce the split, score the validation clips with the saved model: same threshold, best balanced accuracy."""
     from lfkit.data import load_dataset
     from lfkit.modelfile import load_model
-    from lfkit.scorers import make_scorer
+    from lfkit.inference.scorers import make_scorer
     from lfkit.train import stratified_split
 
     doc = load_model(sh.model)
@@ -138,7 +138,7 @@ def test_ensemble_scores_the_mean_probability_and_keeps_the_validation_threshold
     from lfkit.data import load_dataset
     from lfkit.modelfile import load_model
     from lfkit.models import create_model
-    from lfkit.scorers import make_scorer
+    from lfkit.inference.scorers import make_scorer
     from lfkit.train import stratified_split, train_binary
 
     cfg = TrainConfig(epochs=1, batch_size=8, ensemble=2, seed=4)
@@ -150,7 +150,7 @@ def test_ensemble_scores_the_mean_probability_and_keeps_the_validation_threshold
     probs = []
     for state in (doc["state_dict"], doc["extra"]["ensemble"][0]):
         net = create_model(doc["arch"], **doc["arch_kwargs"])
-        net.load_state_dict(state)
+        net.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
         with torch.no_grad():
             probs.append(torch.sigmoid(net.eval()(x).double())[:, 0].numpy())
     assert not np.allclose(probs[0], probs[1])  # two seeds, two networks

@@ -7,6 +7,7 @@ import inspect
 import numpy as np
 
 from lfkit.errors import DataError, LfkitError, ParameterError
+from lfkit.thresholds import target_quantile_threshold
 
 STATE_VERSION = 1
 
@@ -205,7 +206,7 @@ class Detector:
                 None if X_cal is None else self._standardise(X_cal),
             )
             train_scores = _to_target_score(self._raw_score(Z_train), self.score_kind)
-            self.threshold_ = float(np.quantile(train_scores, float(getattr(self, self.quantile_param))))
+            self.threshold_ = target_quantile_threshold(train_scores, float(getattr(self, self.quantile_param)))
         except BaseException:
             for attr in [a for a in vars(self) if a.endswith("_")]:
                 delattr(self, attr)  # a failed fit leaves the detector unfitted, not half-fitted

@@ -69,16 +69,17 @@ def _check_input(path, info) -> None:
 
 
 def _check_weights(path, state) -> None:
-    import torch
+    """Weights as loaded: a dictionary of named numpy arrays (no torch needed to check them)."""
+    import numpy as np
 
     if not isinstance(state, dict):
         raise _bad(path, "state_dict is not a dictionary")
     total = 0
     for k, t in state.items():
-        if not isinstance(k, str) or not isinstance(t, torch.Tensor):
-            raise _bad(path, f"state_dict entry {k!r} is not a named tensor")
-        total += t.numel()
-        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        if not isinstance(k, str) or not isinstance(t, np.ndarray) or t.dtype.kind not in "biuf":
+            raise _bad(path, f"state_dict entry {k!r} is not a named tensor (a numeric array)")
+        total += t.size
+        if t.dtype.kind == "f" and not bool(np.isfinite(t).all()):
             raise _bad(path, f"weights {k} hold NaN or Inf")
     if total > MAX_PARAMETERS:
         raise _bad(path, f"{total} weights, more than the limit {MAX_PARAMETERS}")
