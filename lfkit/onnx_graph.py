@@ -1,0 +1,236 @@
+"""The torch modules :mod:`lfkit.export` traces to ONNX: front end, network, head.
+
+Imported only by the exporter (it imports torch at the top).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+from torch import nn
+
+from lfkit.features import LOGMEL_TOP_DB
+from lfkit.mel import STD_FLOOR
+
+_AMIN = 1e-10
+
+
+class FrontEnd(nn.Module):
+    """:func:`lfkit.features.spectrogram_batch` as tensor operations, for one clip length.
+
+    ``forward(y)``: y float32 (N, n_samples) -> (N, F, T) float32.
+    """
+
+    def __init__(self, fe, sr: float, n_samples: int):
+        super().__init__()
+        from lfkit.export import frontend_matrices
+
+        m = frontend_matrices(fe, sr)
+        self.kind, self.norm = fe.kind, fe.norm
+        n_frames = 1 + (int(n_samples) - fe.n_fft) // fe.hop_length
+        idx = np.arange(n_frames)[:, None] * fe.hop_length + np.arange(fe.n_fft)[None, :]
+        self.register_buffer("idx", torch.from_numpy(idx.astype(np.int64)))
+        self.register_buffer("cos", torch.from_numpy(m["cos"]))
+        self.register_buffer("sin", torch.from_numpy(m["sin"]))
+        self.mel = self.dct = None
+        if m["mel"] is not None:
+            self.register_buffer("mel", torch.from_numpy(m["mel"].T.copy()))
+        if m["dct"] is not None:
+            self.register_buffer("dct", torch.from_numpy(m["dct"]))
+
+    @staticmethod
+    def _db(S, top_db):
+        out = 10.0 * torch.log10(torch.clamp(S, min=_AMIN))  # ref = 1: no offset
+        if top_db is not None:
+            floor = torch.amax(out, dim=(1, 2), keepdim=True) - top_db
+            out = torch.maximum(out, floor)
+        return out
+
+    def forward(self, y):
+        frames = y[:, self.idx].double()  # (N, T, n_fft)
+        re, im = frames @ self.cos, frames @ self.sin
+        S = (re * re + im * im).float()  # power, (N, T, bins), rounded to float32 as lfkit does
+        if self.kind == "log":
+            S = self._db(S, None)
+        elif self.mel is not None:
+            S = S @ self.mel
+            if self.kind in ("logmel", "mfcc"):
+                S = self._db(S, LOGMEL_TOP_DB)
+            if self.dct is not None:
+                S = S @ self.dct
+        if self.norm == "standard":
+            mean = S.mean(dim=(1, 2), keepdim=True)
+            std = torch.sqrt(((S - mean) ** 2).mean(dim=(1, 2), keepdim=True))
+            S = (S - mean) / torch.clamp(std, min=STD_FLOOR)
+        return S.transpose(1, 2)
+
+
+class GraphModel(nn.Module):
+    """Front end (optional), network and the regime's head; ``output_names`` in ``forward``'s order."""
+
+    def __init__(self, doc: dict, net, frontend_in_graph: bool):
+        super().__init__()
+        info = doc["input"]
+        self.waveform = info.get("kind", "spectrogram") == "waveform"
+        self.front = None
+        if frontend_in_graph and not self.waveform:
+            self.front = FrontEnd(doc["frontend"], float(info["sr"]), int(info["n_samples"]))
+        self.net = net
+        self.regime = doc["regime"]
+        extra = doc.get("extra") or {}
+        if self.regime == "binary":
+            self.output_names = ["score", "logit"]
+        elif self.regime == "oneclass":
+            self.output_names = ["score", "embedding"]
+            self.head = DetectorHead(extra["detector"])
+        else:
+            self.output_names = ["embedding"]
+            self.normalize = bool(extra.get("normalize", True))
+
+    def forward(self, x):
+        if self.front is not None:
+            x = self.front(x)
+        x = x.unsqueeze(1)  # (N, 1, F, T) or (N, 1, n_samples), as lfkit's scorers feed the networks
+        if self.regime == "binary":
+            logit = self.net(x)[:, 0]
+            return torch.sigmoid(logit.double()).float(), logit
+        E = self.net.embed(x).float()
+        if self.regime == "oneclass":
+            return self.head(E), E
+        if self.normalize:
+            E = E / torch.clamp(torch.linalg.vector_norm(E, dim=-1, keepdim=True), min=1e-12)
+        return E
+
+
+class DetectorHead(nn.Module):
+    """A fitted ocsvm or gmm detector's ``score_samples`` in float64: embedding (N, D) -> score (N,)."""
+
+    def __init__(self, state: dict):
+        super().__init__()
+        from lfkit.detectors import Detector
+
+        det = Detector.from_state(state)
+        self.name = det.name
+        t = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float64).copy())  # noqa: E731
+        self.register_buffer("mean", t(det.mean_))
+        self.register_buffer("scale", t(det.scale_))
+        if self.name == "ocsvm":
+            self.register_buffer("sv", t(det.support_vectors_))
+            self.register_buffer("dual", t(det.dual_coef_))
+            self.gamma, self.intercept = float(det.gamma_), float(det.intercept_)
+        else:
+            d = det.n_features_in_
+            prec, mu = det.precisions_, det.means_
+            self.spherical = prec.ndim == 1
+            self.register_buffer("mu", t(mu))
+            self.register_buffer("prec", t(prec))
+            if self.spherical:
+                log_det = 0.5 * d * np.log(prec)
+                self.register_buffer("mu2", t((mu ** 2).sum(1)))
+            else:
+                log_det = 0.5 * np.log(prec).sum(-1)
+                self.register_buffer("muprec", t(mu * prec))
+                self.register_buffer("mu2", t((mu ** 2 * prec).sum(1)))
+            self.register_buffer("const", t(-0.5 * d * np.log(2 * np.pi) + log_det + np.log(det.weights_)))
+
+    def forward(self, E):
+        Z = (E.double() - self.mean) / self.scale
+        z2 = (Z * Z).sum(1, keepdim=True)
+        if self.name == "ocsvm":
+            d2 = z2 + (self.sv * self.sv).sum(1)[None, :] - 2.0 * Z @ self.sv.T
+            K = torch.exp(-self.gamma * torch.clamp(d2, min=0.0))
+            return K @ self.dual + self.intercept
+        if self.spherical:
+            maha = (z2 - 2.0 * Z @ self.mu.T + self.mu2[None, :]) * self.prec[None, :]
+        else:
+            maha = (Z * Z) @ self.prec.T - 2.0 * Z @ self.muprec.T + self.mu2[None, :]
+        a = -0.5 * maha + self.const[None, :]
+        m = torch.amax(a, dim=1, keepdim=True)
+        return m[:, 0] + torch.log(torch.exp(a - m).sum(1))
+
+
+def _bounds(L: int, O: int):
+    """PyTorch's adaptive pooling windows: [floor(i L / O), ceil((i + 1) L / O)) for i < O."""
+    return [((i * L) // O, -(-((i + 1) * L) // O)) for i in range(O)]
+
+
+def _pool_axis(x, axis: int, O: int, reduce):
+    L = int(x.shape[axis])
+    if O is None or O == L:
+        return x
+    parts = [reduce(x.narrow(axis, a, b - a), axis) for a, b in _bounds(L, O)]
+    return torch.stack(parts, dim=axis)
+
+
+def _as_pair(size, n):
+    return tuple(size) if isinstance(size, (tuple, list)) else (size,) * n
+
+
+def _avg(x, axis):
+    return x.mean(dim=axis)
+
+
+def _max(x, axis):
+    return x.amax(dim=axis)
+
+
+def _floordiv(g, a, b):
+    """``a // b`` rounding down (the exporter's own symbolic truncates towards zero: ``-(-93 // 2)`` gave 46)."""
+    kind = a.type().scalarType() if a.type().scalarType() is not None else "Long"
+    q = g.op("Floor", g.op("Div", g.op("Cast", a, to_i=11), g.op("Cast", b, to_i=11)))  # in float64
+    return g.op("Cast", q, to_i=7 if kind in ("Long", "Int") else 1)  # int64, else float32
+
+
+@contextlib.contextmanager
+def export_patches():
+    """What the trace needs: adaptive pools as slices and shape arithmetic that floors."""
+    names = ("aten::floordiv", "aten::floor_divide")
+    for name in names:
+        torch.onnx.register_custom_op_symbolic(name, _floordiv, 9)
+    try:
+        with patched_adaptive_pools():
+            yield
+    finally:
+        for name in names:
+            torch.onnx.unregister_custom_op_symbolic(name, 9)
+
+
+@contextlib.contextmanager
+def patched_adaptive_pools():
+    """Adaptive pools as slices for the trace (the TorchScript exporter refuses uneven windows).
+
+    The traced shapes are fixed (the training clip), so each window is a
+    constant slice; results equal PyTorch's adaptive pooling.
+    """
+    F = torch.nn.functional
+    saved = {k: getattr(F, k) for k in ("adaptive_avg_pool1d", "adaptive_avg_pool2d",
+                                         "adaptive_max_pool1d", "adaptive_max_pool2d")}
+
+    def avg1(x, size):
+        return _pool_axis(x, -1, _as_pair(size, 1)[0], _avg)
+
+    def avg2(x, size):
+        h, w = _as_pair(size, 2)
+        return _pool_axis(_pool_axis(x, -2, h, _avg), -1, w, _avg)
+
+    def max1(x, size, return_indices=False):
+        if return_indices:
+            return saved["adaptive_max_pool1d"](x, size, return_indices)
+        return _pool_axis(x, -1, _as_pair(size, 1)[0], _max)
+
+    def max2(x, size, return_indices=False):
+        if return_indices:
+            return saved["adaptive_max_pool2d"](x, size, return_indices)
+        h, w = _as_pair(size, 2)
+        # max over a window is separable: rows first, then columns, gives the same windows' maxima
+        return _pool_axis(_pool_axis(x, -2, h, _max), -1, w, _max)
+
+    F.adaptive_avg_pool1d, F.adaptive_avg_pool2d = avg1, avg2
+    F.adaptive_max_pool1d, F.adaptive_max_pool2d = max1, max2
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(F, k, v)
