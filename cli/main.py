@@ -22,7 +22,7 @@ import typer  # noqa: E402
 from typer.core import TyperGroup  # noqa: E402
 
 from lfkit import __version__  # noqa: E402
-from lfkit_cli import embed, eval_cmd, score, spectro, synth, train_binary, train_oneclass, train_siamese
+from lfkit_cli import embed, eval_cmd, export, score, spectro, synth, train_binary, train_oneclass, train_siamese
 
 
 
@@ -90,7 +90,7 @@ def root(
         os.environ["LFKIT_DEBUG"] = "1"
 
 
-for module in (synth, spectro, train_binary, train_oneclass, train_siamese, embed, score, eval_cmd):
+for module in (synth, spectro, train_binary, train_oneclass, train_siamese, embed, score, eval_cmd, export):
     module.register(app)
 
 

@@ -1,0 +1,24 @@
+"""``lfkit export``: a model file as an ONNX graph (front end inside where it can be)."""
+
+from __future__ import annotations
+
+import typer
+
+from lfkit_cli.common import boundary, reporter
+
+
+@boundary("export")
+def export(
+    model: str = typer.Argument(..., help="Model file (*.pt): binary, one-class (ocsvm or gmm detector) or siamese."),
+    output: str = typer.Option(..., "-o", "--output", help="ONNX file; NAME.frontend.json goes beside it when the front end (pcen, whiten) stays outside the graph."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No notices."),
+):
+    """Write the model as an ONNX graph: waveform (N, n_samples) in, score (higher = more like the target) or embedding out."""
+    from lfkit.export import export_model
+
+    export_model(model, output, notice=reporter("export", quiet))
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)
