@@ -11,12 +11,13 @@ from lfkit_cli.common import boundary, reporter
 def export(
     model: str = typer.Argument(..., help="Model file (*.pt): binary, one-class (ocsvm or gmm detector) or siamese."),
     output: str = typer.Option(..., "-o", "--output", help="ONNX file; NAME.frontend.json goes beside it when the front end (pcen, whiten) stays outside the graph."),
+    opset: int = typer.Option(17, "--opset", help="ONNX operator set of the graph (14 to 20)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No notices."),
 ):
     """Write the model as an ONNX graph: waveform (N, n_samples) in, score (higher = more like the target) or embedding out."""
     from lfkit.export import export_model
 
-    export_model(model, output, notice=reporter("export", quiet))
+    export_model(model, output, opset=opset, notice=reporter("export", quiet))
     return 0
 
 

@@ -48,12 +48,13 @@ from pathlib import Path
 
 import numpy as np
 
-from lfkit.errors import DataError, ParameterError
+from lfkit.errors import DataError, ParameterError, check_number, check_positive_int
 
 __all__ = ["OPSET", "GRAPH_KINDS", "export_model", "frontend_path"]
 
-#: ONNX operator set the graphs are written with.
+#: ONNX operator set the graphs are written with, and the range ``--opset`` accepts.
 OPSET = 17
+OPSETS = (14, 20)
 #: Spectrogram kinds computed inside the graph; the others travel as ``NAME.frontend.json``.
 GRAPH_KINDS = ("linear", "log", "mel", "logmel", "mfcc")
 #: Detectors whose score is written as ONNX operators.
@@ -93,7 +94,7 @@ def _check_exportable(doc: dict) -> None:
         _refuse(doc, f"front end kind={fe.kind!r} is not known to the exporter")
 
 
-def export_model(model, output, notice=None) -> dict:
+def export_model(model, output, opset: int = OPSET, notice=None) -> dict:
     """The whole of ``lfkit export``: one model file to one ONNX graph (plus its front end's JSON).
 
     Parameters
@@ -103,6 +104,8 @@ def export_model(model, output, notice=None) -> dict:
     output : str or Path
         The ONNX file, written atomically; ``NAME.frontend.json`` beside it
         when the front end stays outside the graph.
+    opset : int
+        ONNX operator set, in :data:`OPSETS`.
     notice : callable(str) or None
         Told where a front-end JSON was written.
 
@@ -126,6 +129,8 @@ def export_model(model, output, notice=None) -> dict:
 
     if output is None or str(output) == io.STDIO:
         raise ParameterError("output: name an ONNX file with -o (the graph is binary, not for standard output)")
+    check_positive_int("opset", opset)
+    check_number("opset", opset, *OPSETS)
     side = frontend_path(output)
     io.check_outputs([("output", output), ("output's front-end file", side)], [("model", model)])
     doc = load_model(model)
@@ -134,7 +139,7 @@ def export_model(model, output, notice=None) -> dict:
         import onnx
     except ImportError:
         raise DataError("export needs the onnx extra: pip install 'lfkit[onnx]'") from None
-    graph, info = _build(doc)
+    graph, info = _build(doc, opset)
     data = _with_metadata(onnx, graph, doc, info)
     if not info["frontend_in_graph"]:
         io.write_bytes((info["frontend_config"].to_json() + "\n").encode(), side)
@@ -145,7 +150,7 @@ def export_model(model, output, notice=None) -> dict:
             "input": info["input"], "outputs": info["outputs"], "frontend_in_graph": info["frontend_in_graph"]}
 
 
-def _build(doc: dict):
+def _build(doc: dict, opset: int = OPSET):
     """Trace the wrapper module to ONNX bytes; returns (bytes, info)."""
     import io as _io
     import warnings
@@ -178,7 +183,7 @@ def _build(doc: dict):
         warnings.simplefilter("ignore")
         torch.onnx.export(wrapper, (x,), buf, dynamo=False, input_names=[name], output_names=outputs,
                           dynamic_axes={name: {0: "batch"}, **{o: {0: "batch"} for o in outputs}},
-                          opset_version=OPSET)
+                          opset_version=int(opset))
     fe_used = dataclasses.replace(fe, sr=int(sr)) if fe.sr is None else fe
     return buf.getvalue(), {"frontend_in_graph": in_graph, "frontend_config": fe_used, "outputs": outputs,
                             "input": {"name": name, "shape": [None, *x.shape[1:]]}}

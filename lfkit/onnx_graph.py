@@ -34,11 +34,9 @@ class FrontEnd(nn.Module):
         self.register_buffer("idx", torch.from_numpy(idx.astype(np.int64)))
         self.register_buffer("cos", torch.from_numpy(m["cos"]))
         self.register_buffer("sin", torch.from_numpy(m["sin"]))
-        self.mel = self.dct = None
-        if m["mel"] is not None:
-            self.register_buffer("mel", torch.from_numpy(m["mel"].T.copy()))
-        if m["dct"] is not None:
-            self.register_buffer("dct", torch.from_numpy(m["dct"]))
+        # None where the kind has no such stage (register_buffer keeps a None and leaves it out of the graph)
+        self.register_buffer("mel", None if m["mel"] is None else torch.from_numpy(m["mel"].T.copy()))
+        self.register_buffer("dct", None if m["dct"] is None else torch.from_numpy(m["dct"]))
 
     @staticmethod
     def _db(S, top_db):
