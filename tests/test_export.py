@@ -147,7 +147,10 @@ def test_oneclass_detector_head_scores_equal_lfkit(sets, positives, tmp_path, de
     ref, Y = _lfkit_scores(model, sets["test"], tmp_path / "s.jsonl")
     got = _run(out, {"waveform": Y})
     assert got["score"].dtype == np.float64 and got["embedding"].shape[0] == len(Y)
-    np.testing.assert_allclose(got["score"], ref, rtol=0, atol=TOL)
+    # A gmm log-likelihood of a clip far from the target runs to -1e4 and beyond, where float32 networks
+    # (torch's and onnxruntime's convolutions round differently) agree to ~1e-7 relative, not 1e-4 absolute:
+    # 1e-4 absolute, or one part in a million of the score where that is larger.
+    np.testing.assert_allclose(got["score"], ref, rtol=1e-6 if detector == "gmm" else 0, atol=TOL)
     assert np.ptp(ref) > 10 * TOL  # the clips score differently: equality is not a constant's
 
 
