@@ -70,16 +70,30 @@ def test_binary_network_scores_equal_lfkit(sets, tmp_path, arch):
     _check_binary(sets, model, tmp_path)
 
 
-@pytest.mark.parametrize("kind,norm", [("linear", "standard"), ("mel", "none"), ("logmel", "standard"),
-                                       ("mfcc", "none"), ("log", "none")])
-def test_every_graph_front_end_scores_equal_lfkit(sets, tmp_path, kind, norm):
+@pytest.mark.parametrize("kind,norm,sr", [("linear", "standard", None), ("mel", "none", None),
+                                          ("logmel", "standard", None), ("mfcc", "none", None), ("log", "none", None),
+                                          ("log", "standard", 16000)])
+def test_every_graph_front_end_scores_equal_lfkit(sets, tmp_path, kind, norm, sr):
+    """Each kind the graph computes; with ``sr`` the model resamples, and the graph reads audio at its rate."""
     from lfkit.train import train_binary
 
     model = tmp_path / "m.pt"
+    changes = {"kind": kind, "norm": norm, "n_mels": 24, "n_mfcc": 12, "fmax": 2000.0}
+    if sr:
+        changes.update(sr=sr, n_fft=1024, hop_length=256)
     train_binary(str(sets["train"]), str(model), "positive", TrainConfig(arch="speccnn", epochs=1, batch_size=8),
-                 frontend_changes={"kind": kind, "norm": norm, "n_mels": 24, "n_mfcc": 12, "fmax": 2000.0})
-    assert load_model(model)["frontend"].kind == kind
-    _check_binary(sets, model, tmp_path)
+                 frontend_changes=changes)
+    doc = load_model(model)
+    assert doc["frontend"].kind == kind
+    if not sr:
+        _check_binary(sets, model, tmp_path)
+        return
+    assert doc["input"]["sr"] == sr
+    out = tmp_path / "m.onnx"
+    export_model(model, out)
+    ref, Y = _lfkit_scores(model, sets["test"], tmp_path / "s.jsonl")  # lfkit resamples the 44.1 kHz clips
+    Y = features.resample(Y, 44100, sr).astype(np.float32)
+    np.testing.assert_allclose(_run(out, {"waveform": Y})["score"], ref, rtol=0, atol=TOL)
 
 
 def test_front_end_in_graph_equals_spectrogram_batch_for_a_loud_tone():
@@ -107,18 +121,19 @@ def test_ensemble_scores_its_mean_probability(sets, tmp_path):
     _check_binary(sets, model, tmp_path)
 
 
-def test_pcen_front_end_goes_beside_the_graph_as_json(sets, tmp_path):
+@pytest.mark.parametrize("kind", ["pcen", "whiten"])
+def test_stateful_front_end_goes_beside_the_graph_as_json(sets, tmp_path, kind):
     from lfkit.train import train_binary
 
     model = tmp_path / "pcen.pt"
     train_binary(str(sets["train"]), str(model), "positive", TrainConfig(arch="speccnn", epochs=1, batch_size=8),
-                 frontend_changes={"kind": "pcen", "n_mels": 24})
+                 frontend_changes={"kind": kind, "n_mels": 24})
     out = tmp_path / "pcen.onnx"
     info = export_model(model, out)
     side = tmp_path / "pcen.frontend.json"
     assert not info["frontend_in_graph"] and info["frontend_json"] == str(side) and info["input"]["name"] == "spectrogram"
     fe = FrontendConfig.from_json(side.read_text())
-    assert fe.kind == "pcen" and fe.sr == 44100
+    assert fe.kind == kind and fe.sr == 44100
     ref, Y = _lfkit_scores(model, sets["test"], tmp_path / "s.jsonl")
     got = _run(out, {"spectrogram": features.spectrogram_batch(Y, fe.sr, fe)})
     np.testing.assert_allclose(got["score"], ref, rtol=0, atol=TOL)
