@@ -59,7 +59,8 @@ OPSETS = (14, 20)
 GRAPH_KINDS = ("linear", "log", "mel", "logmel", "mfcc")
 #: Detectors whose score is written as ONNX operators.
 GRAPH_DETECTORS = ("ocsvm", "gmm")
-_EXPORTABLE = "binary networks, one-class models with a learned extractor and an ocsvm or gmm detector, siamese networks"
+_EXPORTABLE = ("binary networks, one-class models with a learned extractor and an ocsvm or gmm detector, "
+               "siamese networks")
 
 
 def frontend_path(output) -> Path:
@@ -90,7 +91,8 @@ def _check_exportable(doc: dict) -> None:
     if regime == "siamese" and extra.get("joint_weight") is not None:
         _refuse(doc, "its joint embedding appends a classical spectrum not expressed as ONNX operators")
     fe = doc["frontend"]
-    if (doc.get("input") or {}).get("kind", "spectrogram") == "spectrogram" and fe.kind not in GRAPH_KINDS + ("pcen", "whiten"):
+    spectrogram = (doc.get("input") or {}).get("kind", "spectrogram") == "spectrogram"
+    if spectrogram and fe.kind not in GRAPH_KINDS + ("pcen", "whiten"):
         _refuse(doc, f"front end kind={fe.kind!r} is not known to the exporter")
 
 
