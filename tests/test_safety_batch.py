@@ -298,6 +298,7 @@ NAN_FLAG = {
     "embed": ["missing.pt", "missing.wav", "--chunk", "nan"],
     "score": ["missing.pt", "missing.wav", "--threshold", "nan"],
     "eval": ["missing.jsonl", "--threshold", "nan"],
+    "export": ["missing.pt", "-o", "m.onnx", "--opset", "nan"],
 }
 
 
