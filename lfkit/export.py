@@ -26,7 +26,8 @@ Outputs (lfkit's sign: a higher ``score`` is more like the target)
     (an ensemble's mean probability), and ``logit`` float32 (N,).
     oneclass : ``score`` float64 (N,), the detector's score (OC-SVM RBF
     decision function or GMM log-likelihood on the standardised embedding),
-    and ``embedding`` float32 (N, D), the extractor's output.
+    and ``embedding`` float32 (N, D), the extractor's output; a calibrated
+    gmm adds ``probability`` float64 (N,), its isotonic map of the score.
     siamese : ``embedding`` float32 (N, D), L2-normalised where the model
     normalises; score a clip by the cosine of its embedding with references.
 

@@ -81,8 +81,8 @@ class GraphModel(nn.Module):
         if self.regime == "binary":
             self.output_names = ["score", "logit"]
         elif self.regime == "oneclass":
-            self.output_names = ["score", "embedding"]
             self.head = DetectorHead(extra["detector"])
+            self.output_names = ["score", "embedding"] + (["probability"] if self.head.calibrated else [])
         else:
             self.output_names = ["embedding"]
             self.normalize = bool(extra.get("normalize", True))
@@ -96,7 +96,8 @@ class GraphModel(nn.Module):
             return torch.sigmoid(logit.double()).float(), logit
         E = self.net.embed(x).float()
         if self.regime == "oneclass":
-            return self.head(E), E
+            s = self.head(E)
+            return (s, E, self.head.probability(s)) if self.head.calibrated else (s, E)
         if self.normalize:
             E = E / torch.clamp(torch.linalg.vector_norm(E, dim=-1, keepdim=True), min=1e-12)
         return E
@@ -111,6 +112,13 @@ class DetectorHead(nn.Module):
 
         det = Detector.from_state(state)
         self.name = det.name
+        self.calibrated = hasattr(det, "X_thresholds_")
+        if self.calibrated:  # gmm: np.interp(score, X_thresholds_, y_thresholds_) as a sum of clamped ramps
+            x, y = np.asarray(det.X_thresholds_, np.float64), np.asarray(det.y_thresholds_, np.float64)
+            self.y0 = float(y[0])
+            self.register_buffer("xa", torch.from_numpy(x[:-1].copy()))
+            self.register_buffer("xb", torch.from_numpy(x[1:].copy()))
+            self.register_buffer("dy", torch.from_numpy(np.diff(y)))
         t = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float64).copy())  # noqa: E731
         self.register_buffer("mean", t(det.mean_))
         self.register_buffer("scale", t(det.scale_))
@@ -132,6 +140,18 @@ class DetectorHead(nn.Module):
                 self.register_buffer("muprec", t(mu * prec))
                 self.register_buffer("mu2", t((mu ** 2 * prec).sum(1)))
             self.register_buffer("const", t(-0.5 * d * np.log(2 * np.pi) + log_det + np.log(det.weights_)))
+
+    def probability(self, s):
+        """``np.interp(s, X_thresholds_, y_thresholds_)``: ``y0 + sum_i dy_i * ramp_i(s)``, (N,) -> (N,).
+
+        ``ramp_i`` rises from 0 at ``xa_i`` to 1 at ``xb_i``; a zero-width segment is a step at
+        ``xa_i`` (numpy takes the right-most equal threshold).
+        """
+        s = s[:, None]
+        width = self.xb - self.xa
+        ramp = (torch.minimum(torch.maximum(s, self.xa), self.xb) - self.xa) / torch.clamp(width, min=1e-300)
+        ramp = torch.where(width > 0, ramp, (s >= self.xa).double())
+        return self.y0 + (ramp * self.dy).sum(1)
 
     def forward(self, E):
         Z = (E.double() - self.mean) / self.scale

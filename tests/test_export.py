@@ -37,11 +37,13 @@ def sets(tmp_path_factory):
     return {"root": root, "train": make_set(root / "train", n=12), "test": make_set(root / "test", n=6, seed=7)}
 
 
-def _lfkit_scores(model, folder, out):
+def _lfkit_scores(model, folder, out, key="score"):
     """lfkit's records for every clip of ``folder``: (scores, waveforms (N, n) float32 as lfkit reads them)."""
     score([str(model)], [str(folder)], str(out))
     recs = [json.loads(x) for x in Path(out).read_text().splitlines() if x.strip()]
     Y = np.stack([io.read_audio(str(Path(folder) / r["path"]))[0] for r in recs]).astype(np.float32)
+    if key != "score":
+        return np.array([r[key] for r in recs]), np.array([r["score"] for r in recs]), Y
     return np.array([r["score"] for r in recs]), Y
 
 
@@ -167,6 +169,24 @@ def test_oneclass_detector_head_scores_equal_lfkit(sets, positives, tmp_path, de
     # 1e-4 absolute, or one part in a million of the score where that is larger.
     np.testing.assert_allclose(got["score"], ref, rtol=1e-6 if detector == "gmm" else 0, atol=TOL)
     assert np.ptp(ref) > 10 * TOL  # the clips score differently: equality is not a constant's
+    if detector == "gmm":  # calibrated on the surrogate negatives: the probability lfkit reports, too
+        prob, _, _ = _lfkit_scores(model, sets["test"], tmp_path / "p.jsonl", "probability")
+        np.testing.assert_allclose(got["probability"], prob, rtol=0, atol=TOL)
+
+
+def test_gmm_probability_is_numpy_interp_at_and_between_its_thresholds():
+    import torch
+
+    from lfkit.onnx_graph import DetectorHead
+
+    state = {"detector": "gmm", "state_version": 1, "params": {"n_components": 1}, "mean": np.zeros(2),
+             "scale": np.ones(2), "threshold": 0.0, "weights": np.ones(1), "means": np.zeros((1, 2)),
+             "precisions": np.ones(1), "calibrated": True, "X_thresholds": np.array([-5.0, -2.0, -2.0, 1.0]),
+             "y_thresholds": np.array([0.0, 0.3, 0.6, 1.0])}
+    head = DetectorHead(state)
+    s = np.array([-9.0, -5.0, -3.5, -2.0, -1.999, 0.0, 1.0, 4.0])
+    got = head.probability(torch.from_numpy(s)).numpy()
+    np.testing.assert_allclose(got, np.interp(s, state["X_thresholds"], state["y_thresholds"]), atol=1e-12)
 
 
 def test_siamese_embedding_equals_lfkit(tmp_path):
