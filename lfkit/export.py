@@ -38,7 +38,10 @@ The graph's metadata (``metadata_props``) holds ``lfkit_version``,
 Refused with a :class:`~lfkit.errors.ParameterError`: models without a
 network (``knowntone``, ``baseline`` logreg, one-class with the raw
 extractor), the isolation-forest detector (a forest of thresholds, not
-expressed here), joint (learned + classical) one-class and siamese models.
+expressed here). Joint models (learned + classical halves, :mod:`lfkit.joint`)
+carry their classical half in the graph too: the whitened time-averaged
+spectrum (running median over frequency as a TopK over windows), its PCA and
+detector, the robust scales and the weight.
 """
 
 from __future__ import annotations
@@ -83,14 +86,10 @@ def _check_exportable(doc: dict) -> None:
     if not doc.get("arch"):
         _refuse(doc, "it has no network (raw extractor)")
     if regime == "oneclass":
-        if extra.get("joint") is not None:
-            _refuse(doc, "its joint (learned + classical) score is not expressed as ONNX operators")
         name = (extra.get("detector") or {}).get("detector")
         if name not in GRAPH_DETECTORS:
             _refuse(doc, f"detector={name!r} is not expressed as ONNX operators "
                          f"(exportable detectors: {', '.join(GRAPH_DETECTORS)})")
-    if regime == "siamese" and extra.get("joint_weight") is not None:
-        _refuse(doc, "its joint embedding appends a classical spectrum not expressed as ONNX operators")
     fe = doc["frontend"]
     spectrogram = (doc.get("input") or {}).get("kind", "spectrogram") == "spectrogram"
     if spectrogram and fe.kind not in GRAPH_KINDS + ("pcen", "whiten"):

@@ -6,6 +6,7 @@ Imported only by the exporter (it imports torch at the top).
 from __future__ import annotations
 
 import contextlib
+import math
 
 import numpy as np
 import torch
@@ -82,14 +83,21 @@ class GraphModel(nn.Module):
             self.output_names = ["score", "logit"]
         elif self.regime == "oneclass":
             self.head = DetectorHead(extra["detector"])
-            self.output_names = ["score", "embedding"] + (["probability"] if self.head.calibrated else [])
+            self.joint = None if extra.get("joint") is None else JointHead(extra["joint"])
+            calibrated = self.head.calibrated and self.joint is None  # lfkit reports no probability of a joint score
+            self.output_names = ["score", "embedding"] + (["probability"] if calibrated else [])
         else:
             self.output_names = ["embedding"]
             self.normalize = bool(extra.get("normalize", True))
+            w = extra.get("joint_weight")
+            self.joint_weight = None if w is None else float(w)
+            if self.joint_weight is not None:
+                self.normalize = False
 
     def forward(self, x):
         if self.front is not None:
             x = self.front(x)
+        S = x  # (N, F, T): what the joint models' classical half reads
         x = x.unsqueeze(1)  # (N, 1, F, T) or (N, 1, n_samples), as lfkit's scorers feed the networks
         if self.regime == "binary":
             logit = self.net(x)[:, 0]
@@ -97,7 +105,16 @@ class GraphModel(nn.Module):
         E = self.net.embed(x).float()
         if self.regime == "oneclass":
             s = self.head(E)
+            if self.joint is not None:
+                return self.joint(S, s), E
             return (s, E, self.head.probability(s)) if self.head.calibrated else (s, E)
+        if self.joint_weight is not None:  # lfkit.joint.join_embeddings
+            w = self.joint_weight
+            E1 = E.double()
+            E1 = E1 / torch.clamp(torch.linalg.vector_norm(E1, dim=-1, keepdim=True), min=1e-12)
+            F = whitened_mean_spectrum(S)
+            E2 = (F / torch.clamp(torch.linalg.vector_norm(F, dim=-1, keepdim=True), min=1e-12)).float().double()
+            return torch.cat([math.sqrt(w) * E1, math.sqrt(1.0 - w) * E2], dim=1).float()
         if self.normalize:
             E = E / torch.clamp(torch.linalg.vector_norm(E, dim=-1, keepdim=True), min=1e-12)
         return E
@@ -167,6 +184,52 @@ class DetectorHead(nn.Module):
         a = -0.5 * maha + self.const[None, :]
         m = torch.amax(a, dim=1, keepdim=True)
         return m[:, 0] + torch.log(torch.exp(a - m).sum(1))
+
+
+def whitened_mean_spectrum(S):
+    """:func:`lfkit.joint.whitened_mean_spectrum` in float64: (N, F, T) -> (N, F)."""
+    from lfkit.joint import FLOOR_BINS, POWER_DB
+
+    X = S.double()
+    mean = X.mean(dim=(1, 2), keepdim=True)
+    std = torch.sqrt(((X - mean) ** 2).mean(dim=(1, 2), keepdim=True))
+    X = (X - mean) / torch.clamp(std, min=1e-8)
+    m = 10.0 * torch.log10(torch.pow(10.0, torch.clamp(X, max=30.0) * (POWER_DB / 10.0)).mean(dim=2))
+    n = int(m.shape[1])
+    size = max(1, min(FLOOR_BINS, n - (1 - n % 2)))  # odd
+    half = size // 2
+    # scipy.ndimage.median_filter(mode="nearest"): edges repeated, then the middle of each window of `size`
+    idx = np.clip(np.arange(n)[:, None] + np.arange(-half, half + 1)[None, :], 0, n - 1)
+    windows = m[:, torch.from_numpy(idx)]  # (N, F, size)
+    med = torch.topk(windows, half + 1, dim=-1).values[..., -1]
+    return m - med
+
+
+class JointHead(nn.Module):
+    """:class:`lfkit.joint.JointOneClass`: ``(1 - w) * classical + w * learned``, scaled; (N, F, T), (N,) -> (N,)."""
+
+    def __init__(self, state: dict):
+        super().__init__()
+        from lfkit.joint import JointOneClass
+
+        j = JointOneClass.from_state(state)
+        self.w = j.weight
+        self.cc, self.sc, self.cl, self.sl = j.scales
+        self.register_buffer("pca_mean", torch.from_numpy(np.asarray(j.classical.mean_, np.float64).copy()))
+        self.register_buffer("components", torch.from_numpy(np.asarray(j.classical.components_, np.float64).copy()))
+        self.has_pca = len(j.classical.components_) > 0
+        self.detector = DetectorHead(j.detector.to_state())
+
+    def forward(self, S, learned):
+        F = whitened_mean_spectrum(S)
+        if self.has_pca:
+            D = F - self.pca_mean
+            C = D @ self.components.T
+            r = torch.linalg.vector_norm(D - C @ self.components, dim=1)
+            F = torch.cat([C, torch.log(r + 1e-6)[:, None]], dim=1)
+        s_c = (self.detector(F) - self.cc) / self.sc
+        s_l = (learned - self.cl) / self.sl
+        return (1.0 - self.w) * s_c + self.w * s_l
 
 
 def _bounds(L: int, O: int):

@@ -151,14 +151,19 @@ def positives(tmp_path_factory):
     return root / "pos"
 
 
-@pytest.mark.parametrize("detector", ["ocsvm", "gmm"])
-def test_oneclass_detector_head_scores_equal_lfkit(sets, positives, tmp_path, detector):
+@pytest.mark.parametrize("detector,joint", [("ocsvm", False), ("gmm", False), ("ocsvm", True)])
+def test_oneclass_detector_head_scores_equal_lfkit(sets, positives, tmp_path, detector, joint):
+    """The detector on the learned embedding; joint: with the classical half (186 rows: its PCA too)."""
     from lfkit.oneclass import train_oneclass
 
     model = tmp_path / f"{detector}.pt"
-    cfg = OneClassConfig(extractor="ocspeccnn", detector=detector, joint=False, epochs=1, n_surrogate=3,
+    cfg = OneClassConfig(extractor="ocspeccnn", detector=detector, joint=joint, epochs=1, n_surrogate=3,
                          clips_per_class=6, batch_size=16, n_components=3)
-    train_oneclass(str(positives), str(model), cfg=cfg)
+    train_oneclass(str(positives), str(model), cfg=cfg, frontend_changes={"fmax": 2000.0} if joint else None)
+    extra = load_model(model)["extra"]
+    assert (extra.get("joint") is not None) == joint
+    if joint:
+        assert len(extra["joint"]["classical"]["components"]) > 0
     out = tmp_path / "oc.onnx"
     export_model(model, out)
     ref, Y = _lfkit_scores(model, sets["test"], tmp_path / "s.jsonl")
@@ -189,7 +194,8 @@ def test_gmm_probability_is_numpy_interp_at_and_between_its_thresholds():
     np.testing.assert_allclose(got, np.interp(s, state["X_thresholds"], state["y_thresholds"]), atol=1e-12)
 
 
-def test_siamese_embedding_equals_lfkit(tmp_path):
+@pytest.mark.parametrize("joint", [False, True])
+def test_siamese_embedding_equals_lfkit(tmp_path, joint):
     from lfkit.scorers import make_scorer
     from lfkit.siamese_train import train_siamese
     from lfkit.synth import synthesize
@@ -197,7 +203,8 @@ def test_siamese_embedding_equals_lfkit(tmp_path):
     synthesize(str(tmp_path / "multi"), SynthConfig(duration_s=0.5), snr="-5", seed=0, classes=3, n=4)
     model = tmp_path / "si.pt"
     train_siamese(str(tmp_path / "multi"), str(model),
-                  SiameseConfig(epochs=1, batch_size=4, clips_per_class=3, embedding_dim=8, joint=False))
+                  SiameseConfig(epochs=1, batch_size=4, clips_per_class=3, embedding_dim=8, joint=joint))
+    assert (load_model(model)["extra"].get("joint_weight") is not None) == joint
     out = tmp_path / "si.onnx"
     assert export_model(model, out)["outputs"] == ["embedding"]
     doc = load_model(model)
