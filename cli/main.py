@@ -22,7 +22,7 @@ import typer  # noqa: E402
 from typer.core import TyperCommand, TyperGroup  # noqa: E402
 
 from lfkit import __version__  # noqa: E402
-from lfkit_cli import clips, embed, eval_cmd, score, spectro, synth, train_binary, train_oneclass, train_siamese  # noqa: E402
+from lfkit_cli import clips, embed, eval_cmd, export, score, spectro, synth, train_binary, train_oneclass, train_siamese  # noqa: E402
 from lfkit_cli.options import LfkitCommand, example, unescape_help  # noqa: E402
 
 
@@ -96,7 +96,7 @@ def root(
         os.environ["LFKIT_DEBUG"] = "1"
 
 
-for module in (synth, spectro, train_binary, train_oneclass, train_siamese, embed, score, eval_cmd, clips):
+for module in (synth, spectro, train_binary, train_oneclass, train_siamese, embed, score, eval_cmd, clips, export):
     module.register(app)
 for _command in app.registered_commands:  # every command's help: [default: x], not \[default: x]
     if _command.cls in (None, TyperCommand):

@@ -301,6 +301,7 @@ NAN_FLAG = {
     "score": ["missing.pt", "missing.wav", "--threshold", "nan"],
     "eval": ["missing.jsonl", "--threshold", "nan"],
     "clips": ["missing.wav", "missing.txt", "-o", "out", "--clip", "nan"],
+    "export": ["missing.pt", "-o", "m.onnx", "--opset", "nan"],
 }
 
 
