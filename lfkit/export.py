@@ -215,33 +215,3 @@ def _with_metadata(onnx, data: bytes, doc: dict, info: dict) -> bytes:
     m.producer_name = "lfkit"
     onnx.checker.check_model(m)
     return m.SerializeToString()
-
-
-def frontend_matrices(fe, sr: float):
-    """The in-graph front end's constants, from lfkit's own definitions.
-
-    Returns
-    -------
-    dict
-        ``cos``, ``sin`` : float64 (n_fft, n_bins), Hann-windowed DFT columns
-        of the FFT bins ``lo:hi`` used; ``mel`` : float32 (n_mels, n_bins) or
-        None; ``dct`` : float32 (n_mels, n_mfcc) or None.
-    """
-    from lfkit import features
-    from lfkit.mel import dct_matrix, hann_window, mel_filterbank
-
-    plan = features._plan(fe, sr)
-    n_fft = fe.n_fft
-    lo, hi = plan.lo, plan.hi
-    mel = dct = None
-    if fe.kind in ("mel", "logmel", "mfcc"):
-        fmax = sr / 2.0 if fe.fmax is None else float(fe.fmax)
-        fb = mel_filterbank(sr, n_fft, fe.n_mels, float(fe.fmin), fmax).astype(np.float32)
-        mel = np.ascontiguousarray(fb[:, lo:hi])
-        if fe.kind == "mfcc":
-            dct = np.ascontiguousarray(dct_matrix(fe.n_mfcc, fe.n_mels).T.astype(np.float32))
-    n = np.arange(n_fft)[:, None]
-    k = np.arange(lo, hi)[None, :]
-    angle = 2.0 * np.pi * ((n * k) % n_fft) / n_fft  # exact reduction of the phase before the cosine
-    w = hann_window(n_fft)[:, None]
-    return {"cos": w * np.cos(angle), "sin": -w * np.sin(angle), "mel": mel, "dct": dct}

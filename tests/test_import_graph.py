@@ -43,7 +43,8 @@ LAYERS = {
     4: ["lfkit.inference.*", "lfkit.modelfile"],
     5: ["lfkit.train", "lfkit.baselines", "lfkit.oneclass", "lfkit.oneclass_sets", "lfkit.siamese",
         "lfkit.siamese_train", "lfkit.siamese_joint"],
-    6: ["lfkit.scoring", "lfkit.enroll", "lfkit.embedding", "lfkit.detections", "lfkit.clips"],
+    6: ["lfkit.scoring", "lfkit.enroll", "lfkit.embedding", "lfkit.detections", "lfkit.clips", "lfkit.export",
+        "lfkit.onnx_graph"],
     7: ["lfkit.evaluate"],
 }
 LAYER_NAMES = {0: "base", 1: "io", 2: "signal", 3: "models", 4: "inference", 5: "regimes", 6: "scoring",
