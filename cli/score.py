@@ -8,10 +8,22 @@ from lfkit_cli import options as opt
 from lfkit_cli.common import Progress, boundary, problem_reporter, reporter
 
 
+def _writer_names():
+    from lfkit.writers import WRITERS
+
+    return WRITERS
+
+
 @boundary("score")
 def score(
     paths: list[str] = typer.Argument(..., help="Model file(s) (*.pt), then inputs: audio, folders, labels.csv, .npy, or '-'."),
-    output: str = opt.output("-", "JSON Lines file ('-': standard output)."),
+    output: str = opt.output("-", "Records file ('-': standard output), in --format."),
+    fmt: str = typer.Option("jsonl", "--format", click_type=opt.choice(_writer_names),
+                            help="Records as JSON Lines, CSV, a Raven Pro selection table or Audacity labels."),
+    min_score: float = typer.Option(None, "--min-score", help="Keep only windows (or clips) scoring at least this."),
+    detections: bool = typer.Option(False, "--detections", help="Merge consecutive windows at or above the "
+                                    "threshold into events: begin, end, low and high frequency, peak score."),
+    gap: float = typer.Option(0.0, "--gap", help="With --detections: join events separated by at most this, seconds."),
     threshold: float = typer.Option(None, "--threshold", help="Decision threshold [default: the model's]."),
     chunk: float = opt.chunk("one record"),
     chunk_hop: float = opt.chunk_hop(),
@@ -30,10 +42,12 @@ def score(
     return run_score(models, inputs, output, threshold=threshold, chunk_s=chunk, chunk_hop_s=chunk_hop,
                      workers=workers, strict=strict, device=device, enroll=enroll, pairs=pairs, resume=resume,
                      report=problem_reporter("score"), notice=reporter("score", quiet),
-                     progress=Progress("score", quiet))
+                     progress=Progress("score", quiet), fmt=fmt, min_score=min_score, detections=detections,
+                     gap_s=gap)
 
 
 def register(app: typer.Typer) -> None:
     app.command("score", epilog=opt.example(
         "lfkit score speccnn.pt test -o scores.jsonl",
-        "lfkit score speccnn.pt long.wav --chunk 1 --chunk-hop 0.5 --workers 2 > scores.jsonl"))(score)
+        "lfkit score speccnn.pt long.wav --chunk 1 --chunk-hop 0.5 --workers 2 > scores.jsonl",
+        "lfkit score speccnn.pt archive/ --chunk 1 --chunk-hop 0.5 --detections --format raven -o detections.txt"))(score)
