@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from lfkit.errors import DataError, ParameterError
 
 __all__ = ["Scheduler", "parse_scheduler", "executor_for", "check_workers", "sample_paths", "cluster_workers",
-           "RETRIES", "CONNECT_TIMEOUT_S", "WORKER_TIMEOUT_S", "PATH_SAMPLE"]
+           "RETRIES", "CONNECT_TIMEOUT_S", "WORKER_TIMEOUT_S", "PATH_SAMPLE", "WARM_MODULES"]
 
 #: Times a batch whose task raised (not an lfkit per-item error, which is returned) is run again.
 RETRIES = 2
@@ -35,6 +35,9 @@ CONNECT_TIMEOUT_S = 5.0
 WORKER_TIMEOUT_S = 30.0
 #: Input paths checked on every worker before the job starts (first, last and evenly between).
 PATH_SAMPLE = 16
+#: Modules every worker imports during the check: what reading and transforming clips needs, so the
+#: first batches do not pay for the imports (and a worker that lacks one is named before work is sent).
+WARM_MODULES = ("soundfile", "scipy.signal", "lfkit.features", "lfkit.segments")
 
 _NEEDS_EXTRA = "--scheduler needs the dask extra: pip install 'lfkit[dask]'"
 _FORMS = "use local:N, tcp://HOST:PORT, HOST:PORT or a scheduler JSON file"
@@ -129,9 +132,11 @@ def _probe_factory():
     name and ships its code rather than a reference to ``lfkit.cluster``.
     """
 
-    def probe(paths):
+    def probe(paths, modules):
+        import importlib
         import os as _os
 
+        err = ""
         try:
             import lfkit as _lf
 
@@ -140,14 +145,19 @@ def _probe_factory():
             version = None
             err = f"{type(exc).__name__}: {exc}"
         else:
-            err = ""
+            for m in modules:
+                try:
+                    importlib.import_module(m)
+                except Exception as exc:  # noqa: BLE001
+                    err = f"cannot import {m} ({type(exc).__name__}: {exc})"
+                    break
         unreadable = [p for p in paths if not (_os.path.exists(p) and _os.access(p, _os.R_OK))]
         return {"version": version, "error": err, "unreadable": unreadable, "cwd": _os.getcwd()}
 
     return probe
 
 
-def check_workers(client, scheduler_text: str, inputs=()) -> int:
+def check_workers(client, scheduler_text: str, inputs=(), modules=WARM_MODULES) -> int:
     """Check every worker of ``client``: it imports this lfkit version and can read a sample of ``inputs``.
 
     Parameters
@@ -157,6 +167,8 @@ def check_workers(client, scheduler_text: str, inputs=()) -> int:
         The ``--scheduler`` value, for the messages.
     inputs : iterable of path-like
         Input paths the job will send to the workers, as the workers will see them.
+    modules : sequence of str
+        Modules each worker imports (and must be able to).
 
     Returns
     -------
@@ -171,7 +183,7 @@ def check_workers(client, scheduler_text: str, inputs=()) -> int:
     from lfkit import __version__
 
     paths = sample_paths(inputs)
-    answers = client.run(_probe_factory(), paths)
+    answers = client.run(_probe_factory(), paths, list(modules))
     if not answers:
         raise DataError(f"--scheduler={scheduler_text!r}: the scheduler has no workers")
     for worker, a in sorted(answers.items()):
@@ -181,6 +193,9 @@ def check_workers(client, scheduler_text: str, inputs=()) -> int:
         if a["version"] != __version__:
             raise DataError(f"--scheduler={scheduler_text!r}: worker {worker} runs lfkit {a['version']}, "
                             f"this machine {__version__}; install the same version on every worker")
+        if a["error"]:
+            raise DataError(f"--scheduler={scheduler_text!r}: worker {worker} {a['error']}; "
+                            f"install lfkit {__version__} with its dependencies on every worker")
     for worker, a in sorted(answers.items()):
         if a["unreadable"]:
             bad = a["unreadable"][0]
@@ -201,7 +216,7 @@ def cluster_workers(executor) -> int:
 
 @contextlib.contextmanager
 def executor_for(scheduler, *, inputs=(), notice=None, connect_timeout_s: float = CONNECT_TIMEOUT_S,
-                 worker_timeout_s: float = WORKER_TIMEOUT_S):
+                 worker_timeout_s: float = WORKER_TIMEOUT_S, warm_modules=WARM_MODULES):
     """A checked ``concurrent.futures`` executor on the Dask cluster ``--scheduler`` names.
 
     ``local:N`` starts a ``LocalCluster`` of N single-threaded worker
@@ -221,6 +236,8 @@ def executor_for(scheduler, *, inputs=(), notice=None, connect_timeout_s: float 
         Seconds to wait for the scheduler to answer.
     worker_timeout_s : float
         Seconds to wait for a remote scheduler to have a worker.
+    warm_modules : sequence of str
+        Modules every worker imports before work is sent (see :data:`WARM_MODULES`).
 
     Yields
     ------
@@ -233,8 +250,8 @@ def executor_for(scheduler, *, inputs=(), notice=None, connect_timeout_s: float 
     ParameterError
         A bad ``--scheduler`` value, or the dask extra is not installed.
     DataError
-        The scheduler does not answer or has no workers; a worker lacks lfkit,
-        runs another version, or cannot read the inputs.
+        The scheduler does not answer or has no workers; a worker lacks lfkit
+        (or one of ``warm_modules``), runs another version, or cannot read the inputs.
     """
     sched = scheduler if isinstance(scheduler, Scheduler) else parse_scheduler(scheduler)
     try:
@@ -260,7 +277,7 @@ def executor_for(scheduler, *, inputs=(), notice=None, connect_timeout_s: float 
             except (TimeoutError, OSError):
                 raise DataError(f"--scheduler={sched.text!r}: the scheduler has no workers "
                                 f"(waited {worker_timeout_s:g} s); start some with: dask worker {_where(sched)}") from None
-        check_workers(client, sched.text, inputs)
+        check_workers(client, sched.text, inputs, warm_modules)
         executor = client.get_executor(retries=RETRIES, pure=False)
         try:
             yield executor

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+import lfkit
 from lfkit import cluster
 from lfkit.errors import DataError, ParameterError
 
@@ -279,13 +280,16 @@ def test_workers_that_cannot_read_the_inputs_are_named(two_workers, clips, tmp_p
 
 @needs_dask
 @pytest.mark.parametrize("fake, words", [
-    ("raise ImportError('No module named lfkit')\n", "cannot import lfkit (ImportError: No module named lfkit)"),
-    ("__version__ = '0.0.1'\n", "runs lfkit 0.0.1"),
-])
+    ({"__init__": "raise ImportError('No module named lfkit')"}, "cannot import lfkit (ImportError: No module named lfkit)"),
+    ({"__init__": "__version__ = '0.0.1'"}, "runs lfkit 0.0.1"),
+    ({"__init__": f"__version__ = {lfkit.__version__!r}", "features": "raise ImportError('scipy is missing')"},
+     "cannot import lfkit.features (ImportError: scipy is missing)"),
+], ids=["no-lfkit", "other-version", "broken-module"])
 def test_workers_without_this_lfkit_are_refused(own_cluster, tmp_path, fake, words):
     fake_root = tmp_path / "fake"
     (fake_root / "lfkit").mkdir(parents=True)
-    (fake_root / "lfkit" / "__init__.py").write_text(fake)
+    for name, text in fake.items():  # a package that shadows lfkit on the worker's PYTHONPATH
+        (fake_root / "lfkit" / f"{name}.py").write_text(text + "\n")
     own_cluster.start_workers(1, env={"PYTHONPATH": str(fake_root)})
     with pytest.raises(DataError) as e:
         with cluster.executor_for(own_cluster.address):
