@@ -197,7 +197,16 @@ def _by_value():
         time.sleep(pause_s)
         return i * i, os.getpid()
 
-    return digest, slow_square
+    def flaky(path, fails):
+        """Raises on its first ``fails`` calls (counted in a file), then returns how many calls it took."""
+        with open(path, "a") as f:
+            f.write("x")
+        calls = len(open(path).read())
+        if calls <= fails:
+            raise RuntimeError(f"transient failure {calls}")
+        return calls
+
+    return digest, slow_square, flaky
 
 
 def _ordered_map(fn, items, executor):
@@ -214,7 +223,7 @@ def _ordered_map(fn, items, executor):
 def test_cluster_results_equal_a_local_run_in_order(two_workers, clips, form):
     from lfkit import io
 
-    digest, _ = _by_value()
+    digest, *_ = _by_value()
     where = two_workers.address if form == "address" else str(two_workers.file)
     local = [digest(p) for p in clips]
     with cluster.executor_for(where, inputs=clips) as ex:
@@ -226,7 +235,7 @@ def test_cluster_results_equal_a_local_run_in_order(two_workers, clips, form):
 
 @needs_dask
 def test_local_n_starts_and_closes_a_local_cluster(clips):
-    digest, _ = _by_value()
+    digest, *_ = _by_value()
     notes = []
     with cluster.executor_for("local:64", inputs=clips, notice=notes.append) as ex:
         n = cluster.cluster_workers(ex)
@@ -309,7 +318,7 @@ def test_scheduler_without_workers_is_a_data_error(own_cluster):
 @needs_dask
 def test_a_worker_killed_mid_job_loses_nothing(own_cluster):
     own_cluster.start_workers(2)
-    _, slow_square = _by_value()
+    _, slow_square, _ = _by_value()
     items = list(range(24))
     fn = functools.partial(slow_square, pause_s=0.25)
     with cluster.executor_for(own_cluster.address) as ex:
@@ -322,6 +331,15 @@ def test_a_worker_killed_mid_job_loses_nothing(own_cluster):
     assert [r for r, _ in results] == [i * i for i in items]
     survivor = next(p.pid for p in own_cluster.workers if p is not victim)
     assert results[-1][1] == survivor  # the batches after the kill ran on the worker left
+
+
+@needs_dask
+def test_a_task_that_raises_is_run_again_up_to_retries(two_workers, tmp_path):
+    *_, flaky = _by_value()
+    with cluster.executor_for(two_workers.address) as ex:
+        assert ex.submit(flaky, str(tmp_path / "a"), cluster.RETRIES).result(timeout=60) == cluster.RETRIES + 1
+        with pytest.raises(RuntimeError, match=f"transient failure {cluster.RETRIES + 1}"):
+            ex.submit(flaky, str(tmp_path / "b"), cluster.RETRIES + 1).result(timeout=60)
 
 
 # --- the command line, once --scheduler is wired into score --------------------------------------
