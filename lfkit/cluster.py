@@ -22,7 +22,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from lfkit.errors import DataError, ParameterError
+from lfkit.errors import DataError, LfkitError, ParameterError
 
 __all__ = ["Scheduler", "parse_scheduler", "executor_for", "check_workers", "sample_paths", "cluster_workers",
            "RETRIES", "CONNECT_TIMEOUT_S", "WORKER_TIMEOUT_S", "PATH_SAMPLE", "WARM_MODULES"]
@@ -255,7 +255,6 @@ def executor_for(scheduler, *, inputs=(), notice=None, connect_timeout_s: float 
     """
     sched = scheduler if isinstance(scheduler, Scheduler) else parse_scheduler(scheduler)
     try:
-        import distributed  # noqa: F401
         from distributed import Client, LocalCluster
     except ImportError:
         raise ParameterError(_NEEDS_EXTRA) from None
@@ -265,11 +264,16 @@ def executor_for(scheduler, *, inputs=(), notice=None, connect_timeout_s: float 
             from lfkit.resources import cap_workers
 
             n = cap_workers(sched.n_workers, notice=notice)
-            cluster = stack.enter_context(_quiet(LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                # no dashboard, and its small HTTP server on a free port (8787 may be another cluster's)
-                scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"})))
-            client = stack.enter_context(_quiet(Client(cluster, set_as_default=False)))
+            try:
+                local = LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                    # no dashboard, and its small HTTP server on a free port (8787 may be another cluster's)
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"})
+            except Exception as exc:  # noqa: BLE001  (ports, process limits: one line, not distributed's traceback)
+                raise LfkitError(f"--scheduler={sched.text!r}: could not start a local Dask cluster "
+                                 f"({type(exc).__name__}: {str(exc)[:200]})") from None
+            stack.enter_context(_quiet(local))
+            client = stack.enter_context(_quiet(Client(local, set_as_default=False)))
         else:
             client = stack.enter_context(_quiet(_connect(Client, sched, connect_timeout_s)))
             try:
