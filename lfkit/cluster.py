@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from lfkit.errors import DataError, LfkitError, ParameterError
 
-__all__ = ["Scheduler", "parse_scheduler", "executor_for", "check_workers", "sample_paths", "cluster_workers",
+__all__ = ["Scheduler", "parse_scheduler", "executor_for", "optional_executor", "check_workers", "sample_paths", "cluster_workers",
            "RETRIES", "CONNECT_TIMEOUT_S", "WORKER_TIMEOUT_S", "PATH_SAMPLE", "WARM_MODULES"]
 
 #: Times a batch whose task raised (not an lfkit per-item error, which is returned) is run again.
@@ -287,6 +287,23 @@ def executor_for(scheduler, *, inputs=(), notice=None, connect_timeout_s: float 
             yield executor
         finally:
             executor.shutdown(wait=False)
+
+
+@contextlib.contextmanager
+def optional_executor(scheduler=None, **kw):
+    """:func:`executor_for` when ``--scheduler`` was given, else None (the local map): one ``with`` for both.
+
+    Examples
+    --------
+    >>> with optional_executor(None) as ex:
+    ...     ex is None
+    True
+    """
+    if scheduler is None:
+        yield None
+        return
+    with executor_for(scheduler, **kw) as ex:
+        yield ex
 
 
 def _where(sched: Scheduler) -> str:

@@ -84,6 +84,12 @@ def test_without_the_extra_the_error_says_how_to_install(monkeypatch):
     assert str(e.value) == "--scheduler needs the dask extra: pip install 'lfkit[dask]'"
 
 
+def test_no_scheduler_means_no_executor_and_no_dask(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with cluster.optional_executor(None, inputs=["/nowhere.wav"]) as ex:
+        assert ex is None
+
+
 def test_lfkit_imports_no_dask():
     code = "import sys, lfkit.cluster, lfkit.scoring; print(any(m.split('.')[0] in ('dask', 'distributed') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
