@@ -240,13 +240,22 @@ def test_cluster_results_equal_a_local_run_in_order(two_workers, clips, form):
 
 
 @needs_dask
-def test_local_n_starts_and_closes_a_local_cluster(clips):
+def test_local_n_starts_and_closes_a_local_cluster(clips, capfd):
     digest, *_ = _by_value()
     notes = []
     with cluster.executor_for("local:64", inputs=clips, notice=notes.append) as ex:
         n = cluster.cluster_workers(ex)
         client = ex._client
         assert _ordered_map(digest, clips, ex) == [digest(p) for p in clips]
+
+        def settings():
+            import dask
+
+            return {k: dask.config.get(k) for k in cluster.LOCAL_WORKER_CONFIG}
+
+        assert set(map(repr, client.run(settings).values())) == {repr(cluster.LOCAL_WORKER_CONFIG)}
+    time.sleep(1)  # anything the workers would say as they stop
+    assert capfd.readouterr().err == ""
     from lfkit.resources import available_cores
 
     assert n == min(64, available_cores())
