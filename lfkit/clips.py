@@ -25,6 +25,26 @@ from lfkit.selections import read_selections
 __all__ = ["make_clips", "pair_inputs"]
 
 
+#: What a folder given as input contributes: recordings and selection tables (Raven ``.txt``, Audacity labels).
+TABLE_EXTENSIONS = (".txt", ".tsv", ".csv")
+
+
+def _expand(inputs) -> list[str]:
+    """Inputs with each folder replaced by the recordings and tables under it (sorted, hidden ones skipped)."""
+    from lfkit.reading import walk_files
+
+    out = []
+    for p in map(str, inputs):
+        if Path(p).is_dir():
+            found = walk_files(p, io.AUDIO_EXTENSIONS + TABLE_EXTENSIONS)
+            if not found:
+                raise DataError(f"{p}: holds no recordings or selection tables")
+            out.extend(str(f) for f in found)
+        else:
+            out.append(p)
+    return out
+
+
 def pair_inputs(inputs) -> list[tuple[str, list[dict]]]:
     """Recordings and tables (any order) -> ``[(recording, annotations)]``.
 
@@ -33,7 +53,7 @@ def pair_inputs(inputs) -> list[tuple[str, list[dict]]]:
     folder), else to the recording whose file stem starts the table's name
     (``rec.wav`` <- ``rec.Table.1.selections.txt``, ``rec.txt``).
     """
-    inputs = [str(p) for p in inputs]
+    inputs = _expand(inputs)
     recordings = [p for p in inputs if p.lower().endswith(io.AUDIO_EXTENSIONS)]
     tables = [p for p in inputs if p not in recordings]
     if not recordings or not tables:

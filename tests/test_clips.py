@@ -141,3 +141,24 @@ def test_clips_folder_trains(rec, tmp_path):
     code, _, err = invoke("train-binary", out, "-o", model, "--epochs", "2", "--batch-size", "4", "-q")
     assert code == 0, err
     assert model.stat().st_size > 0
+
+
+def test_a_folder_of_recordings_and_tables(rec, tmp_path):
+    """A folder gives its recordings and tables (hidden files skipped), the same set as naming them."""
+    import shutil
+
+    folder = tmp_path / "season"
+    folder.mkdir()
+    shutil.copy(rec, folder / "rec.wav")
+    _raven(folder / "rec.Table.1.selections.txt")
+    (folder / ".rec.wav.swp").write_bytes(b"editor junk")
+    a, b = tmp_path / "a", tmp_path / "b"
+    make_clips([str(folder)], str(a), clip_s=1.0, n_negative=2, seed=0)
+    make_clips([str(folder / "rec.wav"), str(folder / "rec.Table.1.selections.txt")], str(b), clip_s=1.0,
+               n_negative=2, seed=0)
+    assert (a / "labels.csv").read_bytes() == (b / "labels.csv").read_bytes()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="holds no recordings or selection tables"):
+        make_clips([str(empty)], str(tmp_path / "c"))
+    assert not (tmp_path / "c").exists()
