@@ -16,8 +16,8 @@ import numpy as np
 
 from lfkit import io
 from lfkit.config import FrontendConfig
-from lfkit.errors import DataError, LfkitError, ParameterError
-from lfkit.resources import cap_workers, die_with_parent
+from lfkit.errors import DataError, ParameterError
+from lfkit.resources import cap_workers
 
 __all__ = ["Dataset", "load_dataset", "load_inputs", "spectro_auto"]
 
@@ -81,29 +81,19 @@ def _load_one(clip, cfg, kind, target_sr):
     return features.spectrogram(y, sr, cfg), sr, len(y)
 
 
-def _load_batch(clips, cfg, kind, target_sr):
-    die_with_parent()
-    out = []
-    for c in clips:
-        try:
-            out.append(_load_one(c, cfg, kind, target_sr))
-        except LfkitError as exc:
-            out.append(exc)
-    return out
+def load_inputs(clips, cfg: FrontendConfig, kind: str = "spectrogram", workers: int = 1, target_sr=None,
+                executor=None):
+    """Load clips in parallel; returns a list of (array, sr, n_samples) or the LfkitError met.
 
+    ``executor``: see :func:`lfkit.parallel.map_batches`.
+    """
+    from functools import partial
 
-def load_inputs(clips, cfg: FrontendConfig, kind: str = "spectrogram", workers: int = 1, target_sr=None):
-    """Load clips in parallel; returns a list of (array, sr, n_samples) or the LfkitError met."""
+    from lfkit.parallel import map_batches
+
     workers = cap_workers(workers)
-    size = max(1, min(128, len(clips) // max(1, workers * 4)))
-    batches = [clips[i : i + size] for i in range(0, len(clips), size)]
-    if workers > 1 and len(batches) > 1:
-        from joblib import Parallel, delayed
-
-        parts = Parallel(n_jobs=workers)(delayed(_load_batch)(b, cfg, kind, target_sr) for b in batches)
-    else:
-        parts = [_load_batch(b, cfg, kind, target_sr) for b in batches]
-    return [r for p in parts for r in p]
+    return list(map_batches(partial(_load_one, cfg=cfg, kind=kind, target_sr=target_sr), clips, workers=workers,
+                            executor=executor))
 
 
 def load_dataset(data, frontend_changes: dict | None = None, kind: str = "spectrogram", workers: int = 1,

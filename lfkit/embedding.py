@@ -26,6 +26,7 @@ import numpy as np
 
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError
+from lfkit.parallel import NET_BATCH, net_batches
 
 __all__ = ["embed", "embed_clips", "csv_path_for", "EmbeddingSink"]
 
@@ -47,7 +48,7 @@ def _row_path(clip) -> str:
 
 
 def iter_embeddings(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool = False, report=None, notice=None,
-                    batch_size: int = 256):
+                    batch_size: int = NET_BATCH):
     """Yield ``(clip, E, rows)`` per input that could be embedded; report (and skip) the others.
 
     ``E`` has shape (n, D), float32; ``rows`` one dict per row (``path``,
@@ -65,8 +66,7 @@ def iter_embeddings(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool 
                 X = arrays[scorer.view]
                 scorer.check_input(X, clip["path"])
                 X = scorer.fit_input(X)
-                for i in range(0, len(X), batch_size):
-                    parts.append(np.asarray(scorer.embed_batch(X[i : i + batch_size]), dtype=np.float32))
+                parts.append(net_batches(lambda x: np.asarray(scorer.embed_batch(x), dtype=np.float32), X, batch_size))
                 for i in range(len(X)):
                     row = {"path": _row_path(clip),
                            "start": "" if starts is None else round(float(starts[i]), 6),
@@ -84,7 +84,7 @@ def iter_embeddings(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool 
 
 
 def embed_clips(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool = False, report=None, notice=None,
-                batch_size: int = 256):
+                batch_size: int = NET_BATCH):
     """Embeddings of ``clips`` (from :func:`lfkit.io.find_inputs`) with one scorer, in memory.
 
     Returns

@@ -56,17 +56,16 @@ def embed_clips(scorer, clips, plan, workers: int = 1, report=None, notice=None,
     bad : list of (clip, str)
         Clips that could not be read or embedded, with the reason.
     """
+    from lfkit.parallel import net_batches
     from lfkit.segments import _views, blocks_or_raise, prepare_in_workers, segments_of
 
     if workers < 1:
         raise ParameterError(f"workers={workers} must be a positive integer")
     views = _views([scorer])
     files = [c for c in clips if c["_file"] != io.STDIO]
-    batches, prepared = prepare_in_workers(files, views, plan, workers)
-    results, n = {}, 0
-    for b, res in zip(batches, prepared):
-        results.update({id(c): r for c, r in zip(b, res)})
-        n += len(b)
+    results = {}
+    for n, (c, res) in enumerate(zip(files, prepare_in_workers(files, views, plan, workers)), 1):
+        results[id(c)] = res
         if progress:
             progress(n, len(clips))
     done, bad = [], []
@@ -79,7 +78,7 @@ def embed_clips(scorer, clips, plan, workers: int = 1, report=None, notice=None,
                 X = arrays[scorer.view]
                 scorer.check_input(X, clip["path"])
                 X = scorer.fit_input(X)  # too short for the network: tiled up to its minimum
-                parts.extend(scorer.embed_batch(X[i : i + 256]) for i in range(0, len(X), 256))
+                parts.append(net_batches(scorer.embed_batch, X))
                 starts.append(s0)
                 ends.append(e0)
             chunked = starts[0] is not None

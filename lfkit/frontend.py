@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ import numpy as np
 from lfkit import io, reading
 from lfkit.config import FrontendConfig
 from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_positive_int
-from lfkit.resources import cap_workers, die_with_parent
+from lfkit.parallel import map_batches
+from lfkit.resources import cap_workers
 
 __all__ = [
     "clip_spectrogram",
@@ -113,37 +115,29 @@ def spectro(inp: str, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=Non
         io.write_csv(_chunks_csv(starts, ends), f"{output}.chunks.csv")
 
 
-def _spectro_batch(clips, out_dir, cfg, chunk_s, chunk_hop_s, channel, max_bytes=None, records=False):
-    """Worker: compute and write a batch; returns (rows, problems).
+def _spectro_one(clip, out_dir, cfg, chunk_s, chunk_hop_s, channel, max_bytes=None, records=False):
+    """Worker: compute and write one clip's arrays; returns its ``labels.csv`` row (or raises LfkitError).
 
-    With ``records``, each clip's row is also written to ``out_dir``'s record
-    folder after its arrays (:mod:`lfkit.partial_dir`): the clip is complete.
+    With ``records``, the row is also written to ``out_dir``'s record folder
+    after its arrays (:mod:`lfkit.partial_dir`): the clip is complete.
     """
-    die_with_parent()
-    rows, problems = [], []
-    for clip in clips:
-        try:
-            S, starts, ends, sr, n = _clip_spec(clip["_file"], cfg, chunk_s, chunk_hop_s, channel,
-                                                max_bytes=max_bytes)
-            rel = Path(clip["_rel"])
-            target = Path(out_dir) / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            io.write_npy(S, target)
-            row = {k: v for k, v in clip.items() if not k.startswith("_")}
-            row["path"] = str(rel)
-            row.setdefault("label", "")
-            row["_sr"], row["_n"] = (cfg.sr or sr), (n if cfg.sr in (None, sr) else round(n * cfg.sr / sr))
-            if starts is not None:
-                io.write_csv(_chunks_csv(starts, ends), f"{target}.chunks.csv")
-                row["n_chunks"] = str(len(starts))
-            if records:
-                from lfkit.partial_dir import write_record
+    S, starts, ends, sr, n = _clip_spec(clip["_file"], cfg, chunk_s, chunk_hop_s, channel, max_bytes=max_bytes)
+    rel = Path(clip["_rel"])
+    target = Path(out_dir) / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    io.write_npy(S, target)
+    row = {k: v for k, v in clip.items() if not k.startswith("_")}
+    row["path"] = str(rel)
+    row.setdefault("label", "")
+    row["_sr"], row["_n"] = (cfg.sr or sr), (n if cfg.sr in (None, sr) else round(n * cfg.sr / sr))
+    if starts is not None:
+        io.write_csv(_chunks_csv(starts, ends), f"{target}.chunks.csv")
+        row["n_chunks"] = str(len(starts))
+    if records:
+        from lfkit.partial_dir import write_record
 
-                write_record(out_dir, str(rel), row)
-            rows.append(row)
-        except LfkitError as exc:
-            problems.append(str(exc))
-    return rows, problems
+        write_record(out_dir, str(rel), row)
+    return row
 
 
 def _relative_names(clips, inputs) -> None:
@@ -233,7 +227,7 @@ def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_ho
         may not be, hold or sit inside an input, and an existing folder is
         replaced only if lfkit wrote it (see :func:`lfkit.io.atomic_dir`).
     workers : int
-        Processes reading and transforming in parallel (joblib).
+        Processes reading and transforming in parallel (:func:`lfkit.parallel.map_batches`).
     report : callable(str) or None
         Called with one line per bad file; the others are still written.
     progress : callable(done, total) or None
@@ -280,32 +274,25 @@ def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_ho
 
 
 def _fill(tmp, clips, done_rows, cfg, chunk_s, chunk_hop_s, channel, workers, report, progress, max_bytes,
-          inputs) -> int:
+          inputs, executor=None) -> int:
     """Write the arrays of the clips not done yet, then ``labels.csv`` and ``frontend.json``; the bad count."""
     todo = [c for c, r in zip(clips, done_rows) if r is None]
     n_bad = 0
     new = {}
-    size = max(1, min(64, len(todo) // (workers * 4) or 1))
-    batches = [todo[i : i + size] for i in range(0, len(todo), size)]
-    args = (tmp, cfg, chunk_s, chunk_hop_s, channel, max_bytes, True)
-    if workers > 1 and len(batches) > 1:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=workers, return_as="generator")(
-            delayed(_spectro_batch)(b, *args) for b in batches
-        )
-    else:
-        results = (_spectro_batch(b, *args) for b in batches)
+    results = map_batches(partial(_spectro_one, out_dir=tmp, cfg=cfg, chunk_s=chunk_s, chunk_hop_s=chunk_hop_s,
+                                  channel=channel, max_bytes=max_bytes, records=True), todo, workers=workers,
+                          executor=executor)
     done = len(clips) - len(todo)
     if progress and done:
         progress(done, len(clips))
-    for (r, problems), b in zip(results, batches):
-        new.update((row["path"], row) for row in r)
-        for p in problems:
+    for row in results:
+        if isinstance(row, LfkitError):
             n_bad += 1
             if report:
-                report(p)
-        done += len(b)
+                report(str(row))
+        else:
+            new[row["path"]] = row
+        done += 1
         if progress:
             progress(done, len(clips))
     rows = [r if r is not None else new[c["_rel"]] for c, r in zip(clips, done_rows)

@@ -27,6 +27,7 @@ import numpy as np
 from lfkit.config import OneClassConfig
 from lfkit.eta import with_eta
 from lfkit.errors import DataError, ParameterError, check_choice
+from lfkit.parallel import NET_BATCH, net_batches
 from lfkit.scorers import SCORERS, Scorer
 
 __all__ = ["extractor_names", "RawExtractor", "build_detector", "fit_extractor", "calibration_negatives",
@@ -136,16 +137,18 @@ def _extractor_kwargs(arch: str, shape) -> dict:
     return {}
 
 
-def _net_embed(net, X: np.ndarray, device, batch_size: int = 256) -> np.ndarray:
+def _net_embed(net, X: np.ndarray, device, batch_size: int = NET_BATCH) -> np.ndarray:
+    """The network's embeddings of spectrograms ``X`` (N, F, T), in evaluation mode, as numpy (N, D)."""
     import torch
 
+    def embed(xb):
+        xb = torch.as_tensor(np.ascontiguousarray(xb), dtype=torch.float32).unsqueeze(1)
+        return net.embed(xb.to(device)).float().cpu().numpy()
+
     net.eval()
-    out = []
     with torch.inference_mode():
-        for i in range(0, len(X), batch_size):
-            xb = torch.as_tensor(np.ascontiguousarray(X[i : i + batch_size]), dtype=torch.float32).unsqueeze(1)
-            out.append(net.embed(xb.to(device)).float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, net.embedding_dim), np.float32)
+        out = net_batches(embed, X, batch_size)
+    return out if out is not None else np.zeros((0, net.embedding_dim), np.float32)
 
 
 def _surrogate():

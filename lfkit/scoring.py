@@ -1,6 +1,6 @@
 """Batch scoring: files in, one JSON record per clip (or chunk) out.
 
-Files are read and transformed in parallel (joblib), the networks run on
+Files are read and transformed in parallel (:mod:`lfkit.parallel`), the networks run on
 batches in the main process, and a long recording is cut into chunks read
 block by block, so memory stays bounded. Several models average their
 scores (an ensemble of, say, a 1-D and a 2-D network). A file that cannot be
@@ -13,6 +13,7 @@ import numpy as np
 
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_device, check_number
+from lfkit.parallel import net_batches, warm_workers
 from lfkit.resources import cap_workers, usable_device
 from lfkit.records import check_compatible, error_record, finite_records, record_path
 from lfkit.streaming import RecordSink
@@ -52,7 +53,7 @@ def _score_many(pending, scorers, n_threads=None):
     """Score the blocks of many clips in shared batches.
 
     Arrays of one view and shape are stacked across clips, so the network runs
-    on batches of up to 256 rather than one tiny forward pass per clip.
+    on batches of up to ``NET_BATCH`` (256) rather than one tiny forward pass per clip.
 
     Parameters
     ----------
@@ -134,11 +135,8 @@ def _records_for(clip, blocks, scorers, threshold, name, aggregate, scored):
     return out
 
 
-def _batched(scorer, X, batch_size: int = 256):
-    out = []
-    for i in range(0, len(X), batch_size):
-        out.extend(scorer.score_batch(X[i : i + batch_size]))
-    return out
+def _batched(scorer, X):
+    return net_batches(scorer.score_batch, X) or []
 
 
 def check_score_options(threshold=None, chunk_s=None, chunk_hop_s=None, workers: int = 1, device: str = "cpu",
@@ -186,7 +184,7 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         Number of inputs that could not be scored (each has an error record).
     """
     workers = check_score_options(threshold, chunk_s, chunk_hop_s, workers, device, notice)
-    warming = _warm_workers(workers)  # start the reader processes while torch is imported here
+    warming = warm_workers(workers)  # start the reader processes while torch is imported here
     scorers = load_scorers(model_paths, device)
     if warming is not None:
         warming.join()
@@ -256,8 +254,8 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
         emit([error_record(clip, name, str(exc))], False)
 
     short = [c for c in todo if c["_file"] != io.STDIO]  # long files come back as None from the workers
-    batches, prepared = prepare_in_workers(short, views, plan, workers, _prepare_short)
-    results, arriving, done = {}, zip(batches, prepared), len(clips) - len(todo)
+    arriving = zip(short, prepare_in_workers(short, views, plan, workers, _prepare_short))
+    results, done = {}, len(clips) - len(todo)
     is_short = {id(c) for c in short}
     pending, n_pending = [], 0  # clips whose blocks wait for one shared forward pass
 
@@ -279,9 +277,9 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
 
     for clip in todo:
         while id(clip) in is_short and id(clip) not in results:  # consume workers' results in order
-            b, res = next(arriving)
-            results.update((id(c), r) for c, r in zip(b, res))
-            done += len(b)
+            c, res = next(arriving)
+            results[id(c)] = res
+            done += 1
             if progress:
                 progress(done, len(clips))
         res = results.pop(id(clip), None)  # None: standard input, or a long file streamed here
@@ -319,35 +317,6 @@ def _batch_start(groups) -> int:
         if n >= STREAM_BLOCK:
             k, n = i, 0
     return k
-
-
-def _warm(_):
-    """Worker start-up: import what reading and transforming need; leave when the parent is killed."""
-    import soundfile  # noqa: F401
-
-    from lfkit.resources import die_with_parent
-
-    die_with_parent()
-
-    from lfkit import features  # noqa: F401
-
-    return 0
-
-
-def _warm_workers(workers: int):
-    """Start joblib's reusable worker pool in a thread; returns the thread (or None for one worker)."""
-    if workers < 2:
-        return None
-    import threading
-
-    def run():
-        from joblib import Parallel, delayed
-
-        Parallel(n_jobs=workers)(delayed(_warm)(i) for i in range(workers))
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t
 
 
 def split_models(paths):

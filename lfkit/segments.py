@@ -13,7 +13,6 @@ import numpy as np
 
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError
-from lfkit.resources import die_with_parent
 
 __all__ = ["iter_segments", "AUTO_CHUNK_FACTOR", "STREAM_BLOCK"]
 
@@ -194,15 +193,14 @@ def iter_segments(clip, views, plan):
         return exc, notes
 
 
-def _prepare_batch(clips, views, plan):
-    die_with_parent()  # a worker process: leave when the batch's process is killed
-    return [iter_segments(c, views, plan) for c in clips]
+def _prepare_one(clip, views, plan):
+    """:func:`iter_segments` for :func:`prepare_in_workers` (runs in a worker)."""
+    return iter_segments(clip, views, plan)
 
 
-def _prepare_short(clips, views, plan):
-    """:func:`_prepare_batch` for ``score``: None for a long file, left to the main process to stream."""
-    die_with_parent()
-    return [None if _is_long(c, plan) else iter_segments(c, views, plan) for c in clips]
+def _prepare_short(clip, views, plan):
+    """:func:`_prepare_one` for ``score``: None for a long file, left to the main process to stream."""
+    return None if _is_long(clip, plan) else iter_segments(clip, views, plan)
 
 
 def _is_long(clip, plan) -> bool:
@@ -242,31 +240,29 @@ def segments_of(clip, views, plan):
     return _score_stdin(clip, views, plan) if clip["_file"] == io.STDIO else iter_segments(clip, views, plan)
 
 
-def prepare_in_workers(files, views, plan, workers: int, prepare=None):
-    """Read and transform clips in batches, in ``workers`` processes when there is work for them.
+def prepare_in_workers(files, views, plan, workers: int, prepare=None, executor=None):
+    """Read and transform clips, in ``workers`` processes (or ``executor``) when there is work for them.
 
     Parameters
     ----------
     files : list of Clip
         Clips on disk (not standard input).
-    prepare : callable(batch, views, plan) or None
-        Per-batch function (default :func:`_prepare_batch`); it runs in the workers.
+    prepare : callable(clip, views, plan) or None
+        Per-clip function (default :func:`_prepare_one`); it runs in the workers.
+    executor : concurrent.futures.Executor or None
+        See :func:`lfkit.parallel.map_batches`.
 
     Returns
     -------
-    batches : list of list of Clip
-    results : iterator
-        One list of ``(blocks or error, notes)`` per batch, in order, as they arrive.
+    iterator
+        One ``(blocks or error, notes)`` per clip (what ``prepare`` returns), in order, as they arrive.
     """
-    prepare = prepare or _prepare_batch
-    size = max(1, min(64, len(files) // max(1, workers * 4) or 1))
-    batches = [files[i : i + size] for i in range(0, len(files), size)]
-    if workers > 1 and len(batches) > 1:
-        from joblib import Parallel, delayed
+    from functools import partial
 
-        return batches, Parallel(n_jobs=workers, return_as="generator")(
-            delayed(prepare)(b, views, plan) for b in batches)
-    return batches, (prepare(b, views, plan) for b in batches)
+    from lfkit.parallel import map_batches
+
+    return map_batches(partial(prepare or _prepare_one, views=views, plan=plan), files, workers=workers,
+                       executor=executor)
 
 
 def blocks_or_raise(result, notice=None):

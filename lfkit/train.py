@@ -16,6 +16,7 @@ import numpy as np
 
 from lfkit.config import AugmentConfig, TrainConfig
 from lfkit.errors import DataError, ParameterError, check_positive_int
+from lfkit.parallel import NET_BATCH, net_batches
 
 __all__ = ["seed_everything", "stratified_split", "fit_classifier", "train_binary", "predict_logits",
            "validation_threshold"]
@@ -124,17 +125,15 @@ def warmup_scheduler(opt, warmup_steps: int):
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda k: min(1.0, (k + 1) / warmup_steps))
 
 
-def predict_logits(net, X, batch_size: int = 256, device=None):
+def predict_logits(net, X, batch_size: int = NET_BATCH, device=None):
     """Logits for an input tensor (N, 1, ...), in evaluation mode, as numpy (N, n_outputs)."""
     import torch
 
     net.eval()
-    out = []
     with torch.inference_mode():
-        for i in range(0, len(X), batch_size):
-            xb = X[i : i + batch_size]
-            out.append(net(xb.to(device) if device is not None else xb).float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
+        out = net_batches(lambda xb: net(xb.to(device) if device is not None else xb).float().cpu().numpy(), X,
+                          batch_size)
+    return out if out is not None else np.zeros((0, 1), np.float32)
 
 
 def evaluate(net, X, y, loss_fn, n_outputs, device) -> dict:
