@@ -137,3 +137,8 @@ def epoch_printer(command: str, quiet: bool = False):
         warn(command, "  ".join(parts))
 
     return on_epoch
+
+
+def channel_option():
+    """``--channel``, the same on every command that reads audio (default: the mean of all channels)."""
+    return typer.Option(None, "--channel", help="Keep this channel (0-based) instead of averaging.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from lfkit_cli.common import boundary, problem_reporter, reporter
+from lfkit_cli.common import boundary, channel_option, problem_reporter, reporter
 
 
 @boundary("embed")
@@ -15,6 +15,7 @@ def embed(
     chunk: float = typer.Option(None, "--chunk", help="Embed windows of this many seconds, one row each."),
     chunk_hop: float = typer.Option(None, "--chunk-hop", help="Seconds between chunk starts [default: --chunk]."),
     strict: bool = typer.Option(False, "--strict", help="Refuse audio at another sample rate than the model's."),
+    channel: int = channel_option(),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     resume: bool = typer.Option(False, "--resume", help="Finish the .partial files an interrupted run left: inputs already there are skipped."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No notices."),
@@ -22,7 +23,7 @@ def embed(
     """Write the model's embedding (penultimate layer, extractor output) of every clip or chunk."""
     from lfkit.embedding import embed as run
 
-    return run(model, inputs, output, chunk_s=chunk, chunk_hop_s=chunk_hop, strict=strict, device=device, resume=resume,
+    return run(model, inputs, output, chunk_s=chunk, chunk_hop_s=chunk_hop, strict=strict, channel=channel, device=device, resume=resume,
                report=problem_reporter("embed"), notice=reporter("embed", quiet))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from lfkit_cli.common import Progress, boundary, problem_reporter, reporter
+from lfkit_cli.common import Progress, boundary, channel_option, problem_reporter, reporter
 
 
 @boundary("score")
@@ -16,6 +16,7 @@ def score(
     chunk_hop: float = typer.Option(None, "--chunk-hop", help="Seconds between chunk starts [default: --chunk]."),
     workers: int = typer.Option(1, "--workers", help="Processes reading and transforming files (at most the cores available)."),
     strict: bool = typer.Option(False, "--strict", help="Refuse audio at another sample rate than the model's."),
+    channel: int = channel_option(),
     enroll: str = typer.Option(None, "--enroll", help="Siamese: enrolled references (dataset folder or embed output)."),
     pairs: str = typer.Option(None, "--pairs", help="Siamese: a pairs.csv (columns a,b) to verify."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
@@ -27,7 +28,7 @@ def score(
 
     models, inputs = split_models(paths)
     return run_score(models, inputs, output, threshold=threshold, chunk_s=chunk, chunk_hop_s=chunk_hop,
-                     workers=workers, strict=strict, device=device, enroll=enroll, pairs=pairs, resume=resume,
+                     workers=workers, strict=strict, channel=channel, device=device, enroll=enroll, pairs=pairs, resume=resume,
                      report=problem_reporter("score"), notice=reporter("score", quiet),
                      progress=Progress("score", quiet))
 

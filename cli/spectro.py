@@ -7,7 +7,7 @@ import dataclasses
 import typer
 
 from lfkit.config import ReadConfig
-from lfkit_cli.common import Progress, boundary, problem_reporter, reporter
+from lfkit_cli.common import Progress, boundary, channel_option, problem_reporter, reporter
 from lfkit_cli.frontend_opts import with_frontend
 
 _R = ReadConfig()
@@ -22,7 +22,7 @@ def spectro(
     output: str = typer.Option("-", "-o", "--output", help="A .npy file (or '-') for one clip; a folder for many."),
     chunk: float = typer.Option(None, "--chunk", help="Cut into windows of this many seconds."),
     chunk_hop: float = typer.Option(None, "--chunk-hop", help="Seconds between chunk starts [default: --chunk]."),
-    channel: int = typer.Option(None, "--channel", help="Keep this channel (0-based) instead of averaging."),
+    channel: int = channel_option(),
     workers: int = typer.Option(1, "--workers", help="Parallel processes for folders."),
     strict: bool = typer.Option(False, "--strict", help="Refuse a folder of mixed sample rates (else resampled)."),
     max_bytes: int = typer.Option(_R.max_bytes, "--max-bytes", help="Refuse an input file larger than this."),

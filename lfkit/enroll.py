@@ -40,10 +40,13 @@ def _siamese_scorer(models, device):
     return s
 
 
-def _plan(scorer, chunk_s, chunk_hop_s, strict):
+def _plan(scorer, chunk_s, chunk_hop_s, strict, channel=None):
+    """The :class:`~lfkit.segments.ReadPlan` of a siamese scorer's inputs."""
+    from lfkit.segments import ReadPlan
+
     if chunk_s is not None and not chunk_s > 0:
         raise ParameterError(f"chunk={chunk_s!r} must be a positive number of seconds")
-    return (scorer.sr, chunk_s, chunk_hop_s, scorer.n_samples, strict)
+    return ReadPlan(scorer.sr, chunk_s, chunk_hop_s, scorer.n_samples, strict, channel)
 
 
 def embed_clips(scorer, clips, plan, workers: int = 1, report=None, notice=None, progress=None):
@@ -197,7 +200,8 @@ def _meta(clip):
 
 
 def score_enroll(models, enroll, inputs, output=None, threshold=None, chunk_s=None, chunk_hop_s=None, workers=1,
-                 strict=False, device="cpu", report=None, notice=None, progress=None, method="centroid") -> int:
+                 strict=False, device="cpu", report=None, notice=None, progress=None, method="centroid",
+                 channel=None) -> int:
     """Identify clips among enrolled identities (open set); write one record per clip (or chunk).
 
     Each record: ``path``, ``model``, ``match`` (the most similar identity,
@@ -216,7 +220,7 @@ def score_enroll(models, enroll, inputs, output=None, threshold=None, chunk_s=No
     if not inputs:
         raise ParameterError("inputs: give the clips to identify after --enroll REFS")
     scorer = _siamese_scorer(models, device)
-    plan = _plan(scorer, chunk_s, chunk_hop_s, strict)
+    plan = _plan(scorer, chunk_s, chunk_hop_s, strict, channel)
     refs, ref_labels = load_references(scorer, enroll, plan, workers, notice)
     names, groups = identities(refs, ref_labels, method)
     single = [n for n in names if ref_labels.count(n) == 1]
@@ -267,7 +271,7 @@ def score_enroll(models, enroll, inputs, output=None, threshold=None, chunk_s=No
 
 
 def score_pairs(models, pairs, output=None, threshold=None, chunk_s=None, chunk_hop_s=None, workers=1,
-                strict=False, device="cpu", report=None, notice=None, progress=None) -> int:
+                strict=False, device="cpu", report=None, notice=None, progress=None, channel=None) -> int:
     """Verify pairs of clips; write one record per pair of ``pairs`` (a CSV with columns ``a,b``).
 
     Each record: ``a``, ``b`` (paths), ``model``, ``score`` (similarity),
@@ -283,7 +287,7 @@ def score_pairs(models, pairs, output=None, threshold=None, chunk_s=None, chunk_
     from lfkit.siamese import _unit, read_pairs, similarity
 
     scorer = _siamese_scorer(models, device)
-    plan = _plan(scorer, chunk_s, chunk_hop_s, strict)
+    plan = _plan(scorer, chunk_s, chunk_hop_s, strict, channel)
     rows, _ = read_pairs(pairs)
     if threshold is None:
         threshold = scorer.threshold

@@ -35,6 +35,8 @@ __all__ = [
     "read_bytes",
     "read_audio",
     "audio_info",
+    "audio_chunk_blocks",
+    "read_chunk_bounds",
     "encode_wav",
     "write_audio",
     "read_npy",
@@ -228,12 +230,7 @@ def read_audio(path, channel: int | None = None, data: bytes | None = None, max_
         raise DataError(f"{name}: not a readable audio file ({why})") from None
     if y.shape[0] == 0:
         raise DataError(f"{name}: zero-length audio")
-    if channel is None:
-        y = y.mean(axis=1, dtype=np.float32) if y.shape[1] > 1 else y[:, 0]
-    else:
-        if not 0 <= channel < y.shape[1]:
-            raise ParameterError(f"channel={channel} is out of range: {name} has {y.shape[1]} channel(s)")
-        y = y[:, channel]
+    y = _pick_channel(y, channel, name)
     y = np.ascontiguousarray(y, dtype=np.float32)
     if not np.isfinite(y).all():
         raise DataError(f"{name}: audio holds NaN or Inf samples")
@@ -249,6 +246,68 @@ def audio_info(path):
     except Exception as exc:
         raise DataError(f"{path}: not a readable audio file ({exc})") from None
     return int(info.frames), int(info.samplerate), int(info.channels)
+
+
+def _pick_channel(y: np.ndarray, channel: int | None, name: str) -> np.ndarray:
+    """Frames ``y`` (n, channels) -> (n,): one channel (0-based), or the mean of all when ``channel`` is None."""
+    if channel is None:
+        return y.mean(axis=1, dtype=np.float32) if y.shape[1] > 1 else y[:, 0]
+    if not 0 <= channel < y.shape[1]:
+        raise ParameterError(f"channel={channel} is out of range: {name} has {y.shape[1]} channel(s)")
+    return y[:, channel]
+
+
+def audio_chunk_blocks(path, chunk_s: float, hop_s: float, block: int, channel: int | None = None):
+    """Read a long audio file block by block, as fixed chunks; never holds more than ``block`` chunks.
+
+    Parameters
+    ----------
+    path : str or Path
+        Audio file on disk (not standard input: it is read whole).
+    chunk_s, hop_s : float
+        Chunk length and hop, seconds.
+    block : int
+        Chunks per yielded block.
+    channel : int or None
+        Channel to keep (0-based); None averages all channels.
+
+    Yields
+    ------
+    starts, ends : np.ndarray, shape (k,)
+        Chunk bounds, seconds.
+    Y : np.ndarray, shape (k, n_chunk), float32
+        The chunks' samples.
+    sr : int
+        The file's sample rate, Hz.
+    """
+    import soundfile as sf
+
+    try:
+        f = sf.SoundFile(path)
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable audio file ({exc})") from None
+    with f:
+        sr = f.samplerate
+        n_chunk, n_hop = int(round(chunk_s * sr)), int(round(hop_s * sr))
+        if n_chunk < 1 or n_hop < 1:
+            raise ParameterError(f"chunk={chunk_s!r} s is shorter than one sample")
+        total = f.frames
+        if total < n_chunk:
+            raise DataError(f"{path}: {total / sr:.3g} s of audio is shorter than one chunk ({chunk_s:g} s)")
+        n_chunks = 1 + (total - n_chunk) // n_hop
+        for b in range(0, n_chunks, block):
+            idx = np.arange(b, min(n_chunks, b + block))
+            first = idx[0] * n_hop
+            span = idx[-1] * n_hop + n_chunk - first
+            f.seek(first)
+            frames = f.read(span, dtype="float32", always_2d=True)
+            if frames.shape[0] < span:
+                raise DataError(f"{path}: truncated audio (ended at {(first + frames.shape[0]) / sr:.3f} s)")
+            y = _pick_channel(frames, channel, str(path))
+            if not np.isfinite(y).all():
+                raise DataError(f"{path}: audio holds NaN or Inf samples")
+            Y = np.stack([y[(i - idx[0]) * n_hop : (i - idx[0]) * n_hop + n_chunk] for i in idx])
+            yield idx * n_hop / sr, (idx * n_hop + n_chunk) / sr, Y, sr
 
 
 def encode_wav(y: np.ndarray, sr: int, subtype: str = "PCM_16") -> bytes:
@@ -370,6 +429,21 @@ def read_labels(path) -> tuple[list[dict], Path]:
         more = f" and {len(absent) - 3} more" if len(absent) > 3 else ""
         raise DataError(f"{csv_path}: names missing file(s) {', '.join(absent[:3])}{more}")
     return rows, root
+
+
+def read_chunk_bounds(npy_path):
+    """Chunk bounds written beside a chunked spectrogram (``<npy_path>.chunks.csv``), or None without one.
+
+    Returns
+    -------
+    (starts, ends) : tuple of np.ndarray, seconds, or None
+    """
+    side = f"{npy_path}.chunks.csv"
+    if not os.path.exists(side):
+        return None
+    with open(side, newline="") as fh:
+        r = list(csv.DictReader(fh))
+    return np.array([float(x["start"]) for x in r]), np.array([float(x["end"]) for x in r])
 
 
 def write_csv(rows: list[dict], path, columns: list[str] | None = None) -> None:

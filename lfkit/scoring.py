@@ -19,6 +19,7 @@ from lfkit.records import check_compatible, error_record, finite_records, record
 from lfkit.streaming import RecordSink
 from lfkit.segments import (
     STREAM_BLOCK,
+    ReadPlan,
     _prepare_short,
     _target_sr,
     _views,
@@ -151,7 +152,7 @@ def check_score_options(threshold=None, chunk_s=None, chunk_hop_s=None, workers:
 
 def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_hop_s=None, workers: int = 1,
           strict: bool = False, device: str = "cpu", report=None, notice=None, progress=None,
-          resume: bool = False) -> int:
+          resume: bool = False, channel: int | None = None) -> int:
     """The whole of ``lfkit score`` for the binary and one-class regimes.
 
     Parameters
@@ -177,6 +178,8 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         Bad files (always shown) and notices such as resampling.
     resume : bool
         Finish ``output``'s ``.partial`` file: inputs already there are skipped.
+    channel : int or None
+        Channel of multichannel audio to read (0-based); None averages them.
 
     Returns
     -------
@@ -199,7 +202,7 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
     if threshold is None:
         ths = [s.threshold for s in scorers if s.threshold is not None]
         threshold = float(np.mean(ths)) if len(ths) == len(scorers) else None
-    plan = (target_sr, chunk_s, chunk_hop_s, default_n, strict)
+    plan = ReadPlan(target_sr, chunk_s, chunk_hop_s, default_n, strict, channel)
     clips = io.find_inputs(inputs)
     name = ensemble_name(scorers)
     sink = RecordSink(output, resume)

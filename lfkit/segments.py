@@ -9,17 +9,53 @@ resampled with a notice, or refused with ``strict``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError
 
-__all__ = ["iter_segments", "AUTO_CHUNK_FACTOR", "STREAM_BLOCK"]
+__all__ = ["ReadPlan", "iter_segments", "AUTO_CHUNK_FACTOR", "STREAM_BLOCK"]
 
 #: Clips up to this many times a model's training length are scored whole; longer ones are chunked.
 AUTO_CHUNK_FACTOR = 1.5
 #: Chunks per block when a long file is streamed.
 STREAM_BLOCK = 256
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """How every clip of a run is read for the models (one per ``score``, ``embed`` or enrolment run).
+
+    Attributes
+    ----------
+    target_sr : int or None
+        The models' sample rate, Hz; other rates are resampled (or refused
+        with ``strict``). None keeps each file's own rate.
+    chunk_s, chunk_hop_s : float or None
+        Fixed chunks, seconds (hop default: ``chunk_s``). None: a clip is
+        read whole, unless it is longer than ``AUTO_CHUNK_FACTOR`` times
+        ``default_n``, when it is cut into chunks of that length.
+    default_n : int or None
+        The models' training clip length, samples at ``target_sr``.
+    strict : bool
+        Refuse audio at another rate than ``target_sr`` instead of resampling.
+    channel : int or None
+        Channel of multichannel audio to read (0-based); None averages them.
+    """
+
+    target_sr: int | None = None
+    chunk_s: float | None = None
+    chunk_hop_s: float | None = None
+    default_n: int | None = None
+    strict: bool = False
+    channel: int | None = None
+
+    def __post_init__(self):
+        c = self.channel
+        if c is not None and (isinstance(c, bool) or not isinstance(c, int) or c < 0):
+            raise ParameterError(f"channel={c!r} must be a channel number (0-based) or None for the mean of all")
 
 def _views(scorers):
     """Distinct inputs the models need: key -> (kind, frontend)."""
@@ -48,21 +84,21 @@ def _transform(Y, sr, views):
     return out
 
 
-def _segments_audio(clip, views, plan, notes):
+def _segments_audio(clip, views, plan: ReadPlan, notes):
     """Yield (starts, ends, {view: arrays}) blocks for one audio clip."""
     from lfkit import features
 
     path = clip["_file"]
-    target_sr, chunk_s, hop_s, default_n, strict = plan
-    if path != io.STDIO and chunk_s is None and default_n:
+    target_sr, chunk_s, hop_s = plan.target_sr, plan.chunk_s, plan.chunk_hop_s
+    if path != io.STDIO and chunk_s is None and plan.default_n:
         n, sr, _ = io.audio_info(path)
-        if n > AUTO_CHUNK_FACTOR * default_n * (sr / (target_sr or sr)):
-            chunk_s = default_n / (target_sr or sr)
+        if n > AUTO_CHUNK_FACTOR * plan.default_n * (sr / (target_sr or sr)):
+            chunk_s = plan.default_n / (target_sr or sr)
     if chunk_s is not None and path != io.STDIO:
-        yield from _stream_chunks(path, views, target_sr, chunk_s, hop_s or chunk_s, strict, notes)
+        yield from _stream_chunks(path, views, plan, chunk_s, hop_s or chunk_s, notes)
         return
-    y, sr = io.read_audio(path)
-    y, sr = _fit_rate(y, sr, target_sr, strict, path, notes)
+    y, sr = io.read_audio(path, channel=plan.channel)
+    y, sr = _fit_rate(y, sr, target_sr, plan.strict, path, notes)
     if chunk_s is None:
         yield None, None, _transform(y[None, :], sr, views)
         return
@@ -83,46 +119,23 @@ def _fit_rate(y, sr, target_sr, strict, path, notes):
     return y, sr
 
 
-def _stream_chunks(path, views, target_sr, chunk_s, hop_s, strict, notes):
-    """Read a long file block by block; never holds more than STREAM_BLOCK chunks."""
-    import soundfile as sf
+def _stream_chunks(path, views, plan: ReadPlan, chunk_s, hop_s, notes):
+    """Transform a long file block by block (:func:`lfkit.io.audio_chunk_blocks`): at most STREAM_BLOCK chunks."""
+    target_sr = plan.target_sr
+    first = True
+    for starts, ends, Y, sr in io.audio_chunk_blocks(path, chunk_s, hop_s, STREAM_BLOCK, plan.channel):
+        rate = sr
+        if target_sr and sr != target_sr:
+            if plan.strict:
+                raise DataError(f"{path}: sample rate {sr} Hz differs from the model's {target_sr} Hz (--strict)")
+            if first:
+                notes.append(f"{path}: resampled from {sr} Hz to the model's {target_sr} Hz")
+            from lfkit import features
 
-    try:
-        f = sf.SoundFile(path)
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable audio file ({exc})") from None
-    with f:
-        sr = f.samplerate
-        n_chunk, n_hop = int(round(chunk_s * sr)), int(round(hop_s * sr))
-        if n_chunk < 1 or n_hop < 1:
-            raise ParameterError(f"chunk={chunk_s!r} s is shorter than one sample")
-        total = f.frames
-        if total < n_chunk:
-            raise DataError(f"{path}: {total / sr:.3g} s of audio is shorter than one chunk ({chunk_s:g} s)")
-        n_chunks = 1 + (total - n_chunk) // n_hop
-        for b in range(0, n_chunks, STREAM_BLOCK):
-            idx = np.arange(b, min(n_chunks, b + STREAM_BLOCK))
-            first = idx[0] * n_hop
-            span = idx[-1] * n_hop + n_chunk - first
-            f.seek(first)
-            block = f.read(span, dtype="float32", always_2d=True)
-            if block.shape[0] < span:
-                raise DataError(f"{path}: truncated audio (ended at {(first + block.shape[0]) / sr:.3f} s)")
-            block = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
-            if not np.isfinite(block).all():
-                raise DataError(f"{path}: audio holds NaN or Inf samples")
-            Y = np.stack([block[(i - idx[0]) * n_hop : (i - idx[0]) * n_hop + n_chunk] for i in idx])
-            rate = sr
-            if target_sr and sr != target_sr:
-                if strict:
-                    raise DataError(f"{path}: sample rate {sr} Hz differs from the model's {target_sr} Hz (--strict)")
-                if b == 0:
-                    notes.append(f"{path}: resampled from {sr} Hz to the model's {target_sr} Hz")
-                from lfkit import features
-
-                Y = np.stack([features.resample(c, sr, target_sr) for c in Y]).astype(np.float32)
-                rate = target_sr
-            yield idx * n_hop / sr, (idx * n_hop + n_chunk) / sr, _transform(Y, rate, views)
+            Y = np.stack([features.resample(c, sr, target_sr) for c in Y]).astype(np.float32)
+            rate = target_sr
+        first = False
+        yield starts, ends, _transform(Y, rate, views)
 
 
 def _check_npy_frontend(path, views) -> None:
@@ -162,17 +175,8 @@ def _segments_npy(clip, views):
         S = S[None]
     elif S.ndim != 3:
         raise DataError(f"{path}: expected (frequency, time) or (chunk, frequency, time), got shape {S.shape}")
-    starts = ends = None
-    side = f"{path}.chunks.csv"
-    import os
-
-    if S.shape[0] > 1 and os.path.exists(side):
-        import csv
-
-        with open(side, newline="") as fh:
-            r = list(csv.DictReader(fh))
-        starts = np.array([float(x["start"]) for x in r])
-        ends = np.array([float(x["end"]) for x in r])
+    bounds = io.read_chunk_bounds(path) if S.shape[0] > 1 else None
+    starts, ends = bounds if bounds is not None else (None, None)
     yield starts, ends, {k: S.astype(np.float32) for k in keys}
 
 
@@ -205,7 +209,6 @@ def _prepare_short(clip, views, plan):
 
 def _is_long(clip, plan) -> bool:
     """Long files are streamed in the main process (bounded memory), not shipped from workers."""
-    target_sr, chunk_s, hop_s, default_n, strict = plan
     f = clip["_file"]
     if f == io.STDIO or f.endswith(".npy"):
         return False
@@ -220,11 +223,11 @@ def _score_stdin(clip, views, plan):
     notes = []
     try:
         data = io.read_bytes(io.STDIO)
-        y, sr = io.read_audio(io.STDIO, data=data)
-        target_sr, chunk_s, hop_s, default_n, strict = plan
-        y, sr = _fit_rate(y, sr, target_sr, strict, "<stdin>", notes)
-        if chunk_s is None and default_n and len(y) > AUTO_CHUNK_FACTOR * default_n:
-            chunk_s = default_n / sr
+        y, sr = io.read_audio(io.STDIO, data=data, channel=plan.channel)
+        y, sr = _fit_rate(y, sr, plan.target_sr, plan.strict, "<stdin>", notes)
+        chunk_s, hop_s = plan.chunk_s, plan.chunk_hop_s
+        if chunk_s is None and plan.default_n and len(y) > AUTO_CHUNK_FACTOR * plan.default_n:
+            chunk_s = plan.default_n / sr
         if chunk_s is None:
             return [(None, None, _transform(y[None, :], sr, views))], notes
         from lfkit import features
