@@ -54,6 +54,8 @@ __all__ = [
     "spectrogram",
     "spectrogram_batch",
     "output_shape",
+    "frontend_kernels",
+    "FrontendKernels",
     "resample",
     "chunk",
     "iter_chunks",
@@ -189,7 +191,10 @@ def stft_power_batch(Y, n_fft: int, hop_length: int) -> np.ndarray:
 # ---------------------------------------------------------------- the whole front end
 
 
-class _Plan(NamedTuple):
+class FrontendKernels(NamedTuple):
+    """What a front end needs at one sample rate, built once and cached: the FFT bins kept, the mel
+    filterbank's bands and the DCT matrix (see :func:`frontend_kernels`)."""
+
     sr: float
     lo: int  # first FFT bin used
     hi: int  # one past the last FFT bin used
@@ -198,14 +203,15 @@ class _Plan(NamedTuple):
     n_out: int
 
 
-def _plan(config: FrontendConfig, sr) -> _Plan:
+def frontend_kernels(config: FrontendConfig, sr) -> FrontendKernels:
+    """The cached :class:`FrontendKernels` of ``config`` at ``sr`` Hz (``config.sr`` when set); checks the band."""
     if not isinstance(config, FrontendConfig):
         raise TypeError(f"config must be a FrontendConfig, got {type(config).__name__}")
-    return _cached_plan(config, _check_sr(config.sr if config.sr is not None else sr))
+    return _cached_kernels(config, _check_sr(config.sr if config.sr is not None else sr))
 
 
 @functools.lru_cache(maxsize=32)
-def _cached_plan(config: FrontendConfig, sr: float) -> _Plan:
+def _cached_kernels(config: FrontendConfig, sr: float) -> FrontendKernels:
     """Check ``config`` against the effective ``sr`` and build what the transform needs."""
     nyquist = sr / 2.0
     fmin = float(config.fmin)
@@ -227,7 +233,7 @@ def _cached_plan(config: FrontendConfig, sr: float) -> _Plan:
         raise ParameterError("kind='auto' is chosen by training from labelled clips; "
                              "lfkit spectro --kind auto needs a labelled dataset folder")
     if config.kind in ("linear", "log", "whiten"):
-        return _Plan(sr, lo, hi, None, None, hi - lo)
+        return FrontendKernels(sr, lo, hi, None, None, hi - lo)
     # The filterbank is banded: 8 filters at a time touch few FFT bins, so
     # per-group products skip ~85% of the dense matmul's multiply-adds.
     fb = mel_filterbank(sr, n_fft, config.n_mels, fmin, fmax)
@@ -242,8 +248,8 @@ def _cached_plan(config: FrontendConfig, sr: float) -> _Plan:
         bands.append((m0, m0 + rows.shape[0], k0, k1, W))
     if config.kind == "mfcc":  # dct_matrix raises if n_mfcc > n_mels
         dct_t = _read_only(dct_matrix(config.n_mfcc, config.n_mels).T.astype(np.float32))
-        return _Plan(sr, lo, hi, tuple(bands), dct_t, config.n_mfcc)
-    return _Plan(sr, lo, hi, tuple(bands), None, config.n_mels)
+        return FrontendKernels(sr, lo, hi, tuple(bands), dct_t, config.n_mfcc)
+    return FrontendKernels(sr, lo, hi, tuple(bands), None, config.n_mels)
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -251,7 +257,7 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _transform(P: np.ndarray, plan: _Plan, config: FrontendConfig) -> np.ndarray:
+def _transform(P: np.ndarray, kern: FrontendKernels, config: FrontendConfig) -> np.ndarray:
     """Power (b, T, n_freq) float32 -> the config's kind, still (b, T, F), per-clip norm."""
     axes = (-2, -1)
     kind = config.kind
@@ -265,16 +271,16 @@ def _transform(P: np.ndarray, plan: _Plan, config: FrontendConfig) -> np.ndarray
         S = whiten_db(P.transpose(0, 2, 1)).transpose(0, 2, 1)
     else:
         S = np.empty(P.shape[:-1] + (config.n_mels,), dtype=np.float32)
-        for m0, m1, k0, k1, W in plan.mel_bands:
+        for m0, m1, k0, k1, W in kern.mel_bands:
             np.matmul(P[..., k0:k1], W, out=S[..., m0:m1])
         if kind == "pcen":
             S *= np.float32(PCEN_INPUT_SCALE)
-            b = _pcen_b(plan.sr, config.hop_length, 0.4)
+            b = _pcen_b(kern.sr, config.hop_length, 0.4)
             S = _pcen_core(S, b, 0.98, 2.0, 0.5, 1e-6, time_axis=-2)
         elif kind in ("logmel", "mfcc"):
             S = _db(S, 1.0, 1e-10, LOGMEL_TOP_DB, axes)
             if kind == "mfcc":
-                S = S @ plan.dct_t
+                S = S @ kern.dct_t
     if config.norm == "standard":
         S = normalize(S, "standard")
     return S
@@ -300,8 +306,8 @@ def output_shape(config: FrontendConfig, sr: float, n_samples: int) -> tuple[int
     """
     if config.sr is not None and config.sr != sr:
         n_samples = _resampled_length(n_samples, sr, config.sr)
-    plan = _plan(config, sr)
-    return plan.n_out, _n_frames(int(n_samples), config.n_fft, config.hop_length)
+    kern = frontend_kernels(config, sr)
+    return kern.n_out, _n_frames(int(n_samples), config.n_fft, config.hop_length)
 
 
 def spectrogram(y, sr: float, config: FrontendConfig) -> np.ndarray:
@@ -360,13 +366,13 @@ def spectrogram_batch(Y, sr: float, config: FrontendConfig) -> np.ndarray:
     Y = _as_audio(Y, 2, "Y")
     if config.sr is not None and config.sr != sr:
         Y = resample(Y, sr, config.sr).astype(np.float32, copy=False)
-    plan = _plan(config, sr)
+    kern = frontend_kernels(config, sr)
     n_fft, hop = config.n_fft, config.hop_length
     n_frames = _n_frames(Y.shape[-1], n_fft, hop)
-    out = np.empty((Y.shape[0], plan.n_out, n_frames), dtype=np.float32)
-    block = max(1, _BLOCK_BYTES // (4 * n_frames * (plan.hi - plan.lo)))
+    out = np.empty((Y.shape[0], kern.n_out, n_frames), dtype=np.float32)
+    block = max(1, _BLOCK_BYTES // (4 * n_frames * (kern.hi - kern.lo)))
     for i in range(0, Y.shape[0], block):
-        S = _transform(_power_tf(Y[i : i + block], n_fft, hop, plan.lo, plan.hi), plan, config)
+        S = _transform(_power_tf(Y[i : i + block], n_fft, hop, kern.lo, kern.hi), kern, config)
         out[i : i + block] = S.transpose(0, 2, 1)
     return out
 
