@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from lfkit.config import AugmentConfig, TrainConfig
-from lfkit_cli.common import boundary, epoch_printer, reporter
+from lfkit_cli.common import boundary, channel_option, epoch_printer, reporter
 from lfkit_cli.frontend_opts import with_frontend
 
 _D = TrainConfig()
@@ -39,6 +39,7 @@ def train_binary(
     ensemble: int = typer.Option(_D.ensemble, "--ensemble", help="Train K networks (seeds SEED..SEED+K-1) into one "
                                  "model; its score is their mean."),
     workers: int = typer.Option(1, "--workers", help="Processes reading the data."),
+    channel: int = channel_option(),
     log: str = typer.Option(None, "--log", help="Write the per-epoch history here (JSON Lines), line by line."),
     resume: bool = typer.Option(False, "--resume", help="Go on from OUTPUT.ckpt, the checkpoint an interrupted run left."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress."),
@@ -56,7 +57,7 @@ def train_binary(
     hooks = {"on_epoch": epoch_printer("train-binary", quiet)}
     with training_files(output, log, resume, hooks, notice=reporter("train-binary", quiet)) as hooks:
         run(data, output, positive, cfg, frontend_changes, workers, None, hooks=hooks, tones=tones, augment=aug,
-            background=background, notice=reporter("train-binary", quiet))
+            background=background, notice=reporter("train-binary", quiet), channel=channel)
 
 
 def register(app: typer.Typer) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from lfkit.config import OneClassConfig
-from lfkit_cli.common import boundary, epoch_printer, reporter
+from lfkit_cli.common import boundary, channel_option, epoch_printer, reporter
 from lfkit_cli.frontend_opts import with_frontend
 
 _D = OneClassConfig()
@@ -37,6 +37,7 @@ def train_oneclass(
     seed: int = typer.Option(_D.seed, "--seed", help="Random seed."),
     device: str = typer.Option(_D.device, "--device", help="cpu or cuda."),
     workers: int = typer.Option(1, "--workers", help="Processes reading the data."),
+    channel: int = channel_option(),
     log: str = typer.Option(None, "--log", help="Write the extractor's per-epoch history here (JSON Lines), line by line."),
     resume: bool = typer.Option(False, "--resume", help="Go on from OUTPUT.ckpt, the checkpoint an interrupted run left."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress or notices."),
@@ -53,7 +54,7 @@ def train_oneclass(
     hooks = {"on_epoch": epoch_printer("train-oneclass", quiet)}
     with training_files(output, log, resume, hooks, notice=reporter("train-oneclass", quiet)) as hooks:
         run(data, output, positive, cfg, frontend_changes, aux, workers, None, hooks=hooks,
-            notice=reporter("train-oneclass", quiet), background=background)
+            notice=reporter("train-oneclass", quiet), background=background, channel=channel)
 
 
 def register(app: typer.Typer) -> None:

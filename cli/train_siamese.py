@@ -8,7 +8,7 @@ import typer
 
 from lfkit.config import SiameseConfig
 from lfkit.errors import ParameterError
-from lfkit_cli.common import boundary, epoch_printer, reporter
+from lfkit_cli.common import boundary, channel_option, epoch_printer, reporter
 from lfkit_cli.frontend_opts import with_frontend
 
 _D = SiameseConfig()
@@ -38,6 +38,7 @@ def train_siamese(
     seed: int = typer.Option(_D.seed, "--seed", help="Random seed."),
     device: str = typer.Option(_D.device, "--device", help="cpu or cuda."),
     workers: int = typer.Option(1, "--workers", help="Processes reading the data."),
+    channel: int = channel_option(),
     log: str = typer.Option(None, "--log", help="Write the per-epoch history here (JSON Lines), line by line."),
     resume: bool = typer.Option(False, "--resume", help="Go on from OUTPUT.ckpt, the checkpoint an interrupted run left."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress."),
@@ -60,7 +61,7 @@ def train_siamese(
     hooks = {"on_epoch": epoch_printer("train-siamese", quiet)}
     with training_files(output, log, resume, hooks, notice=reporter("train-siamese", quiet)) as hooks:
         run(data, output, cfg, frontend_changes, workers, None, hooks=hooks, notice=reporter("train-siamese", quiet),
-            arch_kwargs=kw, aux=aux)
+            arch_kwargs=kw, aux=aux, channel=channel)
 
 
 def register(app: typer.Typer) -> None:

@@ -54,13 +54,13 @@ def iter_embeddings(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool 
     ``E`` has shape (n, D), float32; ``rows`` one dict per row (``path``,
     ``start``, ``end`` and the clip's metadata; ``row`` is left to the writer).
     """
-    from lfkit.segments import ReadPlan, _views, blocks_or_raise, segments_of
+    from lfkit.segments import ReadPlan, _views, blocks_or_raise, read_segments
 
     views = _views([scorer])
     plan = ReadPlan(scorer.sr, chunk_s, chunk_hop_s, scorer.n_samples, strict, channel)
     for clip in clips:
         try:
-            blocks = blocks_or_raise(segments_of(clip, views, plan), notice)
+            blocks = blocks_or_raise(read_segments(clip, views, plan), notice)
             parts, rows = [], []
             for starts, ends, arrays in blocks:
                 X = arrays[scorer.view]

@@ -60,7 +60,7 @@ def embed_clips(scorer, clips, plan, workers: int = 1, report=None, notice=None,
         Clips that could not be read or embedded, with the reason.
     """
     from lfkit.parallel import net_batches
-    from lfkit.segments import _views, blocks_or_raise, prepare_in_workers, segments_of
+    from lfkit.segments import _views, blocks_or_raise, prepare_in_workers, read_segments
 
     if workers < 1:
         raise ParameterError(f"workers={workers} must be a positive integer")
@@ -74,7 +74,7 @@ def embed_clips(scorer, clips, plan, workers: int = 1, report=None, notice=None,
     done, bad = [], []
     for clip in clips:
         try:
-            res = results.pop(id(clip)) if id(clip) in results else segments_of(clip, views, plan)
+            res = results.pop(id(clip)) if id(clip) in results else read_segments(clip, views, plan)
             blocks = blocks_or_raise(res, notice)
             parts, starts, ends = [], [], []
             for s0, e0, arrays in blocks:

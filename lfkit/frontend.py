@@ -27,11 +27,15 @@ __all__ = [
     "spectro",
     "spectro_dataset",
     "read_frontend",
+    "find_frontend",
     "FRONTEND_FILE",
+    "FRONTEND_LEVELS",
 ]
 
 #: Sidecar naming the front end a folder of spectrograms was made with.
 FRONTEND_FILE = "frontend.json"
+#: Folders searched for it: a spectrogram's (or a dataset's) own, then up to this many less one above it.
+FRONTEND_LEVELS = 3
 
 
 def read_frontend(folder) -> FrontendConfig | None:
@@ -43,6 +47,28 @@ def read_frontend(folder) -> FrontendConfig | None:
         return FrontendConfig.from_dict(json.loads(f.read_text())["frontend"])
     except (KeyError, ValueError, TypeError) as exc:
         raise DataError(f"{f}: not a readable front-end description ({exc})") from None
+
+
+def find_frontend(path):
+    """The front end a spectrogram file or a dataset folder was made with: the one rule for ``frontend.json``.
+
+    The nearest ``frontend.json`` in ``path``'s folder (``path`` itself for a
+    folder) or the folders above it, :data:`FRONTEND_LEVELS` folders in all:
+    ``spectro`` writes it at the top of its output, whose arrays may sit in
+    subfolders.
+
+    Returns
+    -------
+    folder : Path or None
+        Where it was found.
+    config : FrontendConfig or None
+    """
+    p = Path(path).resolve()
+    start = p if p.is_dir() else p.parent
+    for d in [start, *start.parents][:FRONTEND_LEVELS]:
+        if (d / FRONTEND_FILE).exists():
+            return d, read_frontend(d)
+    return None, None
 
 
 def clip_spectrogram(path, cfg: FrontendConfig, chunk_s: float | None = None, chunk_hop_s: float | None = None,
@@ -77,7 +103,9 @@ def clip_spectrogram(path, cfg: FrontendConfig, chunk_s: float | None = None, ch
 def _clip_spec(path, cfg, chunk_s=None, chunk_hop_s=None, channel=None, data=None, max_bytes=None):
     from lfkit import features
 
-    y, sr = io.read_audio(path, channel=channel, data=data, max_bytes=max_bytes)
+    from lfkit.segments import ReadPlan, read_clip
+
+    y, sr = read_clip(path, ReadPlan(channel=channel), data=data, max_bytes=max_bytes)
     try:
         if chunk_s is None:
             return features.spectrogram(y, sr, cfg), None, None, sr, len(y)

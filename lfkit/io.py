@@ -511,7 +511,34 @@ def read_jsonl(path) -> list[dict]:
 
 
 class Clip(dict):
-    """One input: ``path`` (as the user should see it), ``_file`` (to open), metadata columns."""
+    """One input, the *source* every reader starts from (a manifest entry, as lhotse's ``Recording``).
+
+    A dict, so it travels to worker processes and into records as it is:
+
+    * ``path``: the name the user sees (records, CSV rows);
+    * ``_file``: what to open, a file or :data:`STDIO` (``-``, standard input);
+    * ``_rel`` (``spectro`` only): its ``.npy`` path inside the output folder;
+    * any other key: a column of ``labels.csv`` (``label``, ``snr_db``...), passed through to records.
+
+    How a run reads its clips (the channel, the sample rate to resample to,
+    fixed chunks and their start and end) is the same for all of them and
+    lives in :class:`lfkit.segments.ReadPlan`; the sample rate and length of
+    a file are read from the file itself (:func:`audio_info`).
+    """
+
+    @property
+    def file(self) -> str:
+        """What to open: a path, or ``-`` for standard input."""
+        return self["_file"]
+
+    @property
+    def is_stdin(self) -> bool:
+        return self["_file"] == STDIO
+
+    @property
+    def labels(self) -> dict:
+        """The metadata columns (every key but ``path`` and the private ``_`` ones)."""
+        return {k: v for k, v in self.items() if not k.startswith("_") and k != "path"}
 
 
 def find_inputs(inputs, allow_npy: bool = True) -> list[Clip]:

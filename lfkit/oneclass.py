@@ -241,7 +241,7 @@ def _dev_split(n: int, seed: int):
 
 def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfig = OneClassConfig(),
                    frontend_changes: dict | None = None, aux=None, workers: int = 1, log_path=None,
-                   hooks=None, notice=None, background=None) -> dict:
+                   hooks=None, notice=None, background=None, channel: int | None = None) -> dict:
     """The whole of ``lfkit train-oneclass``: extractor, detector on the positives, one model file.
 
     With a learned extractor and ``cfg.joint``, a fifth of the positives is
@@ -286,7 +286,7 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
         from lfkit.train import _device
 
         _device(cfg.device)
-    ds = load_dataset(data, frontend_changes, workers=workers, auto=True, positive=positive)
+    ds = load_dataset(data, frontend_changes, workers=workers, auto=True, positive=positive, channel=channel)
     positive = _pick_positive(ds, positive, data)
     mask = np.array([lab == positive for lab in ds.labels])
     others = sorted(set(ds.labels) - {positive})

@@ -26,7 +26,7 @@ from lfkit.segments import (
     blocks_or_raise,
     iter_segments,
     prepare_in_workers,
-    segments_of,
+    read_segments,
 )
 
 __all__ = ["load_scorers", "iter_segments", "score", "ensemble_name", "record_path", "error_record"]
@@ -287,7 +287,7 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
                 progress(done, len(clips))
         res = results.pop(id(clip), None)  # None: standard input, or a long file streamed here
         if res is None:
-            res = segments_of(clip, views, plan)
+            res = read_segments(clip, views, plan)
         try:
             blocks = blocks_or_raise(res, notice)
             for _, _, arrays in blocks:

@@ -16,7 +16,7 @@ import numpy as np
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError
 
-__all__ = ["ReadPlan", "iter_segments", "AUTO_CHUNK_FACTOR", "STREAM_BLOCK"]
+__all__ = ["ReadPlan", "read_segments", "read_clip", "iter_segments", "AUTO_CHUNK_FACTOR", "STREAM_BLOCK"]
 
 #: Clips up to this many times a model's training length are scored whole; longer ones are chunked.
 AUTO_CHUNK_FACTOR = 1.5
@@ -97,14 +97,43 @@ def _segments_audio(clip, views, plan: ReadPlan, notes):
     if chunk_s is not None and path != io.STDIO:
         yield from _stream_chunks(path, views, plan, chunk_s, hop_s or chunk_s, notes)
         return
-    y, sr = io.read_audio(path, channel=plan.channel)
-    y, sr = _fit_rate(y, sr, target_sr, plan.strict, path, notes)
+    y, sr = read_clip(clip, plan, notes)
     if chunk_s is None:
         yield None, None, _transform(y[None, :], sr, views)
         return
     Y, starts, ends = features.chunk(y, sr, chunk_s, hop_s)
     for i in range(0, len(Y), STREAM_BLOCK):
         yield starts[i : i + STREAM_BLOCK], ends[i : i + STREAM_BLOCK], _transform(np.asarray(Y[i : i + STREAM_BLOCK]), sr, views)
+
+
+def read_clip(source, plan: ReadPlan, notes=None, data: bytes | None = None, max_bytes: int | None = None):
+    """One whole clip as the plan reads it: its channel (or the mean), resampled to ``plan.target_sr``.
+
+    The waveform-level reader every command shares (scoring, embedding,
+    training, ``spectro``).
+
+    Parameters
+    ----------
+    source : Clip or str
+        A clip (its ``_file``) or a path; ``-`` for standard input.
+    plan : ReadPlan
+    notes : list or None
+        Gets a line when the clip is resampled.
+    data, max_bytes :
+        As :func:`lfkit.io.read_audio`.
+
+    Returns
+    -------
+    y : np.ndarray, shape (n_samples,), float32
+    sr : int
+        ``plan.target_sr`` when set, else the file's rate (Hz).
+    """
+    path = source["_file"] if isinstance(source, dict) else str(source)
+    y, sr = io.read_audio(path, channel=plan.channel, data=data, max_bytes=max_bytes)
+    if not plan.target_sr or sr == plan.target_sr:
+        return y, sr
+    return _fit_rate(y, sr, plan.target_sr, plan.strict, "<stdin>" if path == io.STDIO else path,
+                     [] if notes is None else notes)
 
 
 def _fit_rate(y, sr, target_sr, strict, path, notes):
@@ -140,12 +169,9 @@ def _stream_chunks(path, views, plan: ReadPlan, chunk_s, hop_s, notes):
 
 def _check_npy_frontend(path, views) -> None:
     """Refuse .npy spectrograms whose folder's frontend.json differs from a model's front end."""
-    from pathlib import Path
+    from lfkit.frontend import FRONTEND_FILE, find_frontend
 
-    from lfkit.frontend import FRONTEND_FILE, read_frontend
-
-    folder = next((d for d in list(Path(path).resolve().parents)[:3] if (d / FRONTEND_FILE).exists()), None)
-    stored = read_frontend(folder) if folder is not None else None
+    folder, stored = find_frontend(path)
     if stored is None:
         return
     made = stored.to_dict()
@@ -222,9 +248,7 @@ def _is_long(clip, plan) -> bool:
 def _score_stdin(clip, views, plan):
     notes = []
     try:
-        data = io.read_bytes(io.STDIO)
-        y, sr = io.read_audio(io.STDIO, data=data, channel=plan.channel)
-        y, sr = _fit_rate(y, sr, plan.target_sr, plan.strict, "<stdin>", notes)
+        y, sr = read_clip(clip, plan, notes, data=io.read_bytes(io.STDIO))
         chunk_s, hop_s = plan.chunk_s, plan.chunk_hop_s
         if chunk_s is None and plan.default_n and len(y) > AUTO_CHUNK_FACTOR * plan.default_n:
             chunk_s = plan.default_n / sr
@@ -238,9 +262,25 @@ def _score_stdin(clip, views, plan):
         return exc, notes
 
 
-def segments_of(clip, views, plan):
-    """Blocks of one clip read here (standard input included): ``(blocks or error, notes)``."""
-    return _score_stdin(clip, views, plan) if clip["_file"] == io.STDIO else iter_segments(clip, views, plan)
+def read_segments(source, views, plan: ReadPlan):
+    """The one reader of model inputs: one clip's blocks, read in this process (standard input included).
+
+    Parameters
+    ----------
+    source : Clip
+        An audio file, a ``.npy`` spectrogram or ``-``.
+    views : dict
+        The distinct inputs the models need (:func:`_views`): waveform or a front end.
+    plan : ReadPlan
+
+    Returns
+    -------
+    (blocks or LfkitError, notes)
+        ``blocks``: a list of ``(starts, ends, {view: arrays})``, one array row
+        per chunk (``starts``/``ends`` in seconds, None for a whole clip);
+        ``notes``: lines such as a resampling notice.
+    """
+    return _score_stdin(source, views, plan) if source["_file"] == io.STDIO else iter_segments(source, views, plan)
 
 
 def prepare_in_workers(files, views, plan, workers: int, prepare=None, executor=None):

@@ -360,7 +360,7 @@ def check_identities(labels, where: str) -> None:
 
 def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_changes: dict | None = None,
                   workers: int = 1, log_path=None, hooks=None, notice=None, arch_kwargs: dict | None = None,
-                  aux=None) -> dict:
+                  aux=None, channel: int | None = None) -> dict:
     """The whole of ``lfkit train-siamese``: load, train the embedding, save the model file.
 
     Parameters
@@ -394,7 +394,7 @@ def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_c
     kind = input_kind(cfg.arch)
     if kind != "spectrogram":
         raise ParameterError(f"arch={cfg.arch!r} reads waveforms; siamese training needs a spectrogram network")
-    ds = load_dataset(data, frontend_changes, kind=kind, workers=workers, auto=True)
+    ds = load_dataset(data, frontend_changes, kind=kind, workers=workers, auto=True, channel=channel)
     X, labels = ds.X, list(ds.labels)
     if aux is not None:
         X, labels = with_aux(ds, aux, workers, notice)

@@ -254,7 +254,7 @@ def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: 
 
 def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = TrainConfig(),
                  frontend_changes: dict | None = None, workers: int = 1, log_path=None, hooks=None, notice=None,
-                 tones=None, augment: AugmentConfig | None = None, background=None) -> dict:
+                 tones=None, augment: AugmentConfig | None = None, background=None, channel: int | None = None) -> dict:
     """The whole of ``lfkit train-binary``: load, train one-vs-rest, save the model file.
 
     Parameters
@@ -299,7 +299,8 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
     from lfkit.baselines import BASELINES, train_baseline
 
     if cfg.arch in BASELINES:
-        return train_baseline(data, output, positive, cfg, frontend_changes, tones, workers, notice=notice)
+        return train_baseline(data, output, positive, cfg, frontend_changes, tones, workers, notice=notice,
+                              channel=channel)
     if tones is not None:
         raise ParameterError("tones is only for arch='knowntone'")
     from lfkit.models import model_names
@@ -312,7 +313,7 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
     if kind == "waveform":  # masks act on spectrograms
         aug = aug.replace(kinds=tuple(k for k in aug.kinds if k in WAVEFORM_KINDS))
     waves = background is not None or any(k in WAVEFORM_KINDS for k in aug.kinds)
-    ds = load_dataset(data, frontend_changes, kind="waveform" if waves else kind, workers=workers,
+    ds = load_dataset(data, frontend_changes, kind="waveform" if waves else kind, workers=workers, channel=channel,
                       auto=kind == "spectrogram", positive=positive, notice=notice)
     labels = np.array(ds.labels)
     if positive not in set(ds.labels):

@@ -89,3 +89,39 @@ def test_chunk_blocks_equal_chunking_the_whole_file(stereo, channel):
     assert np.array_equal(np.concatenate([b[2] for b in got]), np.asarray(Y))
     assert np.allclose(np.concatenate([b[0] for b in got]), starts)
     assert np.allclose(np.concatenate([b[1] for b in got]), ends)
+
+
+@pytest.fixture(scope="module")
+def stereo_set(sh, tmp_path_factory):
+    """``sh.small`` with every clip in channel 1 and a quiet tone-free channel 0 (same labels.csv)."""
+    import shutil
+
+    tmp = tmp_path_factory.mktemp("stereo_set")
+    shutil.copy(sh.small / "labels.csv", tmp / "labels.csv")
+    rows, _ = io.read_labels(sh.small)
+    rng = np.random.default_rng(0)
+    for r in rows:
+        y, sr = io.read_audio(r["_file"])
+        dest = tmp / r["path"]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        io.write_audio(np.stack([0.01 * rng.standard_normal(len(y)).astype(np.float32), y], axis=1), sr, dest)
+    return tmp
+
+
+@pytest.mark.parametrize("kind", ["spectrogram", "waveform"])
+def test_training_reads_the_channel_asked_for(sh, stereo_set, kind):
+    from lfkit.data import load_dataset
+
+    mono = load_dataset(str(sh.small), kind=kind)
+    one = load_dataset(str(stereo_set), kind=kind, channel=1)
+    mean = load_dataset(str(stereo_set), kind=kind)
+    assert np.array_equal(one.X, mono.X) and one.labels == mono.labels
+    assert not np.array_equal(mean.X, mono.X)
+
+
+@pytest.mark.parametrize("command", ["train-binary", "train-oneclass", "train-siamese", "embed"])
+def test_every_reading_command_refuses_a_negative_channel(sh, stereo_set, tmp_path, command):
+    args = [sh.model, stereo_set] if command == "embed" else [stereo_set]
+    rc, stdout, err = invoke(command, *args, "-o", tmp_path / "out.npy", "--channel", "-1")
+    assert rc == 2 and "channel=-1" in one_error_line(err, command)
+    assert list(tmp_path.iterdir()) == []
