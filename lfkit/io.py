@@ -11,11 +11,8 @@ Make would take as done.
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
-import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -23,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lfkit import outputs, reading, riff
+from lfkit import outputs, reading
 from lfkit.errors import DataError, ParameterError
 
 __all__ = [
@@ -47,6 +44,7 @@ __all__ = [
     "write_jsonl",
     "read_jsonl",
     "write_json",
+    "dumps",
     "find_inputs",
     "Clip",
     "check_outputs",
@@ -59,6 +57,19 @@ check_outputs = outputs.check_outputs
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 #: The name that means standard input or output.
 STDIO = "-"
+
+# Audio (lfkit.io_audio) and tables (lfkit.io_tables) live beside this module and are re-exported here;
+# they take bytes through read_bytes and write_bytes below.
+from lfkit.io_audio import audio_chunk_blocks, audio_info, encode_wav, read_audio, write_audio  # noqa: E402
+from lfkit.io_tables import (  # noqa: E402
+    dumps,
+    read_chunk_bounds,
+    read_jsonl,
+    read_labels,
+    write_csv,
+    write_json,
+    write_jsonl,
+)
 
 
 # --------------------------------------------------------------------------- writing
@@ -186,154 +197,6 @@ def read_bytes(path, max_bytes: int | None = None) -> bytes:
     return reading.read_capped(path, max_bytes)
 
 
-# --------------------------------------------------------------------------- audio
-
-
-def read_audio(path, channel: int | None = None, data: bytes | None = None, max_bytes: int | None = None):
-    """Read an audio file (wav, flac, ogg, mp3) or standard input.
-
-    Parameters
-    ----------
-    path : str or Path
-        File path, or ``-`` for standard input.
-    channel : int or None
-        Channel to keep (0-based); ``None`` averages all channels to mono.
-    data : bytes or None
-        The file's bytes when already read (``path`` is then only a name).
-    max_bytes : int or None
-        Largest file read (default 2 GiB, see :func:`read_bytes`).
-
-    Returns
-    -------
-    y : np.ndarray, shape (n_samples,), float32
-        Samples in [-1, 1] for PCM files.
-    sr : int
-        Sample rate in Hz.
-
-    Raises
-    ------
-    DataError
-        Empty, not audio, truncated, zero-length, or holding NaN/Inf samples.
-    """
-    import soundfile as sf
-
-    name = "<stdin>" if str(path) == STDIO else str(path)
-    if data is None:
-        data = read_bytes(path, max_bytes)
-    if len(data) == 0:
-        raise DataError(f"{name}: empty file")
-    riff.check_wav_complete(data, name)
-    try:
-        y, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    except Exception as exc:  # libsndfile's message is specific enough, less the buffer's repr
-        why = re.sub(r"^Error opening <[^>]*>: ", "", str(exc)).strip()
-        raise DataError(f"{name}: not a readable audio file ({why})") from None
-    if y.shape[0] == 0:
-        raise DataError(f"{name}: zero-length audio")
-    y = _pick_channel(y, channel, name)
-    y = np.ascontiguousarray(y, dtype=np.float32)
-    if not np.isfinite(y).all():
-        raise DataError(f"{name}: audio holds NaN or Inf samples")
-    return y, int(sr)
-
-
-def audio_info(path):
-    """Return ``(n_samples, sr, channels)`` of an audio file without decoding it."""
-    import soundfile as sf
-
-    try:
-        info = sf.info(str(path))
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable audio file ({exc})") from None
-    return int(info.frames), int(info.samplerate), int(info.channels)
-
-
-def _pick_channel(y: np.ndarray, channel: int | None, name: str) -> np.ndarray:
-    """Frames ``y`` (n, channels) -> (n,): one channel (0-based), or the mean of all when ``channel`` is None."""
-    if channel is None:
-        return y.mean(axis=1, dtype=np.float32) if y.shape[1] > 1 else y[:, 0]
-    if not 0 <= channel < y.shape[1]:
-        raise ParameterError(f"channel={channel} is out of range: {name} has {y.shape[1]} channel(s)")
-    return y[:, channel]
-
-
-def audio_chunk_blocks(path, chunk_s: float, hop_s: float, block: int, channel: int | None = None):
-    """Read a long audio file block by block, as fixed chunks; never holds more than ``block`` chunks.
-
-    Parameters
-    ----------
-    path : str or Path
-        Audio file on disk (not standard input: it is read whole).
-    chunk_s, hop_s : float
-        Chunk length and hop, seconds.
-    block : int
-        Chunks per yielded block.
-    channel : int or None
-        Channel to keep (0-based); None averages all channels.
-
-    Yields
-    ------
-    starts, ends : np.ndarray, shape (k,)
-        Chunk bounds, seconds.
-    Y : np.ndarray, shape (k, n_chunk), float32
-        The chunks' samples.
-    sr : int
-        The file's sample rate, Hz.
-    """
-    import soundfile as sf
-
-    try:
-        f = sf.SoundFile(path)
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable audio file ({exc})") from None
-    with f:
-        sr = f.samplerate
-        n_chunk, n_hop = int(round(chunk_s * sr)), int(round(hop_s * sr))
-        if n_chunk < 1 or n_hop < 1:
-            raise ParameterError(f"chunk={chunk_s!r} s is shorter than one sample")
-        total = f.frames
-        if total < n_chunk:
-            raise DataError(f"{path}: {total / sr:.3g} s of audio is shorter than one chunk ({chunk_s:g} s)")
-        n_chunks = 1 + (total - n_chunk) // n_hop
-        for b in range(0, n_chunks, block):
-            idx = np.arange(b, min(n_chunks, b + block))
-            first = idx[0] * n_hop
-            span = idx[-1] * n_hop + n_chunk - first
-            f.seek(first)
-            frames = f.read(span, dtype="float32", always_2d=True)
-            if frames.shape[0] < span:
-                raise DataError(f"{path}: truncated audio (ended at {(first + frames.shape[0]) / sr:.3f} s)")
-            y = _pick_channel(frames, channel, str(path))
-            if not np.isfinite(y).all():
-                raise DataError(f"{path}: audio holds NaN or Inf samples")
-            Y = np.stack([y[(i - idx[0]) * n_hop : (i - idx[0]) * n_hop + n_chunk] for i in idx])
-            yield idx * n_hop / sr, (idx * n_hop + n_chunk) / sr, Y, sr
-
-
-def encode_wav(y: np.ndarray, sr: int, subtype: str = "PCM_16") -> bytes:
-    """Encode a waveform as WAV bytes (complete header first, pipe-safe).
-
-    Parameters
-    ----------
-    y : np.ndarray, shape (n_samples,)
-        Samples in [-1, 1].
-    sr : int
-        Sample rate in Hz.
-    subtype : str
-        ``PCM_16`` (default) or ``FLOAT``.
-    """
-    import soundfile as sf
-
-    buf = io.BytesIO()
-    sf.write(buf, np.asarray(y), int(sr), format="WAV", subtype=subtype)
-    return riff.strip_peak(buf.getvalue())
-
-
-def write_audio(y: np.ndarray, sr: int, path, subtype: str = "PCM_16") -> None:
-    """Write a WAV atomically to ``path`` or to standard output (``-``/None)."""
-    write_bytes(encode_wav(y, sr, subtype), path)
-
-
 # --------------------------------------------------------------------------- arrays
 
 
@@ -363,148 +226,6 @@ def read_npy(path, data: bytes | None = None, max_bytes: int | None = None) -> n
     if not isinstance(arr, np.ndarray):
         raise DataError(f"{name}: expected one .npy array")
     return arr
-
-
-# --------------------------------------------------------------------------- tables
-
-
-def read_labels(path) -> tuple[list[dict], Path]:
-    """Read a dataset's ``labels.csv``.
-
-    Parameters
-    ----------
-    path : str or Path
-        A dataset folder (holding ``labels.csv``) or the CSV itself.
-
-    Returns
-    -------
-    rows : list of dict
-        One dict per clip, every column as a string; ``path`` is resolved
-        against the CSV's folder and stored in the extra key ``_file``.
-    root : Path
-        The folder the paths are relative to.
-
-    Raises
-    ------
-    DataError
-        Missing file or columns, no rows, a row with more fields than the
-        header (named by its line), text neither UTF-8 nor UTF-16 with a
-        byte-order mark, or rows naming missing files or things that are not
-        regular files (a FIFO, ``/dev/zero``).
-
-    Notes
-    -----
-    UTF-8 with or without a byte-order mark is read, and so is UTF-16 with one.
-    """
-    p = Path(path)
-    csv_path = p / "labels.csv" if p.is_dir() else p
-    if not csv_path.exists():
-        raise DataError(f"{path}: no labels.csv found")
-    root = csv_path.parent
-    text = reading.decode_text(read_bytes(csv_path), str(csv_path))
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    cols = reader.fieldnames or []
-    missing = [c for c in ("path", "label") if c not in cols]
-    if missing:
-        raise DataError(f"{csv_path}: missing column(s) {', '.join(missing)} (need path,label,...)")
-    rows = []
-    for r in reader:
-        if None in r:
-            raise DataError(f"{csv_path}: line {reader.line_num} has {len(cols) + len(r[None])} fields, "
-                            f"the header has {len(cols)}")
-        if r["path"] is None or r["label"] is None:
-            raise DataError(f"{csv_path}: line {reader.line_num} has no path or label field")
-        rows.append(dict(r))
-    if not rows:
-        raise DataError(f"{csv_path}: no rows (empty dataset)")
-    absent = []
-    for r in rows:
-        f = root / r["path"]
-        r["_file"] = str(f)
-        if not f.exists():
-            absent.append(r["path"])
-        elif not f.is_file():
-            reading.check_regular(f, f"{csv_path}: {r['path']}")
-    if absent:
-        more = f" and {len(absent) - 3} more" if len(absent) > 3 else ""
-        raise DataError(f"{csv_path}: names missing file(s) {', '.join(absent[:3])}{more}")
-    return rows, root
-
-
-def read_chunk_bounds(npy_path):
-    """Chunk bounds written beside a chunked spectrogram (``<npy_path>.chunks.csv``), or None without one.
-
-    Returns
-    -------
-    (starts, ends) : tuple of np.ndarray, seconds, or None
-    """
-    side = f"{npy_path}.chunks.csv"
-    if not os.path.exists(side):
-        return None
-    with open(side, newline="") as fh:
-        r = list(csv.DictReader(fh))
-    return np.array([float(x["start"]) for x in r]), np.array([float(x["end"]) for x in r])
-
-
-def write_csv(rows: list[dict], path, columns: list[str] | None = None) -> None:
-    """Write dict rows as CSV atomically (keys starting with ``_`` are dropped)."""
-    if columns is None:
-        columns = []
-        for r in rows:
-            for k in r:
-                if not k.startswith("_") and k not in columns:
-                    columns.append(k)
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: r.get(k, "") for k in columns})
-    write_bytes(buf.getvalue().encode("utf-8"), path)
-
-
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def dumps(obj) -> str:
-    """JSON text of ``obj`` (numpy scalars and arrays converted), keys kept in order."""
-    return json.dumps(obj, default=_json_default, allow_nan=False)
-
-
-def write_jsonl(records, path) -> None:
-    """Write records as JSON Lines, atomically to ``path`` or to standard output."""
-    text = "".join(dumps(r) + "\n" for r in records)
-    write_bytes(text.encode("utf-8"), path)
-
-
-def write_json(obj, path) -> None:
-    """Write one JSON document (indented) atomically or to standard output."""
-    write_bytes((json.dumps(obj, default=_json_default, indent=2, allow_nan=False) + "\n").encode(), path)
-
-
-def read_jsonl(path) -> list[dict]:
-    """Read JSON Lines from a file or standard input; a bad line raises DataError with its number."""
-    text = read_bytes(path).decode("utf-8", errors="replace")
-    out = []
-    for i, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: line {i} is not JSON ({exc.msg})") from None
-        if not isinstance(rec, dict):
-            raise DataError(f"{path}: line {i} is not a JSON object")
-        out.append(rec)
-    return out
 
 
 # --------------------------------------------------------------------------- inputs
