@@ -152,7 +152,7 @@ def check_score_options(threshold=None, chunk_s=None, chunk_hop_s=None, workers:
 
 def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_hop_s=None, workers: int = 1,
           strict: bool = False, device: str = "cpu", report=None, notice=None, progress=None,
-          resume: bool = False, channel: int | None = None) -> int:
+          resume: bool = False, channel: int | None = None, executor=None) -> int:
     """The whole of ``lfkit score`` for the binary and one-class regimes.
 
     Parameters
@@ -180,6 +180,10 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         Finish ``output``'s ``.partial`` file: inputs already there are skipped.
     channel : int or None
         Channel of multichannel audio to read (0-based); None averages them.
+    executor : concurrent.futures.Executor or None
+        Where files are read and transformed (e.g. a ``dask.distributed``
+        client's ``get_executor()``); default ``workers`` local processes
+        (:func:`lfkit.parallel.map_batches`).
 
     Returns
     -------
@@ -187,7 +191,7 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         Number of inputs that could not be scored (each has an error record).
     """
     workers = check_score_options(threshold, chunk_s, chunk_hop_s, workers, device, notice)
-    warming = warm_workers(workers)  # start the reader processes while torch is imported here
+    warming = warm_workers(workers) if executor is None else None  # start the reader processes while torch is imported here
     scorers = load_scorers(model_paths, device)
     if warming is not None:
         warming.join()
@@ -208,7 +212,7 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
     sink = RecordSink(output, resume)
     try:
         n_bad, n_good = _score_to(sink, clips, scorers, views, plan, threshold, name, chunk_s is None, workers,
-                                  report, notice, progress)
+                                  report, notice, progress, executor)
     except BaseException:
         sink.close()
         raise
@@ -230,7 +234,8 @@ def check_chunk_fits(chunk_s, chunk_hop_s, scorers, sr) -> None:
                                  f"({n_fft} samples = {n_fft / sr:.3g} s at {sr} Hz)")
 
 
-def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, workers, report, notice, progress):
+def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, workers, report, notice, progress,
+              executor=None):
     """Score ``clips`` into ``sink`` in input order; returns (bad inputs, good inputs), resumed ones included."""
     sink.keep_groups(_batch_start(sink.groups))  # resume at a batch boundary: the same batches, the same bits
     todo = [c for c in clips if not sink.skip(record_path(c))]
@@ -257,7 +262,7 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
         emit([error_record(clip, name, str(exc))], False)
 
     short = [c for c in todo if c["_file"] != io.STDIO]  # long files come back as None from the workers
-    arriving = zip(short, prepare_in_workers(short, views, plan, workers, _prepare_short))
+    arriving = zip(short, prepare_in_workers(short, views, plan, workers, _prepare_short, executor))
     results, done = {}, len(clips) - len(todo)
     is_short = {id(c) for c in short}
     pending, n_pending = [], 0  # clips whose blocks wait for one shared forward pass

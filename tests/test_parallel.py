@@ -111,3 +111,20 @@ def test_net_batches_concatenates_slices_of_net_batch_rows():
     assert calls == [NET_BATCH, NET_BATCH, 5] and np.array_equal(out, X * 2.0)
     assert net_batches(lambda x: [float(v) for v in x[:, 0]], X, batch_size=100) == [float(v) for v in X[:, 0]]
     assert net_batches(fn, X[:0]) is None
+
+
+def test_score_through_any_executor_writes_the_same_records(tmp_path_factory, tmp_path):
+    """The shared map under ``lfkit score``: local processes, a thread pool and a process pool agree to the byte."""
+    from binary_helpers import shared
+    from lfkit.scoring import score
+
+    sh = shared(tmp_path_factory)
+    outs = {}
+    with ThreadPoolExecutor(max_workers=2) as threads, ProcessPoolExecutor(max_workers=2) as procs:
+        for name, kw in {"in-process": {}, "loky": {"workers": 2}, "threads": {"executor": threads},
+                         "processes": {"workers": 2, "executor": procs}}.items():
+            out = tmp_path / f"{name}.jsonl"
+            assert score([str(sh.model)], [str(sh.data)], str(out), **kw) == 0
+            outs[name] = out.read_bytes()
+    assert len(outs["in-process"].splitlines()) == 24
+    assert len(set(outs.values())) == 1
