@@ -264,9 +264,9 @@ def spectro_auto(inputs, output, frontend_changes: dict, chunk_s=None, chunk_hop
 
 
 def _frontend_meta(root) -> dict:
-    import json
+    from lfkit.errors import LfkitError
 
     try:
-        return json.loads((Path(root) / "frontend.json").read_text())
-    except (OSError, ValueError):
+        return io.read_json(Path(root) / "frontend.json")
+    except (LfkitError, ValueError):
         return {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 from functools import partial
 from pathlib import Path
@@ -44,7 +43,7 @@ def read_frontend(folder) -> FrontendConfig | None:
     if not f.exists():
         return None
     try:
-        return FrontendConfig.from_dict(json.loads(f.read_text())["frontend"])
+        return FrontendConfig.from_dict(io.read_json(f)["frontend"])
     except (KeyError, ValueError, TypeError) as exc:
         raise DataError(f"{f}: not a readable front-end description ({exc})") from None
 
@@ -63,9 +62,9 @@ def find_frontend(path):
         Where it was found.
     config : FrontendConfig or None
     """
-    p = Path(path).resolve()
-    start = p if p.is_dir() else p.parent
-    for d in [start, *start.parents][:FRONTEND_LEVELS]:
+    p = Path(path)
+    start = p if p.is_dir() else p.resolve().parent  # a folder keeps the name it was given (messages)
+    for d in [start, *start.resolve().parents][:FRONTEND_LEVELS]:
         if (d / FRONTEND_FILE).exists():
             return d, read_frontend(d)
     return None, None

@@ -44,6 +44,7 @@ __all__ = [
     "write_jsonl",
     "read_jsonl",
     "write_json",
+    "read_json",
     "dumps",
     "find_inputs",
     "Clip",
@@ -64,6 +65,7 @@ from lfkit.io_audio import audio_chunk_blocks, audio_info, encode_wav, read_audi
 from lfkit.io_tables import (  # noqa: E402
     dumps,
     read_chunk_bounds,
+    read_json,
     read_jsonl,
     read_labels,
     write_csv,

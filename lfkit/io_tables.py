@@ -18,7 +18,8 @@ import numpy as np
 from lfkit import reading
 from lfkit.errors import DataError
 
-__all__ = ["read_labels", "read_chunk_bounds", "write_csv", "dumps", "write_jsonl", "write_json", "read_jsonl"]
+__all__ = ["read_labels", "read_chunk_bounds", "write_csv", "dumps", "write_jsonl", "write_json", "read_json",
+           "read_jsonl"]
 
 
 def read_labels(path) -> tuple[list[dict], Path]:
@@ -149,6 +150,21 @@ def write_json(obj, path) -> None:
     from lfkit.io import write_bytes
 
     write_bytes((json.dumps(obj, default=_json_default, indent=2, allow_nan=False) + "\n").encode(), path)
+
+
+def read_json(path):
+    """One JSON document from a file (a sidecar such as ``frontend.json``).
+
+    Raises
+    ------
+    DataError
+        The file cannot be read.
+    ValueError
+        It is not UTF-8 JSON (the caller names what it expected).
+    """
+    from lfkit.io import read_bytes
+
+    return json.loads(read_bytes(path).decode("utf-8"))
 
 
 def read_jsonl(path) -> list[dict]:
