@@ -362,6 +362,9 @@ def run_spectro(inputs, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=N
     if max_bytes is not None:
         check_positive_int("max_bytes", max_bytes)
     check_chunk(chunk_s, chunk_hop_s)
+    from lfkit.segments import ReadPlan
+
+    ReadPlan(channel=channel)  # a negative channel: one parameter error, not one per file
     if not is_single(inputs):
         io.find_inputs(inputs, allow_npy=False)  # a missing input or a folder without audio: say so first
     single = is_single(inputs) and not (output not in (None, io.STDIO) and Path(output).is_dir())

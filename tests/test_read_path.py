@@ -119,7 +119,7 @@ def test_training_reads_the_channel_asked_for(sh, stereo_set, kind):
     assert not np.array_equal(mean.X, mono.X)
 
 
-@pytest.mark.parametrize("command", ["train-binary", "train-oneclass", "train-siamese", "embed"])
+@pytest.mark.parametrize("command", ["train-binary", "train-oneclass", "train-siamese", "embed", "spectro"])
 def test_every_reading_command_refuses_a_negative_channel(sh, stereo_set, tmp_path, command):
     args = [sh.model, stereo_set] if command == "embed" else [stereo_set]
     rc, stdout, err = invoke(command, *args, "-o", tmp_path / "out.npy", "--channel", "-1")
