@@ -1,10 +1,14 @@
-"""Reading inputs into blocks of model-ready arrays: the part of scoring that touches audio.
+"""The one read path: a clip (:class:`lfkit.io.Clip`) and a :class:`ReadPlan` in, model-ready arrays out.
 
-A clip becomes blocks ``(starts, ends, {view: arrays})``: the whole clip, or
-its chunks, transformed once per distinct input a model needs (a *view*:
-waveform, or a spectrogram front end). Long files are read block by block so
-memory stays bounded; a clip at another sample rate than the model's is
-resampled with a notice, or refused with ``strict``.
+:func:`read_clip` reads one whole waveform as the plan says (its channel, or
+the mean of all; resampled to the models' rate with a notice, or refused
+with ``strict``); training and ``spectro`` read through it.
+:func:`read_segments` (and :func:`iter_segments` in worker processes) turn a
+clip into blocks ``(starts, ends, {view: arrays})``: the whole clip, or its
+chunks, transformed once per distinct input a model needs (a *view*:
+waveform, or a spectrogram front end); scoring, embedding and enrolment read
+through it. Long files are read block by block
+(:func:`lfkit.io.audio_chunk_blocks`) so memory stays bounded.
 """
 
 from __future__ import annotations
