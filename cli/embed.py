@@ -19,11 +19,12 @@ def embed(
     device: str = opt.device(),
     resume: bool = opt.resume("Finish the .partial files an interrupted run left: inputs already there are skipped."),
     quiet: bool = opt.quiet(),
+    channel: int = opt.channel(),
 ):
     """Write the model's embedding (penultimate layer, extractor output) of every clip or chunk."""
     from lfkit.embedding import embed as run
 
-    return run(model, inputs, output, chunk_s=chunk, chunk_hop_s=chunk_hop, strict=strict, device=device, resume=resume,
+    return run(model, inputs, output, chunk_s=chunk, chunk_hop_s=chunk_hop, strict=strict, channel=channel, device=device, resume=resume,
                report=problem_reporter("embed"), notice=reporter("embed", quiet))
 
 

@@ -118,6 +118,11 @@ def device(default: str = _RUN.device) -> typer.models.OptionInfo:
     return typer.Option(default, "--device", help=DEVICE_HELP)
 
 
+def channel() -> typer.models.OptionInfo:
+    """``--channel N``, the same on every command that reads audio (default: the mean of all channels)."""
+    return typer.Option(None, "--channel", help="Keep this channel (0-based) instead of averaging.")
+
+
 def quiet() -> typer.models.OptionInfo:
     """``-q/--quiet``."""
     return typer.Option(_RUN.quiet, "-q", "--quiet", help=QUIET_HELP)

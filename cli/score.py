@@ -29,6 +29,7 @@ def score(
     chunk_hop: float = opt.chunk_hop(),
     workers: int = opt.workers(),
     strict: bool = opt.strict("Refuse audio at another sample rate than the model's."),
+    channel: int = opt.channel(),
     enroll: str = typer.Option(None, "--enroll", help="Siamese: enrolled references (dataset folder or embed output)."),
     pairs: str = typer.Option(None, "--pairs", help="Siamese: a pairs.csv (columns a,b) to verify."),
     device: str = opt.device(),
@@ -40,7 +41,7 @@ def score(
 
     models, inputs = split_models(paths)
     return run_score(models, inputs, output, threshold=threshold, chunk_s=chunk, chunk_hop_s=chunk_hop,
-                     workers=workers, strict=strict, device=device, enroll=enroll, pairs=pairs, resume=resume,
+                     workers=workers, strict=strict, channel=channel, device=device, enroll=enroll, pairs=pairs, resume=resume,
                      report=problem_reporter("score"), notice=reporter("score", quiet),
                      progress=Progress("score", quiet), fmt=fmt, min_score=min_score, detections=detections,
                      gap_s=gap)

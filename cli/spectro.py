@@ -23,7 +23,7 @@ def spectro(
     output: str = opt.output("-", "A .npy file (or '-') for one clip; a folder for many."),
     chunk: float = opt.chunk("one (frequency, time) array"),
     chunk_hop: float = opt.chunk_hop(),
-    channel: int = typer.Option(None, "--channel", help="Keep this channel (0-based) instead of averaging."),
+    channel: int = opt.channel(),
     workers: int = opt.workers(),
     strict: bool = opt.strict("Refuse a folder of mixed sample rates (else resampled)."),
     max_bytes: int = typer.Option(_R.max_bytes, "--max-bytes", help="Refuse an input file larger than this."),

@@ -43,6 +43,7 @@ def train_binary(
     log: str = opt.log(),
     resume: bool = opt.resume("Go on from OUTPUT.ckpt, the checkpoint an interrupted run left."),
     quiet: bool = opt.quiet(),
+    channel: int = opt.channel(),
     frontend_changes: dict = None,
 ):
     """Train a binary detector (BCE, early stopping on validation loss); the front end is stored in the model."""
@@ -57,7 +58,7 @@ def train_binary(
     hooks = {"on_epoch": epoch_printer("train-binary", quiet)}
     with training_files(output, log, resume, hooks, notice=reporter("train-binary", quiet)) as hooks:
         run(data, output, positive, cfg, frontend_changes, workers, None, hooks=hooks, tones=tones, augment=aug,
-            background=background, notice=reporter("train-binary", quiet))
+            background=background, notice=reporter("train-binary", quiet), channel=channel)
 
 
 def register(app: typer.Typer) -> None:

@@ -45,6 +45,7 @@ def train_oneclass(
     log: str = opt.log(),
     resume: bool = opt.resume("Go on from OUTPUT.ckpt, the checkpoint an interrupted run left."),
     quiet: bool = opt.quiet(),
+    channel: int = opt.channel(),
     frontend_changes: dict = None,
 ):
     """Train a one-class model from positives only; higher score = more like the target."""
@@ -58,7 +59,7 @@ def train_oneclass(
     hooks = {"on_epoch": epoch_printer("train-oneclass", quiet)}
     with training_files(output, log, resume, hooks, notice=reporter("train-oneclass", quiet)) as hooks:
         run(data, output, positive, cfg, frontend_changes, aux, workers, None, hooks=hooks,
-            notice=reporter("train-oneclass", quiet), background=background)
+            notice=reporter("train-oneclass", quiet), background=background, channel=channel)
 
 
 def register(app: typer.Typer) -> None:

@@ -44,6 +44,7 @@ def train_siamese(
     log: str = opt.log(),
     resume: bool = opt.resume("Go on from OUTPUT.ckpt, the checkpoint an interrupted run left."),
     quiet: bool = opt.quiet(),
+    channel: int = opt.channel(),
     frontend_changes: dict = None,
 ):
     """Train a siamese embedding (contrastive or triplet loss); validation on unseen identities picks the epoch and threshold."""
@@ -63,7 +64,7 @@ def train_siamese(
     hooks = {"on_epoch": epoch_printer("train-siamese", quiet)}
     with training_files(output, log, resume, hooks, notice=reporter("train-siamese", quiet)) as hooks:
         run(data, output, cfg, frontend_changes, workers, None, hooks=hooks, notice=reporter("train-siamese", quiet),
-            arch_kwargs=kw, aux=aux)
+            arch_kwargs=kw, aux=aux, channel=channel)
 
 
 def register(app: typer.Typer) -> None:

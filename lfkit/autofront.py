@@ -111,13 +111,13 @@ def _time_averaged(P_blocks, stats, cfg: FrontendConfig, sr: float) -> np.ndarra
     norm is exact from the means of dB and dB squared); the mel kinds run the
     front end's own transform on the blocks.
     """
-    from lfkit.features import _plan, _transform
+    from lfkit.features import _transform, frontend_kernels
     from lfkit.mel import STD_FLOOR
 
-    plan = _plan(cfg, sr)
+    kern = frontend_kernels(cfg, sr)
     if cfg.kind not in ("log", "whiten"):
-        return np.concatenate([_transform(P[..., plan.lo : plan.hi], plan, cfg).mean(axis=1) for P in P_blocks])
-    Pm, M1, M2 = stats if stats is not None else _fft_stats(P_blocks, plan.lo, plan.hi)
+        return np.concatenate([_transform(P[..., kern.lo : kern.hi], kern, cfg).mean(axis=1) for P in P_blocks])
+    Pm, M1, M2 = stats if stats is not None else _fft_stats(P_blocks, kern.lo, kern.hi)
     if cfg.kind == "whiten":
         from lfkit.floor import running_floor
 
@@ -241,10 +241,10 @@ def select_and_transform(Y: np.ndarray, sr: float, labels, changes: dict | None 
         f"ties go to the simpler; {report['seconds']:.1f} s)")
     if not transform:
         return cfg, report, None
-    from lfkit.features import _plan, _transform
+    from lfkit.features import _transform, frontend_kernels
 
-    plan = _plan(cfg, sr)
-    X = np.concatenate([_transform(P[..., plan.lo : plan.hi], plan, cfg) for P in P_blocks])
+    kern = frontend_kernels(cfg, sr)
+    X = np.concatenate([_transform(P[..., kern.lo : kern.hi], kern, cfg) for P in P_blocks])
     return cfg, report, np.ascontiguousarray(X.transpose(0, 2, 1))
 
 
@@ -259,7 +259,7 @@ def _score_kinds(P_blocks, y, sr, base: FrontendConfig, kinds, seed, report, say
     Appends one entry per kind to ``report["candidates"]`` and sets
     ``report["chosen"]``. Returns (cfg, its score, the best score).
     """
-    from lfkit.features import _plan
+    from lfkit.features import frontend_kernels
 
     stats, cands = None, []
     for kind in kinds:
@@ -267,8 +267,8 @@ def _score_kinds(P_blocks, y, sr, base: FrontendConfig, kinds, seed, report, say
         entry = {"kind": kind, "fmin": cfg.fmin, "fmax": cfg.fmax}
         try:
             if stats is None and kind in ("log", "whiten"):
-                plan = _plan(cfg, sr)
-                stats = _fft_stats(P_blocks, plan.lo, plan.hi)
+                kern = frontend_kernels(cfg, sr)
+                stats = _fft_stats(P_blocks, kern.lo, kern.hi)
             entry["score"] = probe_score(_time_averaged(P_blocks, stats, cfg, sr), y, seed)
         except ParameterError as exc:  # e.g. a band too narrow for n_mels filters
             entry.update(score=None, error=str(exc))

@@ -38,7 +38,7 @@ def _check_fit(X, where):
 
 
 def train_baseline(data, output, positive: str, cfg: TrainConfig, frontend_changes=None, tones=None,
-                   workers: int = 1, notice=None) -> dict:
+                   workers: int = 1, notice=None, channel: int | None = None) -> dict:
     """Build ``knowntone`` or ``logreg`` on a dataset and save it as a model file.
 
     ``logreg`` takes the front end chosen from the data as the networks do
@@ -55,7 +55,8 @@ def train_baseline(data, output, positive: str, cfg: TrainConfig, frontend_chang
             if k in changes and changes[k] != {"kind": "linear", "norm": "none"}[k]:
                 raise ParameterError(f"{k}={changes[k]!r}: the known-tone detector works on linear power, no norm")
         changes.update(kind="linear", norm="none")
-    ds = load_dataset(data, changes, workers=workers, auto=cfg.arch != "knowntone", positive=positive, notice=notice)
+    ds = load_dataset(data, changes, workers=workers, auto=cfg.arch != "knowntone", positive=positive, notice=notice,
+                      channel=channel)
     _check_fit(ds.X, data)
     labels = np.array(ds.labels)
     if positive not in set(ds.labels):

@@ -16,8 +16,8 @@ import numpy as np
 
 from lfkit import io
 from lfkit.config import FrontendConfig
-from lfkit.errors import DataError, LfkitError, ParameterError
-from lfkit.resources import cap_workers, die_with_parent
+from lfkit.errors import DataError, ParameterError
+from lfkit.resources import cap_workers
 
 __all__ = ["Dataset", "load_dataset", "load_inputs", "spectro_auto"]
 
@@ -59,8 +59,9 @@ class Dataset:
         return sorted(set(self.labels))
 
 
-def _load_one(clip, cfg, kind, target_sr):
+def _load_one(clip, cfg, kind, target_sr, channel=None):
     from lfkit import features
+    from lfkit.segments import ReadPlan, read_clip
 
     f = clip["_file"]
     if f.endswith(".npy"):
@@ -72,43 +73,31 @@ def _load_one(clip, cfg, kind, target_sr):
         if not np.isfinite(S).all():
             raise DataError(f"{f}: spectrogram holds NaN or Inf")
         return S.astype(np.float32), None, None
-    y, sr = io.read_audio(f)
-    if target_sr is not None and sr != target_sr:
-        y = features.resample(y, sr, target_sr).astype(np.float32)
-        sr = target_sr
+    y, sr = read_clip(clip, ReadPlan(target_sr=target_sr, channel=channel))
     if kind == "waveform":
         return y, sr, len(y)
     return features.spectrogram(y, sr, cfg), sr, len(y)
 
 
-def _load_batch(clips, cfg, kind, target_sr):
-    die_with_parent()
-    out = []
-    for c in clips:
-        try:
-            out.append(_load_one(c, cfg, kind, target_sr))
-        except LfkitError as exc:
-            out.append(exc)
-    return out
+def load_inputs(clips, cfg: FrontendConfig, kind: str = "spectrogram", workers: int = 1, target_sr=None,
+                executor=None, channel: int | None = None):
+    """Load clips in parallel; returns a list of (array, sr, n_samples) or the LfkitError met.
 
+    ``executor``: see :func:`lfkit.parallel.map_batches`; ``channel``: of
+    multichannel audio (0-based; None averages them).
+    """
+    from functools import partial
 
-def load_inputs(clips, cfg: FrontendConfig, kind: str = "spectrogram", workers: int = 1, target_sr=None):
-    """Load clips in parallel; returns a list of (array, sr, n_samples) or the LfkitError met."""
+    from lfkit.parallel import map_batches
+
     workers = cap_workers(workers)
-    size = max(1, min(128, len(clips) // max(1, workers * 4)))
-    batches = [clips[i : i + size] for i in range(0, len(clips), size)]
-    if workers > 1 and len(batches) > 1:
-        from joblib import Parallel, delayed
-
-        parts = Parallel(n_jobs=workers)(delayed(_load_batch)(b, cfg, kind, target_sr) for b in batches)
-    else:
-        parts = [_load_batch(b, cfg, kind, target_sr) for b in batches]
-    return [r for p in parts for r in p]
+    return list(map_batches(partial(_load_one, cfg=cfg, kind=kind, target_sr=target_sr, channel=channel), clips,
+                            workers=workers, executor=executor))
 
 
 def load_dataset(data, frontend_changes: dict | None = None, kind: str = "spectrogram", workers: int = 1,
                  base: FrontendConfig | None = None, auto: bool = False, positive: str | None = None,
-                 notice=None) -> Dataset:
+                 notice=None, channel: int | None = None) -> Dataset:
     """Read a dataset folder (or ``labels.csv``) into a :class:`Dataset`.
 
     Parameters
@@ -137,6 +126,8 @@ def load_dataset(data, frontend_changes: dict | None = None, kind: str = "spectr
     notice : callable(str) or None
         Gets the selection's lines as they come; they are also kept in
         ``Dataset.notes`` (for a caller that says them once its own checks pass).
+    channel : int or None
+        Channel of multichannel audio to read (0-based); None averages them.
 
     Raises
     ------
@@ -147,18 +138,20 @@ def load_dataset(data, frontend_changes: dict | None = None, kind: str = "spectr
     """
     from lfkit.autofront import wants_auto
     from lfkit.config import AUTO_KIND
-    from lfkit.frontend import read_frontend
+    from lfkit.io_tables import find_frontend
+    from lfkit.segments import ReadPlan
 
+    ReadPlan(channel=channel)  # a bad channel is refused before anything is read
     changes = dict(frontend_changes or {})
     rows, root = io.read_labels(data)
-    stored = read_frontend(root)
+    folder, stored = find_frontend(root)
     asked = changes.get("kind") == AUTO_KIND
     audio = stored is None and not any(r["_file"].endswith(".npy") for r in rows)
     if asked and not audio:
         raise ParameterError(f"kind='auto' chooses the front end from audio clips; {data} holds spectrograms "
                              "(give the audio, or leave --kind out to use the settings they were made with)")
     if audio and ((auto and wants_auto(changes)) or (asked and kind == "spectrogram")):
-        return _load_auto(data, rows, changes, workers, positive, notice, kind)
+        return _load_auto(data, rows, changes, workers, positive, notice, kind, channel)
     if asked:  # a waveform model: no front end to choose
         changes.pop("kind")
     if stored is not None:
@@ -167,15 +160,15 @@ def load_dataset(data, frontend_changes: dict | None = None, kind: str = "spectr
             k, v = next(iter(clash.items()))
             raise ParameterError(
                 f"{k}={v!r} differs from the {k}={getattr(stored, k)!r} these spectrograms were made with "
-                f"({root / 'frontend.json'}); remake them or train on the audio"
+                f"({folder / 'frontend.json'}); remake them or train on the audio"
             )
         cfg = stored
     else:
         cfg = (base or FrontendConfig()).replace(**changes)
-    results = load_inputs(rows, cfg, kind, workers, target_sr=cfg.sr)
+    results = load_inputs(rows, cfg, kind, workers, target_sr=cfg.sr, channel=channel)
     X, sr, n_samples = _stack(data, results)
     if sr is None and stored is not None:
-        meta = _frontend_meta(root)
+        meta = _frontend_meta(folder)
         sr, n_samples = meta.get("sr"), meta.get("n_samples")
     labels = [r["label"] for r in rows]
     return Dataset(X=X, labels=labels, rows=rows, frontend=cfg, sr=sr, n_samples=n_samples, kind=kind)
@@ -201,12 +194,12 @@ def _stack(data, results):
     return np.stack(arrays).astype(np.float32), (next(iter(srs)) if srs else None), results[0][2]
 
 
-def _load_auto(data, rows, changes, workers, positive, notice, kind) -> Dataset:
+def _load_auto(data, rows, changes, workers, positive, notice, kind, channel=None) -> Dataset:
     """Audio read as waveforms, the front end chosen from them, then their spectrograms (unless ``kind`` is
     ``"waveform"``)."""
     from lfkit.autofront import select_and_transform
 
-    results = load_inputs(rows, FrontendConfig(), "waveform", workers, target_sr=changes.get("sr"))
+    results = load_inputs(rows, FrontendConfig(), "waveform", workers, target_sr=changes.get("sr"), channel=channel)
     Y, sr, n_samples = _stack(data, results)
     labels = [r["label"] for r in rows]
     target = labels if positive is None else [lab == positive for lab in labels]
@@ -259,21 +252,21 @@ def spectro_auto(inputs, output, frontend_changes: dict, chunk_s=None, chunk_hop
     if chunk_s is not None or chunk_hop_s is not None:
         raise ParameterError(f"chunk={chunk_s!r}: kind='auto' chooses on whole clips; run it without --chunk, "
                              "then cut with the flags it prints")
-    if channel is not None:
-        raise ParameterError(f"channel={channel!r}: kind='auto' reads clips as training does (channels averaged)")
-    ds = load_dataset(inputs[0], frontend_changes, kind="waveform", workers=workers, auto=True, notice=notice)
+    ds = load_dataset(inputs[0], frontend_changes, kind="waveform", workers=workers, auto=True, notice=notice,
+                      channel=channel)
     n_bad = 0
     if output not in (None, io.STDIO):
         from lfkit.frontend import run_spectro
 
-        n_bad = run_spectro(list(inputs), output, ds.frontend, workers=workers, notice=notice, **spectro_kw)
+        n_bad = run_spectro(list(inputs), output, ds.frontend, channel=channel, workers=workers, notice=notice,
+                            **spectro_kw)
     return ds.frontend, ds.selection, n_bad
 
 
 def _frontend_meta(root) -> dict:
-    import json
+    from lfkit.errors import LfkitError
 
     try:
-        return json.loads((Path(root) / "frontend.json").read_text())
-    except (OSError, ValueError):
+        return io.read_json(Path(root) / "frontend.json")
+    except (LfkitError, ValueError):
         return {}

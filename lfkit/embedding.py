@@ -26,6 +26,7 @@ import numpy as np
 
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError
+from lfkit.parallel import NET_BATCH, net_batches
 from lfkit.records import clip_metadata, record_path
 
 __all__ = ["embed", "embed_clips", "csv_path_for", "EmbeddingSink"]
@@ -40,26 +41,25 @@ def csv_path_for(output) -> str:
 
 
 def iter_embeddings(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool = False, report=None, notice=None,
-                    batch_size: int = 256):
+                    batch_size: int = NET_BATCH, channel: int | None = None):
     """Yield ``(clip, E, rows)`` per input that could be embedded; report (and skip) the others.
 
     ``E`` has shape (n, D), float32; ``rows`` one dict per row (``path``,
     ``start``, ``end`` and the clip's metadata; ``row`` is left to the writer).
     """
-    from lfkit.segments import _views, blocks_or_raise, segments_of
+    from lfkit.segments import ReadPlan, _views, blocks_or_raise, read_segments
 
     views = _views([scorer])
-    plan = (scorer.sr, chunk_s, chunk_hop_s, scorer.n_samples, strict)
+    plan = ReadPlan(scorer.sr, chunk_s, chunk_hop_s, scorer.n_samples, strict, channel)
     for clip in clips:
         try:
-            blocks = blocks_or_raise(segments_of(clip, views, plan), notice)
+            blocks = blocks_or_raise(read_segments(clip, views, plan), notice)
             parts, rows = [], []
             for starts, ends, arrays in blocks:
                 X = arrays[scorer.view]
                 scorer.check_input(X, clip["path"])
                 X = scorer.fit_input(X)
-                for i in range(0, len(X), batch_size):
-                    parts.append(np.asarray(scorer.embed_batch(X[i : i + batch_size]), dtype=np.float32))
+                parts.append(net_batches(lambda x: np.asarray(scorer.embed_batch(x), dtype=np.float32), X, batch_size))
                 for i in range(len(X)):
                     row = {"path": record_path(clip),
                            "start": "" if starts is None else round(float(starts[i]), 6),
@@ -77,7 +77,7 @@ def iter_embeddings(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool 
 
 
 def embed_clips(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool = False, report=None, notice=None,
-                batch_size: int = 256):
+                batch_size: int = NET_BATCH, channel: int | None = None):
     """Embeddings of ``clips`` (from :func:`lfkit.io.find_inputs`) with one scorer, in memory.
 
     Returns
@@ -89,7 +89,7 @@ def embed_clips(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool = Fa
         Clips that could not be read (reported, skipped).
     """
     parts, rows, n_good = [], [], 0
-    for _, E, rs in iter_embeddings(scorer, clips, chunk_s, chunk_hop_s, strict, report, notice, batch_size):
+    for _, E, rs in iter_embeddings(scorer, clips, chunk_s, chunk_hop_s, strict, report, notice, batch_size, channel):
         parts.append(E)
         rows.extend(dict({"row": len(rows) + i}, **r) for i, r in enumerate(rs))
         n_good += 1
@@ -209,7 +209,7 @@ class EmbeddingSink:
 
 
 def embed(model_path, inputs, output=None, chunk_s=None, chunk_hop_s=None, strict: bool = False,
-          device: str = "cpu", report=None, notice=None, resume: bool = False) -> int:
+          device: str = "cpu", report=None, notice=None, resume: bool = False, channel: int | None = None) -> int:
     """The whole of ``lfkit embed``: write (N, D) float32 NPY and a CSV beside it.
 
     Parameters
@@ -223,6 +223,8 @@ def embed(model_path, inputs, output=None, chunk_s=None, chunk_hop_s=None, stric
         NPY to standard output, without a CSV, and is allowed for one input only.
     resume : bool
         Finish the ``.partial`` files an interrupted run left (file output only).
+    channel : int or None
+        Channel of multichannel audio to read (0-based); None averages them.
 
     Returns
     -------
@@ -253,7 +255,7 @@ def embed(model_path, inputs, output=None, chunk_s=None, chunk_hop_s=None, stric
     if to_stdout:
         if output is None and len(clips) > 1:
             raise ParameterError("output: several inputs give an array and a CSV; name them with -o emb.npy")
-        E, rows, n_bad = embed_clips(scorer, clips, chunk_s, chunk_hop_s, strict, report, notice)
+        E, rows, n_bad = embed_clips(scorer, clips, chunk_s, chunk_hop_s, strict, report, notice, channel=channel)
         if not rows:
             raise DataError(f"none of the {len(clips)} input(s) could be embedded")
         io.write_npy(E, None)
@@ -265,7 +267,7 @@ def embed(model_path, inputs, output=None, chunk_s=None, chunk_hop_s=None, stric
     try:
         todo = [c for c in clips if not sink.skip(record_path(c))]
         n_good = len(clips) - len(todo)
-        for _, E, rows in iter_embeddings(scorer, todo, chunk_s, chunk_hop_s, strict, report, notice):
+        for _, E, rows in iter_embeddings(scorer, todo, chunk_s, chunk_hop_s, strict, report, notice, channel=channel):
             sink.write(E, rows)
             n_good += 1
     except BaseException:

@@ -40,10 +40,13 @@ def _siamese_scorer(models, device):
     return s
 
 
-def _plan(scorer, chunk_s, chunk_hop_s, strict):
+def _plan(scorer, chunk_s, chunk_hop_s, strict, channel=None):
+    """The :class:`~lfkit.segments.ReadPlan` of a siamese scorer's inputs."""
+    from lfkit.segments import ReadPlan
+
     if chunk_s is not None and not chunk_s > 0:
         raise ParameterError(f"chunk={chunk_s!r} must be a positive number of seconds")
-    return (scorer.sr, chunk_s, chunk_hop_s, scorer.n_samples, strict)
+    return ReadPlan(scorer.sr, chunk_s, chunk_hop_s, scorer.n_samples, strict, channel)
 
 
 def embed_clips(scorer, clips, plan, workers: int = 1, report=None, notice=None, progress=None):
@@ -56,30 +59,29 @@ def embed_clips(scorer, clips, plan, workers: int = 1, report=None, notice=None,
     bad : list of (clip, str)
         Clips that could not be read or embedded, with the reason.
     """
-    from lfkit.segments import _views, blocks_or_raise, prepare_in_workers, segments_of
+    from lfkit.parallel import net_batches
+    from lfkit.segments import _views, blocks_or_raise, prepare_in_workers, read_segments
 
     if workers < 1:
         raise ParameterError(f"workers={workers} must be a positive integer")
     views = _views([scorer])
     files = [c for c in clips if c["_file"] != io.STDIO]
-    batches, prepared = prepare_in_workers(files, views, plan, workers)
-    results, n = {}, 0
-    for b, res in zip(batches, prepared):
-        results.update({id(c): r for c, r in zip(b, res)})
-        n += len(b)
+    results = {}
+    for n, (c, res) in enumerate(zip(files, prepare_in_workers(files, views, plan, workers)), 1):
+        results[id(c)] = res
         if progress:
             progress(n, len(clips))
     done, bad = [], []
     for clip in clips:
         try:
-            res = results.pop(id(clip)) if id(clip) in results else segments_of(clip, views, plan)
+            res = results.pop(id(clip)) if id(clip) in results else read_segments(clip, views, plan)
             blocks = blocks_or_raise(res, notice)
             parts, starts, ends = [], [], []
             for s0, e0, arrays in blocks:
                 X = arrays[scorer.view]
                 scorer.check_input(X, clip["path"])
                 X = scorer.fit_input(X)  # too short for the network: tiled up to its minimum
-                parts.extend(scorer.embed_batch(X[i : i + 256]) for i in range(0, len(X), 256))
+                parts.append(net_batches(scorer.embed_batch, X))
                 starts.append(s0)
                 ends.append(e0)
             chunked = starts[0] is not None
@@ -194,7 +196,8 @@ def identity_scores(E, groups, normalize: bool) -> np.ndarray:
 
 
 def score_enroll(models, enroll, inputs, output=None, threshold=None, chunk_s=None, chunk_hop_s=None, workers=1,
-                 strict=False, device="cpu", report=None, notice=None, progress=None, method="centroid") -> int:
+                 strict=False, device="cpu", report=None, notice=None, progress=None, method="centroid",
+                 channel=None) -> int:
     """Identify clips among enrolled identities (open set); write one record per clip (or chunk).
 
     Each record: ``path``, ``model``, ``match`` (the most similar identity,
@@ -213,7 +216,7 @@ def score_enroll(models, enroll, inputs, output=None, threshold=None, chunk_s=No
     if not inputs:
         raise ParameterError("inputs: give the clips to identify after --enroll REFS")
     scorer = _siamese_scorer(models, device)
-    plan = _plan(scorer, chunk_s, chunk_hop_s, strict)
+    plan = _plan(scorer, chunk_s, chunk_hop_s, strict, channel)
     refs, ref_labels = load_references(scorer, enroll, plan, workers, notice)
     names, groups = identities(refs, ref_labels, method)
     single = [n for n in names if ref_labels.count(n) == 1]
@@ -257,7 +260,7 @@ def score_enroll(models, enroll, inputs, output=None, threshold=None, chunk_s=No
 
 
 def score_pairs(models, pairs, output=None, threshold=None, chunk_s=None, chunk_hop_s=None, workers=1,
-                strict=False, device="cpu", report=None, notice=None, progress=None) -> int:
+                strict=False, device="cpu", report=None, notice=None, progress=None, channel=None) -> int:
     """Verify pairs of clips; write one record per pair of ``pairs`` (a CSV with columns ``a,b``).
 
     Each record: ``a``, ``b`` (paths), ``model``, ``score`` (similarity),
@@ -275,7 +278,7 @@ def score_pairs(models, pairs, output=None, threshold=None, chunk_s=None, chunk_
     from lfkit.siamese import read_pairs
 
     scorer = _siamese_scorer(models, device)
-    plan = _plan(scorer, chunk_s, chunk_hop_s, strict)
+    plan = _plan(scorer, chunk_s, chunk_hop_s, strict, channel)
     rows, _ = read_pairs(pairs)
     if threshold is None:
         threshold = scorer.threshold

@@ -37,6 +37,7 @@ from lfkit.mel import (
     power_to_db,
 )
 from lfkit.pcen import pcen, pcen_b, pcen_core
+from lfkit.waveform import _resampled_length, chunk, iter_chunks, resample  # re-exported
 
 __all__ = [
     "stft_power",
@@ -51,6 +52,8 @@ __all__ = [
     "spectrogram",
     "spectrogram_batch",
     "output_shape",
+    "frontend_kernels",
+    "FrontendKernels",
     "resample",
     "chunk",
     "iter_chunks",
@@ -186,7 +189,10 @@ def stft_power_batch(Y, n_fft: int, hop_length: int) -> np.ndarray:
 # ---------------------------------------------------------------- the whole front end
 
 
-class _Plan(NamedTuple):
+class FrontendKernels(NamedTuple):
+    """What a front end needs at one sample rate, built once and cached: the FFT bins kept, the mel
+    filterbank's bands and the DCT matrix (see :func:`frontend_kernels`)."""
+
     sr: float
     lo: int  # first FFT bin used
     hi: int  # one past the last FFT bin used
@@ -195,14 +201,15 @@ class _Plan(NamedTuple):
     n_out: int
 
 
-def _plan(config: FrontendConfig, sr) -> _Plan:
+def frontend_kernels(config: FrontendConfig, sr) -> FrontendKernels:
+    """The cached :class:`FrontendKernels` of ``config`` at ``sr`` Hz (``config.sr`` when set); checks the band."""
     if not isinstance(config, FrontendConfig):
         raise TypeError(f"config must be a FrontendConfig, got {type(config).__name__}")
-    return _cached_plan(config, _check_sr(config.sr if config.sr is not None else sr))
+    return _cached_kernels(config, _check_sr(config.sr if config.sr is not None else sr))
 
 
 @functools.lru_cache(maxsize=32)
-def _cached_plan(config: FrontendConfig, sr: float) -> _Plan:
+def _cached_kernels(config: FrontendConfig, sr: float) -> FrontendKernels:
     """Check ``config`` against the effective ``sr`` and build what the transform needs."""
     nyquist = sr / 2.0
     fmin = float(config.fmin)
@@ -224,7 +231,7 @@ def _cached_plan(config: FrontendConfig, sr: float) -> _Plan:
         raise ParameterError("kind='auto' is chosen by training from labelled clips; "
                              "lfkit spectro --kind auto needs a labelled dataset folder")
     if config.kind in ("linear", "log", "whiten"):
-        return _Plan(sr, lo, hi, None, None, hi - lo)
+        return FrontendKernels(sr, lo, hi, None, None, hi - lo)
     # The filterbank is banded: 8 filters at a time touch few FFT bins, so
     # per-group products skip ~85% of the dense matmul's multiply-adds.
     fb = mel_filterbank(sr, n_fft, config.n_mels, fmin, fmax)
@@ -239,8 +246,8 @@ def _cached_plan(config: FrontendConfig, sr: float) -> _Plan:
         bands.append((m0, m0 + rows.shape[0], k0, k1, W))
     if config.kind == "mfcc":  # dct_matrix raises if n_mfcc > n_mels
         dct_t = _read_only(dct_matrix(config.n_mfcc, config.n_mels).T.astype(np.float32))
-        return _Plan(sr, lo, hi, tuple(bands), dct_t, config.n_mfcc)
-    return _Plan(sr, lo, hi, tuple(bands), None, config.n_mels)
+        return FrontendKernels(sr, lo, hi, tuple(bands), dct_t, config.n_mfcc)
+    return FrontendKernels(sr, lo, hi, tuple(bands), None, config.n_mels)
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -248,7 +255,7 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _transform(P: np.ndarray, plan: _Plan, config: FrontendConfig) -> np.ndarray:
+def _transform(P: np.ndarray, kern: FrontendKernels, config: FrontendConfig) -> np.ndarray:
     """Power (b, T, n_freq) float32 -> the config's kind, still (b, T, F), per-clip norm."""
     axes = (-2, -1)
     kind = config.kind
@@ -262,16 +269,16 @@ def _transform(P: np.ndarray, plan: _Plan, config: FrontendConfig) -> np.ndarray
         S = whiten_db(P.transpose(0, 2, 1)).transpose(0, 2, 1)
     else:
         S = np.empty(P.shape[:-1] + (config.n_mels,), dtype=np.float32)
-        for m0, m1, k0, k1, W in plan.mel_bands:
+        for m0, m1, k0, k1, W in kern.mel_bands:
             np.matmul(P[..., k0:k1], W, out=S[..., m0:m1])
         if kind == "pcen":
             S *= np.float32(PCEN_INPUT_SCALE)
-            b = pcen_b(plan.sr, config.hop_length, PCEN.time_constant)
+            b = pcen_b(kern.sr, config.hop_length, PCEN.time_constant)
             S = pcen_core(S, b, PCEN.gain, PCEN.bias, PCEN.power, PCEN.eps, time_axis=-2)
         elif kind in ("logmel", "mfcc"):
             S = _db(S, 1.0, 1e-10, LOGMEL_TOP_DB, axes)
             if kind == "mfcc":
-                S = S @ plan.dct_t
+                S = S @ kern.dct_t
     if config.norm == "standard":
         S = normalize(S, "standard")
     return S
@@ -297,8 +304,8 @@ def output_shape(config: FrontendConfig, sr: float, n_samples: int) -> tuple[int
     """
     if config.sr is not None and config.sr != sr:
         n_samples = _resampled_length(n_samples, sr, config.sr)
-    plan = _plan(config, sr)
-    return plan.n_out, _n_frames(int(n_samples), config.n_fft, config.hop_length)
+    kern = frontend_kernels(config, sr)
+    return kern.n_out, _n_frames(int(n_samples), config.n_fft, config.hop_length)
 
 
 def spectrogram(y, sr: float, config: FrontendConfig) -> np.ndarray:
@@ -357,124 +364,12 @@ def spectrogram_batch(Y, sr: float, config: FrontendConfig) -> np.ndarray:
     Y = _as_audio(Y, 2, "Y")
     if config.sr is not None and config.sr != sr:
         Y = resample(Y, sr, config.sr).astype(np.float32, copy=False)
-    plan = _plan(config, sr)
+    kern = frontend_kernels(config, sr)
     n_fft, hop = config.n_fft, config.hop_length
     n_frames = _n_frames(Y.shape[-1], n_fft, hop)
-    out = np.empty((Y.shape[0], plan.n_out, n_frames), dtype=np.float32)
-    block = max(1, _BLOCK_BYTES // (4 * n_frames * (plan.hi - plan.lo)))
+    out = np.empty((Y.shape[0], kern.n_out, n_frames), dtype=np.float32)
+    block = max(1, _BLOCK_BYTES // (4 * n_frames * (kern.hi - kern.lo)))
     for i in range(0, Y.shape[0], block):
-        S = _transform(_power_tf(Y[i : i + block], n_fft, hop, plan.lo, plan.hi), plan, config)
+        S = _transform(_power_tf(Y[i : i + block], n_fft, hop, kern.lo, kern.hi), kern, config)
         out[i : i + block] = S.transpose(0, 2, 1)
     return out
-
-
-# ---------------------------------------------------------------- resampling and chunks
-
-
-def _int_rate(name: str, value) -> int:
-    """A sample rate as an int (``44100.0`` is fine), or ParameterError naming ``name``."""
-    if isinstance(value, (float, np.floating, np.integer)) and float(value).is_integer():
-        value = int(value)
-    return check_positive_int(name, value)
-
-
-def _resampled_length(n_samples: int, orig_sr, target_sr) -> int:
-    orig_sr, target_sr = _int_rate("sr", orig_sr), _int_rate("sr", target_sr)
-    g = math.gcd(orig_sr, target_sr)
-    up, down = target_sr // g, orig_sr // g
-    return -(-int(n_samples) * up // down)
-
-
-def resample(y, orig_sr: int, target_sr: int) -> np.ndarray:
-    """Polyphase resampling (``scipy.signal.resample_poly``) along the last axis.
-
-    Parameters
-    ----------
-    y : np.ndarray, shape (..., n_samples)
-        Audio at ``orig_sr`` Hz.
-    orig_sr, target_sr : int
-        Sample rates in Hz; the ratio is reduced to ``up / down`` by their gcd.
-
-    Returns
-    -------
-    y_resampled : np.ndarray, shape (..., ceil(n_samples * target_sr / orig_sr))
-    """
-    orig_sr, target_sr = _int_rate("orig_sr", orig_sr), _int_rate("target_sr", target_sr)
-    y = np.asarray(y)
-    if orig_sr == target_sr:
-        return y
-    import scipy.signal  # lazily: importing lfkit.features stays numpy-only
-
-    g = math.gcd(orig_sr, target_sr)
-    return scipy.signal.resample_poly(y, target_sr // g, orig_sr // g, axis=-1)
-
-
-def _chunk_geometry(n_samples: int, sr, chunk_s, chunk_hop_s):
-    if not sr > 0:
-        raise ParameterError(f"sr={sr!r} must be a positive sample rate in Hz")
-    if not chunk_s > 0:
-        raise ParameterError(f"chunk_s={chunk_s!r} must be a positive number of seconds")
-    chunk_hop_s = chunk_s if chunk_hop_s is None else chunk_hop_s
-    if not chunk_hop_s > 0:
-        raise ParameterError(f"chunk_hop_s={chunk_hop_s!r} must be a positive number of seconds")
-    n_chunk = int(round(chunk_s * sr))
-    n_hop = int(round(chunk_hop_s * sr))
-    if n_chunk < 1 or n_hop < 1:
-        raise ParameterError(f"chunk_s={chunk_s!r} and chunk_hop_s={chunk_hop_s!r} must span >= 1 sample at sr={sr}")
-    if n_samples < n_chunk:
-        raise DataError(
-            f"recording has {n_samples} samples ({n_samples / sr:g} s), "
-            f"shorter than one chunk (chunk_s={chunk_s:g})"
-        )
-    n_chunks = 1 + (n_samples - n_chunk) // n_hop
-    starts = np.arange(n_chunks) * n_hop
-    return n_chunk, n_hop, starts / sr, (starts + n_chunk) / sr
-
-
-def chunk(y, sr: float, chunk_s: float, chunk_hop_s: float | None = None):
-    """Cut a long recording into fixed windows; a trailing partial window is dropped.
-
-    Parameters
-    ----------
-    y : np.ndarray, shape (n_samples,)
-        Mono audio.
-    sr : float
-        Sample rate in Hz.
-    chunk_s : float
-        Window length in seconds (rounded to whole samples).
-    chunk_hop_s : float or None
-        Seconds between window starts; ``None`` means ``chunk_s`` (no overlap).
-
-    Returns
-    -------
-    chunks : np.ndarray, shape (n_chunks, round(chunk_s * sr))
-        A read-only strided view of ``y`` (no copy).
-    starts_s, ends_s : np.ndarray, shape (n_chunks,), float64
-        Start and end time of each window in seconds.
-
-    Raises
-    ------
-    DataError
-        The recording is shorter than one chunk.
-    """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise DataError(f"y must have shape (n_samples,), got shape {y.shape}")
-    n_chunk, n_hop, starts_s, ends_s = _chunk_geometry(y.shape[0], sr, chunk_s, chunk_hop_s)
-    chunks = np.lib.stride_tricks.sliding_window_view(y, n_chunk)[::n_hop]
-    return chunks, starts_s, ends_s
-
-
-def iter_chunks(y, sr: float, chunk_s: float, chunk_hop_s: float | None = None):
-    """Yield ``(chunk, start_s, end_s)`` one window at a time, as :func:`chunk` cuts them.
-
-    Yields
-    ------
-    chunk : np.ndarray, shape (round(chunk_s * sr),)
-        A view of ``y``.
-    start_s, end_s : float
-        Window start and end in seconds.
-    """
-    chunks, starts_s, ends_s = chunk(y, sr, chunk_s, chunk_hop_s)
-    for c, s, e in zip(chunks, starts_s, ends_s):
-        yield c, float(s), float(e)

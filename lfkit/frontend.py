@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,29 +18,20 @@ import numpy as np
 from lfkit import io, reading
 from lfkit.config import FrontendConfig
 from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_positive_int
-from lfkit.resources import cap_workers, die_with_parent
+from lfkit.parallel import map_batches
+from lfkit.resources import cap_workers
 
 __all__ = [
     "clip_spectrogram",
     "spectro",
     "spectro_dataset",
     "read_frontend",
+    "find_frontend",
     "FRONTEND_FILE",
+    "FRONTEND_LEVELS",
 ]
 
-#: Sidecar naming the front end a folder of spectrograms was made with.
-FRONTEND_FILE = "frontend.json"
-
-
-def read_frontend(folder) -> FrontendConfig | None:
-    """The FrontendConfig stored beside a folder of spectrograms, or None."""
-    f = Path(folder) / FRONTEND_FILE
-    if not f.exists():
-        return None
-    try:
-        return FrontendConfig.from_dict(json.loads(f.read_text())["frontend"])
-    except (KeyError, ValueError, TypeError) as exc:
-        raise DataError(f"{f}: not a readable front-end description ({exc})") from None
+from lfkit.io_tables import FRONTEND_FILE, FRONTEND_LEVELS, find_frontend, read_frontend  # noqa: E402,F401
 
 
 def clip_spectrogram(path, cfg: FrontendConfig, chunk_s: float | None = None, chunk_hop_s: float | None = None,
@@ -75,7 +66,9 @@ def clip_spectrogram(path, cfg: FrontendConfig, chunk_s: float | None = None, ch
 def _clip_spec(path, cfg, chunk_s=None, chunk_hop_s=None, channel=None, data=None, max_bytes=None):
     from lfkit import features
 
-    y, sr = io.read_audio(path, channel=channel, data=data, max_bytes=max_bytes)
+    from lfkit.segments import ReadPlan, read_clip
+
+    y, sr = read_clip(path, ReadPlan(channel=channel), data=data, max_bytes=max_bytes)
     try:
         if chunk_s is None:
             return features.spectrogram(y, sr, cfg), None, None, sr, len(y)
@@ -113,37 +106,29 @@ def spectro(inp: str, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=Non
         io.write_csv(_chunks_csv(starts, ends), f"{output}.chunks.csv")
 
 
-def _spectro_batch(clips, out_dir, cfg, chunk_s, chunk_hop_s, channel, max_bytes=None, records=False):
-    """Worker: compute and write a batch; returns (rows, problems).
+def _spectro_one(clip, out_dir, cfg, chunk_s, chunk_hop_s, channel, max_bytes=None, records=False):
+    """Worker: compute and write one clip's arrays; returns its ``labels.csv`` row (or raises LfkitError).
 
-    With ``records``, each clip's row is also written to ``out_dir``'s record
-    folder after its arrays (:mod:`lfkit.partial_dir`): the clip is complete.
+    With ``records``, the row is also written to ``out_dir``'s record folder
+    after its arrays (:mod:`lfkit.partial_dir`): the clip is complete.
     """
-    die_with_parent()
-    rows, problems = [], []
-    for clip in clips:
-        try:
-            S, starts, ends, sr, n = _clip_spec(clip["_file"], cfg, chunk_s, chunk_hop_s, channel,
-                                                max_bytes=max_bytes)
-            rel = Path(clip["_rel"])
-            target = Path(out_dir) / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            io.write_npy(S, target)
-            row = {k: v for k, v in clip.items() if not k.startswith("_")}
-            row["path"] = str(rel)
-            row.setdefault("label", "")
-            row["_sr"], row["_n"] = (cfg.sr or sr), (n if cfg.sr in (None, sr) else round(n * cfg.sr / sr))
-            if starts is not None:
-                io.write_csv(_chunks_csv(starts, ends), f"{target}.chunks.csv")
-                row["n_chunks"] = str(len(starts))
-            if records:
-                from lfkit.partial_dir import write_record
+    S, starts, ends, sr, n = _clip_spec(clip["_file"], cfg, chunk_s, chunk_hop_s, channel, max_bytes=max_bytes)
+    rel = Path(clip["_rel"])
+    target = Path(out_dir) / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    io.write_npy(S, target)
+    row = {k: v for k, v in clip.items() if not k.startswith("_")}
+    row["path"] = str(rel)
+    row.setdefault("label", "")
+    row["_sr"], row["_n"] = (cfg.sr or sr), (n if cfg.sr in (None, sr) else round(n * cfg.sr / sr))
+    if starts is not None:
+        io.write_csv(_chunks_csv(starts, ends), f"{target}.chunks.csv")
+        row["n_chunks"] = str(len(starts))
+    if records:
+        from lfkit.partial_dir import write_record
 
-                write_record(out_dir, str(rel), row)
-            rows.append(row)
-        except LfkitError as exc:
-            problems.append(str(exc))
-    return rows, problems
+        write_record(out_dir, str(rel), row)
+    return row
 
 
 def _relative_names(clips, inputs) -> None:
@@ -233,7 +218,7 @@ def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_ho
         may not be, hold or sit inside an input, and an existing folder is
         replaced only if lfkit wrote it (see :func:`lfkit.io.atomic_dir`).
     workers : int
-        Processes reading and transforming in parallel (joblib).
+        Processes reading and transforming in parallel (:func:`lfkit.parallel.map_batches`).
     report : callable(str) or None
         Called with one line per bad file; the others are still written.
     progress : callable(done, total) or None
@@ -280,32 +265,25 @@ def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_ho
 
 
 def _fill(tmp, clips, done_rows, cfg, chunk_s, chunk_hop_s, channel, workers, report, progress, max_bytes,
-          inputs) -> int:
+          inputs, executor=None) -> int:
     """Write the arrays of the clips not done yet, then ``labels.csv`` and ``frontend.json``; the bad count."""
     todo = [c for c, r in zip(clips, done_rows) if r is None]
     n_bad = 0
     new = {}
-    size = max(1, min(64, len(todo) // (workers * 4) or 1))
-    batches = [todo[i : i + size] for i in range(0, len(todo), size)]
-    args = (tmp, cfg, chunk_s, chunk_hop_s, channel, max_bytes, True)
-    if workers > 1 and len(batches) > 1:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=workers, return_as="generator")(
-            delayed(_spectro_batch)(b, *args) for b in batches
-        )
-    else:
-        results = (_spectro_batch(b, *args) for b in batches)
+    results = map_batches(partial(_spectro_one, out_dir=tmp, cfg=cfg, chunk_s=chunk_s, chunk_hop_s=chunk_hop_s,
+                                  channel=channel, max_bytes=max_bytes, records=True), todo, workers=workers,
+                          executor=executor)
     done = len(clips) - len(todo)
     if progress and done:
         progress(done, len(clips))
-    for (r, problems), b in zip(results, batches):
-        new.update((row["path"], row) for row in r)
-        for p in problems:
+    for row in results:
+        if isinstance(row, LfkitError):
             n_bad += 1
             if report:
-                report(p)
-        done += len(b)
+                report(str(row))
+        else:
+            new[row["path"]] = row
+        done += 1
         if progress:
             progress(done, len(clips))
     rows = [r if r is not None else new[c["_rel"]] for c, r in zip(clips, done_rows)
@@ -348,6 +326,9 @@ def run_spectro(inputs, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=N
     if max_bytes is not None:
         check_positive_int("max_bytes", max_bytes)
     check_chunk(chunk_s, chunk_hop_s)
+    from lfkit.segments import ReadPlan
+
+    ReadPlan(channel=channel)  # a negative channel: one parameter error, not one per file
     if not is_single(inputs):
         io.find_inputs(inputs, allow_npy=False)  # a missing input or a folder without audio: say so first
     single = is_single(inputs) and not (output not in (None, io.STDIO) and Path(output).is_dir())

@@ -28,6 +28,7 @@ from lfkit.config import OneClassConfig
 from lfkit.eta import with_eta
 from lfkit.errors import DataError, ParameterError, check_choice
 from lfkit.inference.heads import RawExtractor
+from lfkit.parallel import NET_BATCH, net_batches
 
 __all__ = ["extractor_names", "RawExtractor", "build_detector", "fit_extractor", "calibration_negatives",
            "train_oneclass"]
@@ -67,16 +68,18 @@ def _extractor_kwargs(arch: str, shape) -> dict:
     return {}
 
 
-def _net_embed(net, X: np.ndarray, device, batch_size: int = 256) -> np.ndarray:
+def _net_embed(net, X: np.ndarray, device, batch_size: int = NET_BATCH) -> np.ndarray:
+    """The network's embeddings of spectrograms ``X`` (N, F, T), in evaluation mode, as numpy (N, D)."""
     import torch
 
+    def embed(xb):
+        xb = torch.as_tensor(np.ascontiguousarray(xb), dtype=torch.float32).unsqueeze(1)
+        return net.embed(xb.to(device)).float().cpu().numpy()
+
     net.eval()
-    out = []
     with torch.inference_mode():
-        for i in range(0, len(X), batch_size):
-            xb = torch.as_tensor(np.ascontiguousarray(X[i : i + batch_size]), dtype=torch.float32).unsqueeze(1)
-            out.append(net.embed(xb.to(device)).float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, net.embedding_dim), np.float32)
+        out = net_batches(embed, X, batch_size)
+    return out if out is not None else np.zeros((0, net.embedding_dim), np.float32)
 
 
 def _surrogate():
@@ -169,7 +172,7 @@ def _dev_split(n: int, seed: int):
 
 def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfig = OneClassConfig(),
                    frontend_changes: dict | None = None, aux=None, workers: int = 1, log_path=None,
-                   hooks=None, notice=None, background=None) -> dict:
+                   hooks=None, notice=None, background=None, channel: int | None = None) -> dict:
     """The whole of ``lfkit train-oneclass``: extractor, detector on the positives, one model file.
 
     With a learned extractor and ``cfg.joint``, a fifth of the positives is
@@ -214,7 +217,7 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
         from lfkit.train import _device
 
         _device(cfg.device)
-    ds = load_dataset(data, frontend_changes, workers=workers, auto=True, positive=positive)
+    ds = load_dataset(data, frontend_changes, workers=workers, auto=True, positive=positive, channel=channel)
     positive = _pick_positive(ds, positive, data)
     mask = np.array([lab == positive for lab in ds.labels])
     others = sorted(set(ds.labels) - {positive})

@@ -1,6 +1,6 @@
 """Batch scoring: files in, one JSON record per clip (or chunk) out.
 
-Files are read and transformed in parallel (joblib), the networks run on
+Files are read and transformed in parallel (:mod:`lfkit.parallel`), the networks run on
 batches in the main process, and a long recording is cut into chunks read
 block by block, so memory stays bounded. Several models average their
 scores (an ensemble of, say, a 1-D and a 2-D network). A file that cannot be
@@ -14,19 +14,21 @@ import numpy as np
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_device, check_number
 from lfkit.inference.scorers import load_scorers
+from lfkit.parallel import net_batches, warm_workers
 from lfkit.resources import cap_workers
 from lfkit.records import (add_metadata, best_chunk, check_compatible, clip_metadata, decide, error_record,
                            finite_records, make_record, record_path)
 from lfkit.streaming import RecordSink
 from lfkit.segments import (
     STREAM_BLOCK,
+    ReadPlan,
     _prepare_short,
     _target_sr,
     _views,
     blocks_or_raise,
     iter_segments,
     prepare_in_workers,
-    segments_of,
+    read_segments,
 )
 
 __all__ = ["load_scorers", "iter_segments", "score", "ensemble_name", "record_path", "error_record"]
@@ -40,7 +42,7 @@ def _score_many(pending, scorers, n_threads=None):
     """Score the blocks of many clips in shared batches.
 
     Arrays of one view and shape are stacked across clips, so the network runs
-    on batches of up to 256 rather than one tiny forward pass per clip.
+    on batches of up to ``NET_BATCH`` (256) rather than one tiny forward pass per clip.
 
     Parameters
     ----------
@@ -110,11 +112,8 @@ def _records_for(clip, blocks, scorers, threshold, name, aggregate, scored):
     return per_chunk
 
 
-def _batched(scorer, X, batch_size: int = 256):
-    out = []
-    for i in range(0, len(X), batch_size):
-        out.extend(scorer.score_batch(X[i : i + batch_size]))
-    return out
+def _batched(scorer, X):
+    return net_batches(scorer.score_batch, X) or []
 
 
 def check_score_options(threshold=None, chunk_s=None, chunk_hop_s=None, workers: int = 1, device: str = "cpu",
@@ -130,7 +129,7 @@ def check_score_options(threshold=None, chunk_s=None, chunk_hop_s=None, workers:
 def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_hop_s=None, workers: int = 1,
           strict: bool = False, device: str = "cpu", report=None, notice=None, progress=None,
           resume: bool = False, fmt: str = "jsonl", min_score=None, detections: bool = False,
-          gap_s: float = 0.0) -> int:
+          gap_s: float = 0.0, channel: int | None = None, executor=None) -> int:
     """The whole of ``lfkit score`` for the binary and one-class regimes.
 
     Parameters
@@ -168,6 +167,12 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         reduced to the best chunk then.
     gap_s : float
         With ``detections``: join events whose windows are at most this far apart (s).
+    channel : int or None
+        Channel of multichannel audio to read (0-based); None averages them.
+    executor : concurrent.futures.Executor or None
+        Where files are read and transformed (e.g. a ``dask.distributed``
+        client's ``get_executor()``); default ``workers`` local processes
+        (:func:`lfkit.parallel.map_batches`).
 
     Returns
     -------
@@ -175,7 +180,7 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         Number of inputs that could not be scored (each has an error record).
     """
     workers = check_score_options(threshold, chunk_s, chunk_hop_s, workers, device, notice)
-    warming = _warm_workers(workers)  # start the reader processes while torch is imported here
+    warming = warm_workers(workers) if executor is None else None  # start the reader processes while torch is imported here
     scorers = load_scorers(model_paths, device)
     if warming is not None:
         warming.join()
@@ -190,7 +195,7 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
     if threshold is None:
         ths = [s.threshold for s in scorers if s.threshold is not None]
         threshold = float(np.mean(ths)) if len(ths) == len(scorers) else None
-    plan = (target_sr, chunk_s, chunk_hop_s, default_n, strict)
+    plan = ReadPlan(target_sr, chunk_s, chunk_hop_s, default_n, strict, channel)
     from lfkit.detections import post_processor
 
     post = post_processor(scorers, threshold, fmt, min_score, detections, gap_s)
@@ -199,7 +204,8 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
     sink = RecordSink(output, resume, fmt, band=post.band)
     try:
         n_bad, n_good = _score_to(sink, clips, scorers, views, plan, threshold, name,
-                                  chunk_s is None and not detections, workers, report, notice, progress, post)
+                                  chunk_s is None and not detections, workers, report, notice, progress, post,
+                                  executor)
     except BaseException:
         sink.close()
         raise
@@ -222,7 +228,7 @@ def check_chunk_fits(chunk_s, chunk_hop_s, scorers, sr) -> None:
 
 
 def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, workers, report, notice, progress,
-              post=None):
+              post=None, executor=None):
     """Score ``clips`` into ``sink`` in input order; returns (bad inputs, good inputs), resumed ones included."""
     sink.keep_groups(_batch_start(sink.groups))  # resume at a batch boundary: the same batches, the same bits
     todo = [c for c in clips if not sink.skip(record_path(c))]
@@ -249,8 +255,8 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
         emit([error_record(clip, name, str(exc))], False)
 
     short = [c for c in todo if c["_file"] != io.STDIO]  # long files come back as None from the workers
-    batches, prepared = prepare_in_workers(short, views, plan, workers, _prepare_short)
-    results, arriving, done = {}, zip(batches, prepared), len(clips) - len(todo)
+    arriving = zip(short, prepare_in_workers(short, views, plan, workers, _prepare_short, executor))
+    results, done = {}, len(clips) - len(todo)
     is_short = {id(c) for c in short}
     pending, n_pending = [], 0  # clips whose blocks wait for one shared forward pass
 
@@ -274,14 +280,14 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
 
     for clip in todo:
         while id(clip) in is_short and id(clip) not in results:  # consume workers' results in order
-            b, res = next(arriving)
-            results.update((id(c), r) for c, r in zip(b, res))
-            done += len(b)
+            c, res = next(arriving)
+            results[id(c)] = res
+            done += 1
             if progress:
                 progress(done, len(clips))
         res = results.pop(id(clip), None)  # None: standard input, or a long file streamed here
         if res is None:
-            res = segments_of(clip, views, plan)
+            res = read_segments(clip, views, plan)
         try:
             blocks = blocks_or_raise(res, notice)
             for _, _, arrays in blocks:
@@ -314,35 +320,6 @@ def _batch_start(groups) -> int:
         if n >= STREAM_BLOCK:
             k, n = i, 0
     return k
-
-
-def _warm(_):
-    """Worker start-up: import what reading and transforming need; leave when the parent is killed."""
-    import soundfile  # noqa: F401
-
-    from lfkit.resources import die_with_parent
-
-    die_with_parent()
-
-    from lfkit import features  # noqa: F401
-
-    return 0
-
-
-def _warm_workers(workers: int):
-    """Start joblib's reusable worker pool in a thread; returns the thread (or None for one worker)."""
-    if workers < 2:
-        return None
-    import threading
-
-    def run():
-        from joblib import Parallel, delayed
-
-        Parallel(n_jobs=workers)(delayed(_warm)(i) for i in range(workers))
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t
 
 
 def split_models(paths):

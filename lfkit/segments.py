@@ -1,26 +1,65 @@
-"""Reading inputs into blocks of model-ready arrays: the part of scoring that touches audio.
+"""The one read path: a clip (:class:`lfkit.io.Clip`) and a :class:`ReadPlan` in, model-ready arrays out.
 
-A clip becomes blocks ``(starts, ends, {view: arrays})``: the whole clip, or
-its chunks, transformed once per distinct input a model needs (a *view*:
-waveform, or a spectrogram front end). Long files are read block by block so
-memory stays bounded; a clip at another sample rate than the model's is
-resampled with a notice, or refused with ``strict``.
+:func:`read_clip` reads one whole waveform as the plan says (its channel, or
+the mean of all; resampled to the models' rate with a notice, or refused
+with ``strict``); training and ``spectro`` read through it.
+:func:`read_segments` (and :func:`iter_segments` in worker processes) turn a
+clip into blocks ``(starts, ends, {view: arrays})``: the whole clip, or its
+chunks, transformed once per distinct input a model needs (a *view*:
+waveform, or a spectrogram front end); scoring, embedding and enrolment read
+through it. Long files are read block by block
+(:func:`lfkit.io.audio_chunk_blocks`) so memory stays bounded.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError
-from lfkit.resources import die_with_parent
 
-__all__ = ["iter_segments", "AUTO_CHUNK_FACTOR", "STREAM_BLOCK"]
+__all__ = ["ReadPlan", "read_segments", "read_clip", "iter_segments", "AUTO_CHUNK_FACTOR", "STREAM_BLOCK"]
 
 #: Clips up to this many times a model's training length are scored whole; longer ones are chunked.
 AUTO_CHUNK_FACTOR = 1.5
 #: Chunks per block when a long file is streamed.
 STREAM_BLOCK = 256
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """How every clip of a run is read for the models (one per ``score``, ``embed`` or enrolment run).
+
+    Attributes
+    ----------
+    target_sr : int or None
+        The models' sample rate, Hz; other rates are resampled (or refused
+        with ``strict``). None keeps each file's own rate.
+    chunk_s, chunk_hop_s : float or None
+        Fixed chunks, seconds (hop default: ``chunk_s``). None: a clip is
+        read whole, unless it is longer than ``AUTO_CHUNK_FACTOR`` times
+        ``default_n``, when it is cut into chunks of that length.
+    default_n : int or None
+        The models' training clip length, samples at ``target_sr``.
+    strict : bool
+        Refuse audio at another rate than ``target_sr`` instead of resampling.
+    channel : int or None
+        Channel of multichannel audio to read (0-based); None averages them.
+    """
+
+    target_sr: int | None = None
+    chunk_s: float | None = None
+    chunk_hop_s: float | None = None
+    default_n: int | None = None
+    strict: bool = False
+    channel: int | None = None
+
+    def __post_init__(self):
+        c = self.channel
+        if c is not None and (isinstance(c, bool) or not isinstance(c, int) or c < 0):
+            raise ParameterError(f"channel={c!r} must be a channel number (0-based) or None for the mean of all")
 
 def _views(scorers):
     """Distinct inputs the models need: key -> (kind, frontend)."""
@@ -49,27 +88,56 @@ def _transform(Y, sr, views):
     return out
 
 
-def _segments_audio(clip, views, plan, notes):
+def _segments_audio(clip, views, plan: ReadPlan, notes):
     """Yield (starts, ends, {view: arrays}) blocks for one audio clip."""
     from lfkit import features
 
     path = clip["_file"]
-    target_sr, chunk_s, hop_s, default_n, strict = plan
-    if path != io.STDIO and chunk_s is None and default_n:
+    target_sr, chunk_s, hop_s = plan.target_sr, plan.chunk_s, plan.chunk_hop_s
+    if path != io.STDIO and chunk_s is None and plan.default_n:
         n, sr, _ = io.audio_info(path)
-        if n > AUTO_CHUNK_FACTOR * default_n * (sr / (target_sr or sr)):
-            chunk_s = default_n / (target_sr or sr)
+        if n > AUTO_CHUNK_FACTOR * plan.default_n * (sr / (target_sr or sr)):
+            chunk_s = plan.default_n / (target_sr or sr)
     if chunk_s is not None and path != io.STDIO:
-        yield from _stream_chunks(path, views, target_sr, chunk_s, hop_s or chunk_s, strict, notes)
+        yield from _stream_chunks(path, views, plan, chunk_s, hop_s or chunk_s, notes)
         return
-    y, sr = io.read_audio(path)
-    y, sr = _fit_rate(y, sr, target_sr, strict, path, notes)
+    y, sr = read_clip(clip, plan, notes)
     if chunk_s is None:
         yield None, None, _transform(y[None, :], sr, views)
         return
     Y, starts, ends = features.chunk(y, sr, chunk_s, hop_s)
     for i in range(0, len(Y), STREAM_BLOCK):
         yield starts[i : i + STREAM_BLOCK], ends[i : i + STREAM_BLOCK], _transform(np.asarray(Y[i : i + STREAM_BLOCK]), sr, views)
+
+
+def read_clip(source, plan: ReadPlan, notes=None, data: bytes | None = None, max_bytes: int | None = None):
+    """One whole clip as the plan reads it: its channel (or the mean), resampled to ``plan.target_sr``.
+
+    The waveform-level reader every command shares (scoring, embedding,
+    training, ``spectro``).
+
+    Parameters
+    ----------
+    source : Clip or str
+        A clip (its ``_file``) or a path; ``-`` for standard input.
+    plan : ReadPlan
+    notes : list or None
+        Gets a line when the clip is resampled.
+    data, max_bytes :
+        As :func:`lfkit.io.read_audio`.
+
+    Returns
+    -------
+    y : np.ndarray, shape (n_samples,), float32
+    sr : int
+        ``plan.target_sr`` when set, else the file's rate (Hz).
+    """
+    path = source["_file"] if isinstance(source, dict) else str(source)
+    y, sr = io.read_audio(path, channel=plan.channel, data=data, max_bytes=max_bytes)
+    if not plan.target_sr or sr == plan.target_sr:
+        return y, sr
+    return _fit_rate(y, sr, plan.target_sr, plan.strict, "<stdin>" if path == io.STDIO else path,
+                     [] if notes is None else notes)
 
 
 def _fit_rate(y, sr, target_sr, strict, path, notes):
@@ -84,56 +152,30 @@ def _fit_rate(y, sr, target_sr, strict, path, notes):
     return y, sr
 
 
-def _stream_chunks(path, views, target_sr, chunk_s, hop_s, strict, notes):
-    """Read a long file block by block; never holds more than STREAM_BLOCK chunks."""
-    import soundfile as sf
+def _stream_chunks(path, views, plan: ReadPlan, chunk_s, hop_s, notes):
+    """Transform a long file block by block (:func:`lfkit.io.audio_chunk_blocks`): at most STREAM_BLOCK chunks."""
+    target_sr = plan.target_sr
+    first = True
+    for starts, ends, Y, sr in io.audio_chunk_blocks(path, chunk_s, hop_s, STREAM_BLOCK, plan.channel):
+        rate = sr
+        if target_sr and sr != target_sr:
+            if plan.strict:
+                raise DataError(f"{path}: sample rate {sr} Hz differs from the model's {target_sr} Hz (--strict)")
+            if first:
+                notes.append(f"{path}: resampled from {sr} Hz to the model's {target_sr} Hz")
+            from lfkit import features
 
-    try:
-        f = sf.SoundFile(path)
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable audio file ({exc})") from None
-    with f:
-        sr = f.samplerate
-        n_chunk, n_hop = int(round(chunk_s * sr)), int(round(hop_s * sr))
-        if n_chunk < 1 or n_hop < 1:
-            raise ParameterError(f"chunk={chunk_s!r} s is shorter than one sample")
-        total = f.frames
-        if total < n_chunk:
-            raise DataError(f"{path}: {total / sr:.3g} s of audio is shorter than one chunk ({chunk_s:g} s)")
-        n_chunks = 1 + (total - n_chunk) // n_hop
-        for b in range(0, n_chunks, STREAM_BLOCK):
-            idx = np.arange(b, min(n_chunks, b + STREAM_BLOCK))
-            first = idx[0] * n_hop
-            span = idx[-1] * n_hop + n_chunk - first
-            f.seek(first)
-            block = f.read(span, dtype="float32", always_2d=True)
-            if block.shape[0] < span:
-                raise DataError(f"{path}: truncated audio (ended at {(first + block.shape[0]) / sr:.3f} s)")
-            block = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
-            if not np.isfinite(block).all():
-                raise DataError(f"{path}: audio holds NaN or Inf samples")
-            Y = np.stack([block[(i - idx[0]) * n_hop : (i - idx[0]) * n_hop + n_chunk] for i in idx])
-            rate = sr
-            if target_sr and sr != target_sr:
-                if strict:
-                    raise DataError(f"{path}: sample rate {sr} Hz differs from the model's {target_sr} Hz (--strict)")
-                if b == 0:
-                    notes.append(f"{path}: resampled from {sr} Hz to the model's {target_sr} Hz")
-                from lfkit import features
-
-                Y = np.stack([features.resample(c, sr, target_sr) for c in Y]).astype(np.float32)
-                rate = target_sr
-            yield idx * n_hop / sr, (idx * n_hop + n_chunk) / sr, _transform(Y, rate, views)
+            Y = np.stack([features.resample(c, sr, target_sr) for c in Y]).astype(np.float32)
+            rate = target_sr
+        first = False
+        yield starts, ends, _transform(Y, rate, views)
 
 
 def _check_npy_frontend(path, views) -> None:
     """Refuse .npy spectrograms whose folder's frontend.json differs from a model's front end."""
-    from pathlib import Path
+    from lfkit.io_tables import FRONTEND_FILE, find_frontend
 
-    from lfkit.frontend import FRONTEND_FILE, read_frontend
-
-    folder = next((d for d in list(Path(path).resolve().parents)[:3] if (d / FRONTEND_FILE).exists()), None)
-    stored = read_frontend(folder) if folder is not None else None
+    folder, stored = find_frontend(path)
     if stored is None:
         return
     made = stored.to_dict()
@@ -163,17 +205,8 @@ def _segments_npy(clip, views):
         S = S[None]
     elif S.ndim != 3:
         raise DataError(f"{path}: expected (frequency, time) or (chunk, frequency, time), got shape {S.shape}")
-    starts = ends = None
-    side = f"{path}.chunks.csv"
-    import os
-
-    if S.shape[0] > 1 and os.path.exists(side):
-        import csv
-
-        with open(side, newline="") as fh:
-            r = list(csv.DictReader(fh))
-        starts = np.array([float(x["start"]) for x in r])
-        ends = np.array([float(x["end"]) for x in r])
+    bounds = io.read_chunk_bounds(path) if S.shape[0] > 1 else None
+    starts, ends = bounds if bounds is not None else (None, None)
     yield starts, ends, {k: S.astype(np.float32) for k in keys}
 
 
@@ -194,20 +227,18 @@ def iter_segments(clip, views, plan):
         return exc, notes
 
 
-def _prepare_batch(clips, views, plan):
-    die_with_parent()  # a worker process: leave when the batch's process is killed
-    return [iter_segments(c, views, plan) for c in clips]
+def _prepare_one(clip, views, plan):
+    """:func:`iter_segments` for :func:`prepare_in_workers` (runs in a worker)."""
+    return iter_segments(clip, views, plan)
 
 
-def _prepare_short(clips, views, plan):
-    """:func:`_prepare_batch` for ``score``: None for a long file, left to the main process to stream."""
-    die_with_parent()
-    return [None if _is_long(c, plan) else iter_segments(c, views, plan) for c in clips]
+def _prepare_short(clip, views, plan):
+    """:func:`_prepare_one` for ``score``: None for a long file, left to the main process to stream."""
+    return None if _is_long(clip, plan) else iter_segments(clip, views, plan)
 
 
 def _is_long(clip, plan) -> bool:
     """Long files are streamed in the main process (bounded memory), not shipped from workers."""
-    target_sr, chunk_s, hop_s, default_n, strict = plan
     f = clip["_file"]
     if f == io.STDIO or f.endswith(".npy"):
         return False
@@ -221,12 +252,10 @@ def _is_long(clip, plan) -> bool:
 def _score_stdin(clip, views, plan):
     notes = []
     try:
-        data = io.read_bytes(io.STDIO)
-        y, sr = io.read_audio(io.STDIO, data=data)
-        target_sr, chunk_s, hop_s, default_n, strict = plan
-        y, sr = _fit_rate(y, sr, target_sr, strict, "<stdin>", notes)
-        if chunk_s is None and default_n and len(y) > AUTO_CHUNK_FACTOR * default_n:
-            chunk_s = default_n / sr
+        y, sr = read_clip(clip, plan, notes, data=io.read_bytes(io.STDIO))
+        chunk_s, hop_s = plan.chunk_s, plan.chunk_hop_s
+        if chunk_s is None and plan.default_n and len(y) > AUTO_CHUNK_FACTOR * plan.default_n:
+            chunk_s = plan.default_n / sr
         if chunk_s is None:
             return [(None, None, _transform(y[None, :], sr, views))], notes
         from lfkit import features
@@ -237,36 +266,50 @@ def _score_stdin(clip, views, plan):
         return exc, notes
 
 
-def segments_of(clip, views, plan):
-    """Blocks of one clip read here (standard input included): ``(blocks or error, notes)``."""
-    return _score_stdin(clip, views, plan) if clip["_file"] == io.STDIO else iter_segments(clip, views, plan)
+def read_segments(source, views, plan: ReadPlan):
+    """The one reader of model inputs: one clip's blocks, read in this process (standard input included).
+
+    Parameters
+    ----------
+    source : Clip
+        An audio file, a ``.npy`` spectrogram or ``-``.
+    views : dict
+        The distinct inputs the models need (:func:`_views`): waveform or a front end.
+    plan : ReadPlan
+
+    Returns
+    -------
+    (blocks or LfkitError, notes)
+        ``blocks``: a list of ``(starts, ends, {view: arrays})``, one array row
+        per chunk (``starts``/``ends`` in seconds, None for a whole clip);
+        ``notes``: lines such as a resampling notice.
+    """
+    return _score_stdin(source, views, plan) if source["_file"] == io.STDIO else iter_segments(source, views, plan)
 
 
-def prepare_in_workers(files, views, plan, workers: int, prepare=None):
-    """Read and transform clips in batches, in ``workers`` processes when there is work for them.
+def prepare_in_workers(files, views, plan, workers: int, prepare=None, executor=None):
+    """Read and transform clips, in ``workers`` processes (or ``executor``) when there is work for them.
 
     Parameters
     ----------
     files : list of Clip
         Clips on disk (not standard input).
-    prepare : callable(batch, views, plan) or None
-        Per-batch function (default :func:`_prepare_batch`); it runs in the workers.
+    prepare : callable(clip, views, plan) or None
+        Per-clip function (default :func:`_prepare_one`); it runs in the workers.
+    executor : concurrent.futures.Executor or None
+        See :func:`lfkit.parallel.map_batches`.
 
     Returns
     -------
-    batches : list of list of Clip
-    results : iterator
-        One list of ``(blocks or error, notes)`` per batch, in order, as they arrive.
+    iterator
+        One ``(blocks or error, notes)`` per clip (what ``prepare`` returns), in order, as they arrive.
     """
-    prepare = prepare or _prepare_batch
-    size = max(1, min(64, len(files) // max(1, workers * 4) or 1))
-    batches = [files[i : i + size] for i in range(0, len(files), size)]
-    if workers > 1 and len(batches) > 1:
-        from joblib import Parallel, delayed
+    from functools import partial
 
-        return batches, Parallel(n_jobs=workers, return_as="generator")(
-            delayed(prepare)(b, views, plan) for b in batches)
-    return batches, (prepare(b, views, plan) for b in batches)
+    from lfkit.parallel import map_batches
+
+    return map_batches(partial(prepare or _prepare_one, views=views, plan=plan), files, workers=workers,
+                       executor=executor)
 
 
 def blocks_or_raise(result, notice=None):

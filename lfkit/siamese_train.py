@@ -40,6 +40,7 @@ import numpy as np
 from lfkit.config import SiameseConfig
 from lfkit.errors import DataError, ParameterError
 from lfkit.eta import with_eta
+from lfkit.parallel import NET_BATCH, net_batches
 
 __all__ = ["class_split", "pk_batches", "shift_identities", "contrastive_loss", "triplet_loss", "fit_siamese",
            "train_siamese", "siamese_arch_kwargs"]
@@ -223,16 +224,13 @@ def _embed(net, X, normalize: bool):
     return F.normalize(E, dim=1) if normalize else E
 
 
-def embed_array(net, X, normalize: bool, device, batch_size: int = 128) -> np.ndarray:
+def embed_array(net, X, normalize: bool, device, batch_size: int = NET_BATCH) -> np.ndarray:
     """Embeddings of a tensor (N, 1, F, T) in evaluation mode, as numpy (N, D)."""
     import torch
 
     net.eval()
-    out = []
     with torch.inference_mode():
-        for i in range(0, len(X), batch_size):
-            out.append(_embed(net, X[i : i + batch_size].to(device), normalize).float().cpu().numpy())
-    return np.concatenate(out)
+        return net_batches(lambda xb: _embed(net, xb.to(device), normalize).float().cpu().numpy(), X, batch_size)
 
 
 def verification(E: np.ndarray, y: np.ndarray) -> dict:
@@ -363,7 +361,7 @@ def check_identities(labels, where: str) -> None:
 
 def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_changes: dict | None = None,
                   workers: int = 1, log_path=None, hooks=None, notice=None, arch_kwargs: dict | None = None,
-                  aux=None) -> dict:
+                  aux=None, channel: int | None = None) -> dict:
     """The whole of ``lfkit train-siamese``: load, train the embedding, save the model file.
 
     Parameters
@@ -397,7 +395,7 @@ def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_c
     kind = input_kind(cfg.arch)
     if kind != "spectrogram":
         raise ParameterError(f"arch={cfg.arch!r} reads waveforms; siamese training needs a spectrogram network")
-    ds = load_dataset(data, frontend_changes, kind=kind, workers=workers, auto=True)
+    ds = load_dataset(data, frontend_changes, kind=kind, workers=workers, auto=True, channel=channel)
     X, labels = ds.X, list(ds.labels)
     if aux is not None:
         X, labels = with_aux(ds, aux, workers, notice)

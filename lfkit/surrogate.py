@@ -37,12 +37,12 @@ DEFAULT_SNR = (-35.0, -20.0)
 
 def bin_frequencies(frontend: FrontendConfig, sr: float) -> np.ndarray | None:
     """Centre frequency in Hz of each row of a ``linear``/``log`` spectrogram; None for other kinds."""
-    from lfkit.features import _plan
+    from lfkit.features import frontend_kernels
 
     if frontend.kind not in ("linear", "log"):
         return None
-    plan = _plan(frontend, sr)
-    return np.arange(plan.lo, plan.hi) * plan.sr / frontend.n_fft
+    kern = frontend_kernels(frontend, sr)
+    return np.arange(kern.lo, kern.hi) * kern.sr / frontend.n_fft
 
 
 def estimate_tones(X_pos: np.ndarray, freqs_hz: np.ndarray | None, max_tones: int = 10,

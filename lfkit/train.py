@@ -16,6 +16,7 @@ import numpy as np
 
 from lfkit.config import DEFAULT_THRESHOLD, AugmentConfig, TrainConfig
 from lfkit.errors import DataError, ParameterError, check_positive_int
+from lfkit.parallel import NET_BATCH, net_batches
 
 __all__ = ["seed_everything", "stratified_split", "fit_classifier", "train_binary", "predict_logits",
            "validation_threshold"]
@@ -124,17 +125,15 @@ def warmup_scheduler(opt, warmup_steps: int):
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda k: min(1.0, (k + 1) / warmup_steps))
 
 
-def predict_logits(net, X, batch_size: int = 256, device=None):
+def predict_logits(net, X, batch_size: int = NET_BATCH, device=None):
     """Logits for an input tensor (N, 1, ...), in evaluation mode, as numpy (N, n_outputs)."""
     import torch
 
     net.eval()
-    out = []
     with torch.inference_mode():
-        for i in range(0, len(X), batch_size):
-            xb = X[i : i + batch_size]
-            out.append(net(xb.to(device) if device is not None else xb).float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
+        out = net_batches(lambda xb: net(xb.to(device) if device is not None else xb).float().cpu().numpy(), X,
+                          batch_size)
+    return out if out is not None else np.zeros((0, 1), np.float32)
 
 
 def evaluate(net, X, y, loss_fn, n_outputs, device) -> dict:
@@ -255,7 +254,7 @@ def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: 
 
 def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = TrainConfig(),
                  frontend_changes: dict | None = None, workers: int = 1, log_path=None, hooks=None, notice=None,
-                 tones=None, augment: AugmentConfig | None = None, background=None) -> dict:
+                 tones=None, augment: AugmentConfig | None = None, background=None, channel: int | None = None) -> dict:
     """The whole of ``lfkit train-binary``: load, train one-vs-rest, save the model file.
 
     Parameters
@@ -300,7 +299,8 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
     from lfkit.baselines import BASELINES, train_baseline
 
     if cfg.arch in BASELINES:
-        return train_baseline(data, output, positive, cfg, frontend_changes, tones, workers, notice=notice)
+        return train_baseline(data, output, positive, cfg, frontend_changes, tones, workers, notice=notice,
+                              channel=channel)
     if tones is not None:
         raise ParameterError("tones is only for arch='knowntone'")
     from lfkit.models import model_names
@@ -313,7 +313,7 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
     if kind == "waveform":  # masks act on spectrograms
         aug = aug.replace(kinds=tuple(k for k in aug.kinds if k in WAVEFORM_KINDS))
     waves = background is not None or any(k in WAVEFORM_KINDS for k in aug.kinds)
-    ds = load_dataset(data, frontend_changes, kind="waveform" if waves else kind, workers=workers,
+    ds = load_dataset(data, frontend_changes, kind="waveform" if waves else kind, workers=workers, channel=channel,
                       auto=kind == "spectrogram", positive=positive, notice=notice)
     labels = np.array(ds.labels)
     if positive not in set(ds.labels):

@@ -34,9 +34,9 @@ PACKAGE = ROOT / "lfkit"
 #: Layer of each module, by exact name or by package prefix (``name.*``); lowest first.
 LAYERS = {
     0: ["lfkit", "lfkit.errors", "lfkit.config", "lfkit.config_base", "lfkit.config_regimes", "lfkit.resources", "lfkit.eta"],
-    1: ["lfkit.io", "lfkit.reading", "lfkit.outputs", "lfkit.riff", "lfkit.partial_dir", "lfkit.streaming",
+    1: ["lfkit.io", "lfkit.io_files", "lfkit.io_audio", "lfkit.io_tables", "lfkit.reading", "lfkit.outputs", "lfkit.riff", "lfkit.partial_dir", "lfkit.streaming",
         "lfkit.records", "lfkit.checkpoint", "lfkit.writers", "lfkit.selections"],
-    2: ["lfkit.mel", "lfkit.pcen", "lfkit.cepstrum", "lfkit.floor", "lfkit.features", "lfkit.frontend", "lfkit.autofront", "lfkit.probe",
+    2: ["lfkit.waveform", "lfkit.parallel", "lfkit.mel", "lfkit.pcen", "lfkit.cepstrum", "lfkit.floor", "lfkit.features", "lfkit.frontend", "lfkit.autofront", "lfkit.probe",
         "lfkit.synth", "lfkit.augment", "lfkit.surrogate", "lfkit.surrogate_data", "lfkit.segments", "lfkit.data",
         "lfkit.metrics", "lfkit.thresholds"],
     3: ["lfkit.models.*", "lfkit.detectors.*", "lfkit.joint"],

@@ -1,0 +1,147 @@
+"""Bytes in and out: standard input and output, bounded reads, atomic writes of files and folders.
+
+The base of :mod:`lfkit.io` (which re-exports everything here); the audio
+(:mod:`lfkit.io_audio`) and table (:mod:`lfkit.io_tables`) readers and
+writers take and give bytes through it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from lfkit import outputs, reading
+from lfkit.errors import DataError, ParameterError
+
+__all__ = ["AUDIO_EXTENSIONS", "STDIO", "atomic_write", "atomic_dir", "write_bytes", "read_bytes"]
+
+#: Extensions searched for audio in directories.
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+#: The name that means standard input or output.
+STDIO = "-"
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode: str = "wb"):
+    """Open a temporary file beside ``path`` and move it into place on success.
+
+    Parameters
+    ----------
+    path : str or Path
+        Final destination. Parent folders are created.
+    mode : str
+        ``"wb"`` or ``"w"`` (text, UTF-8, ``\\n`` line endings).
+
+    Yields
+    ------
+    file object
+        Write to it; on an exception the temporary file is removed and
+        ``path`` is left as it was.
+
+    Notes
+    -----
+    The temporary name, ``.NAME.lfkit-PID-XXXX.tmp``, carries the process id:
+    one left by a killed process is removed by the next write to ``path``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ParameterError(f"output={str(path)!r} is a directory, expected a file path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not outputs.in_temporary(path.parent):  # a fresh temporary folder holds nothing stale: no sweep per file
+        outputs.remove_stale(path.parent, path.name)
+    fd, tmp = tempfile.mkstemp(prefix=outputs.temp_prefix(path.name), suffix=".tmp", dir=path.parent)
+    try:
+        kwargs = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_dir(path, command: str = "lfkit"):
+    """Build a folder under a temporary name and move it into place on success.
+
+    The finished folder holds a manifest, :data:`lfkit.outputs.MANIFEST`
+    (``.lfkit.json``: ``tool``, ``version``, ``command`` and the ``files``
+    written). An existing ``path`` is replaced only when it is empty or holds
+    that manifest and nothing it does not list; any other folder (a user's
+    dataset with its own ``labels.csv`` included) is refused, so that a typo
+    cannot delete it. Temporary folders of dead lfkit processes for the same
+    output are removed first; concurrent writers both succeed, the last wins.
+
+    Parameters
+    ----------
+    path : str or Path
+    command : str
+        Recorded in the manifest, e.g. ``"synth"``.
+
+    Yields
+    ------
+    Path
+        The temporary folder to fill.
+
+    Raises
+    ------
+    ParameterError
+        ``path`` is a file or a folder lfkit did not write.
+    """
+    path = Path(path)
+    outputs.check_replaceable(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    outputs.remove_stale(path.parent, path.name)
+    tmp = Path(tempfile.mkdtemp(prefix=outputs.temp_prefix(path.name), suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        outputs.write_manifest(tmp, command)
+        os.chmod(tmp, 0o755)
+        outputs.replace_dir(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_bytes(data: bytes, path) -> None:
+    """Write ``data`` to ``path`` atomically, or to standard output when ``path`` is ``-``/None."""
+    if path is None or str(path) == STDIO:
+        if sys.stdout is None:  # started with standard output closed (``>&-``)
+            raise DataError("standard output is closed; name an output file with -o")
+        out = sys.stdout.buffer
+        out.write(data)
+        out.flush()
+        return
+    p = Path(path)
+    if p.exists() and not p.is_file() and not p.is_dir():  # /dev/null, a named pipe
+        with open(p, "wb") as fh:
+            fh.write(data)
+        return
+    with atomic_write(path, "wb") as fh:
+        fh.write(data)
+
+
+def read_bytes(path, max_bytes: int | None = None) -> bytes:
+    """Read a whole regular file, or standard input when ``path`` is ``-``.
+
+    Parameters
+    ----------
+    max_bytes : int or None
+        Refuse more than this many bytes (default
+        :attr:`lfkit.config.ReadConfig.max_bytes`, 2 GiB).
+
+    Raises
+    ------
+    DataError
+        Missing, a directory, a pipe or device named as a file, ``/dev/zero``
+        on standard input, closed standard input, or more than ``max_bytes``.
+    """
+    return reading.read_capped(path, max_bytes)
