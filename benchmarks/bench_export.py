@@ -32,8 +32,8 @@ def main() -> None:
     from lfkit import features, io
     from lfkit.config import SynthConfig, TrainConfig
     from lfkit.export import export_model
-    from lfkit.modelfile import load_model
-    from lfkit.scorers import make_scorer
+    from lfkit.inference import load_model
+    from lfkit.inference import make_scorer
     from lfkit.scoring import score
     from lfkit.synth import synthesize
     from lfkit.train import train_binary

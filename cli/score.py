@@ -28,6 +28,7 @@ def score(
     chunk: float = opt.chunk("one record"),
     chunk_hop: float = opt.chunk_hop(),
     workers: int = opt.workers(),
+    scheduler: str = opt.scheduler(),
     strict: bool = opt.strict("Refuse audio at another sample rate than the model's."),
     channel: int = opt.channel(),
     enroll: str = typer.Option(None, "--enroll", help="Siamese: enrolled references (dataset folder or embed output)."),
@@ -44,7 +45,7 @@ def score(
                      workers=workers, strict=strict, channel=channel, device=device, enroll=enroll, pairs=pairs, resume=resume,
                      report=problem_reporter("score"), notice=reporter("score", quiet),
                      progress=Progress("score", quiet), fmt=fmt, min_score=min_score, detections=detections,
-                     gap_s=gap)
+                     gap_s=gap, scheduler=scheduler)
 
 
 def register(app: typer.Typer) -> None:

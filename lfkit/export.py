@@ -127,7 +127,7 @@ def export_model(model, output, opset: int = OPSET, notice=None) -> dict:
         Not a readable model file, or onnx/onnxruntime missing.
     """
     from lfkit import io
-    from lfkit.modelfile import load_model
+    from lfkit.inference import load_model
 
     if output is None or str(output) == io.STDIO:
         raise ParameterError("output: name an ONNX file with -o (the graph is binary, not for standard output)")
@@ -159,7 +159,7 @@ def _build(doc: dict, opset: int = OPSET):
 
     import torch
 
-    from lfkit.modelfile import build_network
+    from lfkit.inference import build_network
     from lfkit.onnx_graph import GraphModel, export_patches
 
     net = build_network(doc)

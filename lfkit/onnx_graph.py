@@ -330,9 +330,9 @@ def frontend_matrices(fe, sr: float):
     from lfkit.cepstrum import dct_matrix
     from lfkit.mel import hann_window, mel_filterbank
 
-    plan = features._plan(fe, sr)
+    kern = features.frontend_kernels(fe, sr)
     n_fft = fe.n_fft
-    lo, hi = plan.lo, plan.hi
+    lo, hi = kern.lo, kern.hi
     mel = dct = None
     if fe.kind in ("mel", "logmel", "mfcc"):
         fmax = sr / 2.0 if fe.fmax is None else float(fe.fmax)

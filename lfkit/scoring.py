@@ -9,6 +9,8 @@ read is reported and skipped; the caller exits 1 at the end.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from lfkit import io
@@ -200,6 +202,10 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
 
     post = post_processor(scorers, threshold, fmt, min_score, detections, gap_s)
     clips = io.find_inputs(inputs)
+    if executor is not None:  # workers elsewhere read absolute paths (records carry absolute paths anyway)
+        for c in clips:
+            if c["_file"] != io.STDIO:
+                c["_file"] = os.path.abspath(c["_file"])
     name = ensemble_name(scorers)
     sink = RecordSink(output, resume, fmt, band=post.band)
     try:
@@ -333,8 +339,13 @@ def split_models(paths):
     return paths[:k], paths[k:]
 
 
-def run_score(models, inputs, output=None, *, enroll=None, pairs=None, **kw) -> int:
+def run_score(models, inputs, output=None, *, enroll=None, pairs=None, scheduler=None, **kw) -> int:
     """Dispatch ``lfkit score``: enrollment or pairs (siamese models), else :func:`score`.
+
+    With ``scheduler`` (``--scheduler local:N`` or a Dask scheduler address,
+    :mod:`lfkit.cluster`), files are read and transformed on that cluster's
+    workers and the networks run here: the records are those of a local run,
+    byte for byte, in input order.
 
     The records file (and its ``.partial``) may not be, hold or sit inside a
     model, an input, the enrolment references or the pairs file
@@ -353,7 +364,9 @@ def run_score(models, inputs, output=None, *, enroll=None, pairs=None, **kw) -> 
 
         if kw.pop("resume", False):
             raise ParameterError("resume works for plain scoring, not with --enroll or --pairs")
-        for opt, default in (("fmt", "jsonl"), ("min_score", None), ("detections", False), ("gap_s", 0.0)):
+        kw["scheduler"] = scheduler
+        for opt, default in (("fmt", "jsonl"), ("min_score", None), ("detections", False), ("gap_s", 0.0),
+                             ("scheduler", None)):
             if kw.pop(opt, default) != default:
                 raise ParameterError(f"{opt} works for plain scoring, not with --enroll or --pairs")
         kw["workers"] = check_score_options(kw.get("threshold"), kw.get("chunk_s"), kw.get("chunk_hop_s"),
@@ -368,4 +381,11 @@ def run_score(models, inputs, output=None, *, enroll=None, pairs=None, **kw) -> 
         return score_pairs(models, pairs, output, **kw)
     if not inputs:
         raise ParameterError("inputs: give audio files, folders, a labels.csv, .npy spectrograms or '-'")
-    return score(models, inputs, output, **kw)
+    if scheduler is None:
+        return score(models, inputs, output, **kw)
+    from lfkit.cluster import cluster_workers, executor_for
+
+    on_disk = [os.path.abspath(i) for i in inputs if i != io.STDIO]
+    with executor_for(scheduler, inputs=on_disk, notice=kw.get("notice")) as ex:
+        kw["workers"] = cluster_workers(ex)
+        return score(models, inputs, output, executor=ex, **kw)

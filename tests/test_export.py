@@ -23,7 +23,7 @@ from conftest import leftovers  # noqa: E402
 from lfkit import features, io  # noqa: E402
 from lfkit.config import FrontendConfig, OneClassConfig, SiameseConfig, SynthConfig, TrainConfig  # noqa: E402
 from lfkit.export import export_model, frontend_path  # noqa: E402
-from lfkit.modelfile import load_model  # noqa: E402
+from lfkit.inference import load_model  # noqa: E402
 from lfkit.scoring import score  # noqa: E402
 
 TOL = 1e-4
@@ -196,7 +196,7 @@ def test_gmm_probability_is_numpy_interp_at_and_between_its_thresholds():
 
 @pytest.mark.parametrize("joint", [False, True])
 def test_siamese_embedding_equals_lfkit(tmp_path, joint):
-    from lfkit.scorers import make_scorer
+    from lfkit.inference import make_scorer
     from lfkit.siamese_train import train_siamese
     from lfkit.synth import synthesize
 
