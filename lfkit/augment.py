@@ -155,7 +155,7 @@ def augment_clip(y: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator, ba
     background excerpt when ``backgrounds`` is given and ``noise`` is not in
     ``cfg.kinds``, or either at even odds when both are), then the gain.
     """
-    from lfkit.synth import colored_noise
+    from lfkit.waveform import colored_noise
 
     kinds = set(cfg.kinds)
     out = np.asarray(y, dtype=np.float32)

@@ -13,8 +13,9 @@ import math
 
 import numpy as np
 
-from lfkit.config import NOISE_KINDS, SynthConfig
-from lfkit.errors import ParameterError, check_choice, check_seed
+from lfkit.config import SynthConfig
+from lfkit.errors import ParameterError, check_seed
+from lfkit.waveform import colored_noise  # noqa: F401  (public here too: the noise lfkit synth draws)
 
 __all__ = [
     "tone_amplitude",
@@ -35,35 +36,6 @@ MIN_TONE_SEPARATION_HZ = 15.0
 def tone_amplitude(snr_db: float, noise_var: float = 1.0) -> float:
     """Amplitude ``A`` of a tone with per-tone SNR ``snr_db`` against noise of variance ``noise_var``."""
     return math.sqrt(2.0 * noise_var * 10.0 ** (snr_db / 10.0))
-
-
-def colored_noise(n: int, kind: str, rng: np.random.Generator) -> np.ndarray:
-    """Gaussian noise of unit variance over the full band.
-
-    Parameters
-    ----------
-    n : int
-        Number of samples.
-    kind : str
-        ``white`` (flat), ``pink`` (power ~ 1/f) or ``brown`` (power ~ 1/f**2).
-    rng : np.random.Generator
-
-    Returns
-    -------
-    np.ndarray, shape (n,), float64
-        Zero mean and variance exactly 1 (normalised after shaping).
-    """
-    check_choice("noise", kind, NOISE_KINDS)
-    w = rng.standard_normal(n)
-    if kind != "white":
-        spec = np.fft.rfft(w)
-        f = np.arange(spec.size, dtype=float)
-        f[0] = 1.0
-        spec /= f ** (0.5 if kind == "pink" else 1.0)
-        spec[0] = 0.0
-        w = np.fft.irfft(spec, n)
-    w -= w.mean()
-    return w / w.std()
 
 
 def _check_tones(tones, sr: int) -> np.ndarray:

@@ -10,9 +10,10 @@ import math
 
 import numpy as np
 
-from lfkit.errors import DataError, ParameterError, check_positive_int
+from lfkit.config import NOISE_KINDS
+from lfkit.errors import DataError, ParameterError, check_choice, check_positive_int
 
-__all__ = ["resample", "chunk", "iter_chunks"]
+__all__ = ["resample", "chunk", "iter_chunks", "colored_noise"]
 
 
 def _int_rate(name: str, value) -> int:
@@ -122,3 +123,32 @@ def iter_chunks(y, sr: float, chunk_s: float, chunk_hop_s: float | None = None):
     chunks, starts_s, ends_s = chunk(y, sr, chunk_s, chunk_hop_s)
     for c, s, e in zip(chunks, starts_s, ends_s):
         yield c, float(s), float(e)
+
+
+def colored_noise(n: int, kind: str, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian noise of unit variance over the full band.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    kind : str
+        ``white`` (flat), ``pink`` (power ~ 1/f) or ``brown`` (power ~ 1/f**2).
+    rng : np.random.Generator
+
+    Returns
+    -------
+    np.ndarray, shape (n,), float64
+        Zero mean and variance exactly 1 (normalised after shaping).
+    """
+    check_choice("noise", kind, NOISE_KINDS)
+    w = rng.standard_normal(n)
+    if kind != "white":
+        spec = np.fft.rfft(w)
+        f = np.arange(spec.size, dtype=float)
+        f[0] = 1.0
+        spec /= f ** (0.5 if kind == "pink" else 1.0)
+        spec[0] = 0.0
+        w = np.fft.irfft(spec, n)
+    w -= w.mean()
+    return w / w.std()

@@ -33,7 +33,7 @@ identical scorer without scikit-learn.
 
 from __future__ import annotations
 
-from lfkit.detectors.base import Detector, _to_target_score
+from lfkit.detectors.base import DETECTORS, Detector, _to_target_score
 from lfkit.detectors.gmm import GMMDetector
 from lfkit.detectors.iforest import IForestDetector
 from lfkit.detectors.ocsvm import OCSVMDetector
@@ -50,11 +50,11 @@ __all__ = [
     "_to_target_score",
 ]
 
-DETECTORS: dict[str, type[Detector]] = {
+DETECTORS.update({
     "ocsvm": OCSVMDetector,
     "gmm": GMMDetector,
     "iforest": IForestDetector,
-}
+})
 
 
 def detector_names() -> list[str]:

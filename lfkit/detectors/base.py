@@ -9,6 +9,11 @@ import numpy as np
 from lfkit.errors import DataError, LfkitError, ParameterError
 from lfkit.thresholds import target_quantile_threshold
 
+#: The detector registry, name -> class. It lives here so that :meth:`Detector.from_state` needs no import of
+#: the package; :mod:`lfkit.detectors` fills it with every detector it defines (importing any detector module
+#: runs the package first, so it is always filled).
+DETECTORS: dict = {}
+
 STATE_VERSION = 1
 
 _SCORE_KINDS = ("decision_function", "log_likelihood", "anomaly_score")
@@ -279,8 +284,6 @@ class Detector:
         DataError
             If the state is malformed: a key missing, a wrong type or shape.
         """
-        from lfkit.detectors import DETECTORS  # the registry imports this module
-
         st = _State(state)
         name = st.get("detector")
         if name not in DETECTORS:
