@@ -92,12 +92,12 @@ def _given_band(changes: dict):
 
 def _fft_stats(P_blocks, lo: int, hi: int):
     """Per clip and FFT bin lo:hi: mean power, mean dB and mean squared dB over time, each (n_clips, hi - lo)."""
-    from lfkit.mel import _db
+    from lfkit.mel import db_scale
 
     out = ([], [], [])
     for P in P_blocks:
         P = P[..., lo:hi]
-        D = _db(P, 1.0, 1e-10, None, None)
+        D = db_scale(P, 1.0, 1e-10, None, None)
         out[0].append(P.mean(axis=1, dtype=np.float64))
         out[1].append(D.mean(axis=1, dtype=np.float64))
         out[2].append(np.square(D).mean(axis=1, dtype=np.float64))
@@ -111,12 +111,12 @@ def _time_averaged(P_blocks, stats, cfg: FrontendConfig, sr: float) -> np.ndarra
     norm is exact from the means of dB and dB squared); the mel kinds run the
     front end's own transform on the blocks.
     """
-    from lfkit.features import _transform, frontend_kernels
+    from lfkit.features import transform_power, frontend_kernels
     from lfkit.mel import STD_FLOOR
 
     kern = frontend_kernels(cfg, sr)
     if cfg.kind not in ("log", "whiten"):
-        return np.concatenate([_transform(P[..., kern.lo : kern.hi], kern, cfg).mean(axis=1) for P in P_blocks])
+        return np.concatenate([transform_power(P[..., kern.lo : kern.hi], kern, cfg).mean(axis=1) for P in P_blocks])
     Pm, M1, M2 = stats if stats is not None else _fft_stats(P_blocks, kern.lo, kern.hi)
     if cfg.kind == "whiten":
         from lfkit.floor import running_floor
@@ -178,7 +178,7 @@ def select_and_transform(Y: np.ndarray, sr: float, labels, changes: dict | None 
         ``spectrogram_batch(Y, sr, cfg)``, made from the STFT the selection
         already computed (None when ``transform`` is False).
     """
-    from lfkit.features import _power_tf, fft_frequencies
+    from lfkit.features import power_tf, fft_frequencies
 
     t0 = time.perf_counter()
     changes = {k: v for k, v in dict(changes or {}).items() if not (k == "kind" and v == AUTO_KIND)}
@@ -218,7 +218,7 @@ def select_and_transform(Y: np.ndarray, sr: float, labels, changes: dict | None 
     if Y.shape[1] < n_fft:
         raise DataError(f"clips have {Y.shape[1]} samples, shorter than one FFT window (n_fft={n_fft})")
     block = max(1, _BLOCK_BYTES // (4 * (n_fft // 2 + 1) * (1 + (Y.shape[1] - n_fft) // hop)))
-    P_blocks = [_power_tf(Y[i : i + block], n_fft, hop) for i in range(0, len(Y), block)]
+    P_blocks = [power_tf(Y[i : i + block], n_fft, hop) for i in range(0, len(Y), block)]
     freqs = fft_frequencies(sr, n_fft)
     # The band where the classes differ: time-averaged log power with each clip's mean level removed
     # (a gain is no difference; a noise colour shared by the classes is none either).
@@ -241,10 +241,10 @@ def select_and_transform(Y: np.ndarray, sr: float, labels, changes: dict | None 
         f"ties go to the simpler; {report['seconds']:.1f} s)")
     if not transform:
         return cfg, report, None
-    from lfkit.features import _transform, frontend_kernels
+    from lfkit.features import transform_power, frontend_kernels
 
     kern = frontend_kernels(cfg, sr)
-    X = np.concatenate([_transform(P[..., kern.lo : kern.hi], kern, cfg) for P in P_blocks])
+    X = np.concatenate([transform_power(P[..., kern.lo : kern.hi], kern, cfg) for P in P_blocks])
     return cfg, report, np.ascontiguousarray(X.transpose(0, 2, 1))
 
 
@@ -320,10 +320,10 @@ def _target_band(Y: np.ndarray, sr: float, n_fft: int, hop: int):
     them as :func:`class_band` widens it. None (the full band) when no bin
     stands out.
     """
-    from lfkit.features import _power_tf, fft_frequencies
+    from lfkit.features import power_tf, fft_frequencies
     from lfkit.floor import line_strength_db
 
-    R = np.concatenate([line_strength_db(_power_tf(Y[i : i + 64], n_fft, hop).transpose(0, 2, 1))
+    R = np.concatenate([line_strength_db(power_tf(Y[i : i + 64], n_fft, hop).transpose(0, 2, 1))
                         for i in range(0, len(Y), 64)]).mean(axis=0)
     med = np.median(R)
     mad = 1.4826 * np.median(np.abs(R - med))

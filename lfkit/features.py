@@ -28,7 +28,7 @@ from lfkit.errors import DataError, ParameterError, check_positive_int
 from lfkit.cepstrum import dct_matrix, mfcc
 from lfkit.mel import (
     _check_sr,
-    _db,
+    db_scale,
     fft_frequencies,
     hann_window,
     mel_filterbank,
@@ -37,7 +37,7 @@ from lfkit.mel import (
     power_to_db,
 )
 from lfkit.pcen import pcen, pcen_b, pcen_core
-from lfkit.waveform import _resampled_length, chunk, iter_chunks, resample  # re-exported
+from lfkit.waveform import resampled_length, chunk, iter_chunks, resample  # re-exported
 
 __all__ = [
     "stft_power",
@@ -107,7 +107,7 @@ def _n_frames(n_samples: int, n_fft: int, hop_length: int) -> int:
 # ---------------------------------------------------------------- STFT
 
 
-def _power_tf(Y: np.ndarray, n_fft: int, hop_length: int, lo: int = 0, hi: int | None = None):
+def power_tf(Y: np.ndarray, n_fft: int, hop_length: int, lo: int = 0, hi: int | None = None):
     """Power of ``Y`` (b, n) as a (b, n_frames, hi - lo) float32 array (FFT bins lo:hi).
 
     The FFT runs in float64 (numpy's float32 rFFT measures ~4x slower) over
@@ -183,7 +183,7 @@ def stft_power_batch(Y, n_fft: int, hop_length: int) -> np.ndarray:
     hop_length = check_positive_int("hop_length", hop_length)
     Y = _as_audio(Y, 2, "Y")
     _check_length(Y.shape[-1], n_fft)
-    return np.ascontiguousarray(_power_tf(Y, n_fft, hop_length).transpose(0, 2, 1))
+    return np.ascontiguousarray(power_tf(Y, n_fft, hop_length).transpose(0, 2, 1))
 
 
 # ---------------------------------------------------------------- the whole front end
@@ -255,14 +255,14 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _transform(P: np.ndarray, kern: FrontendKernels, config: FrontendConfig) -> np.ndarray:
+def transform_power(P: np.ndarray, kern: FrontendKernels, config: FrontendConfig) -> np.ndarray:
     """Power (b, T, n_freq) float32 -> the config's kind, still (b, T, F), per-clip norm."""
     axes = (-2, -1)
     kind = config.kind
     if kind == "linear":
         S = P
     elif kind == "log":
-        S = _db(P, 1.0, 1e-10, None, axes)
+        S = db_scale(P, 1.0, 1e-10, None, axes)
     elif kind == "whiten":
         from lfkit.floor import whiten_db
 
@@ -276,7 +276,7 @@ def _transform(P: np.ndarray, kern: FrontendKernels, config: FrontendConfig) -> 
             b = pcen_b(kern.sr, config.hop_length, PCEN.time_constant)
             S = pcen_core(S, b, PCEN.gain, PCEN.bias, PCEN.power, PCEN.eps, time_axis=-2)
         elif kind in ("logmel", "mfcc"):
-            S = _db(S, 1.0, 1e-10, LOGMEL_TOP_DB, axes)
+            S = db_scale(S, 1.0, 1e-10, LOGMEL_TOP_DB, axes)
             if kind == "mfcc":
                 S = S @ kern.dct_t
     if config.norm == "standard":
@@ -303,7 +303,7 @@ def output_shape(config: FrontendConfig, sr: float, n_samples: int) -> tuple[int
     (n_features, n_frames) : tuple of int
     """
     if config.sr is not None and config.sr != sr:
-        n_samples = _resampled_length(n_samples, sr, config.sr)
+        n_samples = resampled_length(n_samples, sr, config.sr)
     kern = frontend_kernels(config, sr)
     return kern.n_out, _n_frames(int(n_samples), config.n_fft, config.hop_length)
 
@@ -370,6 +370,6 @@ def spectrogram_batch(Y, sr: float, config: FrontendConfig) -> np.ndarray:
     out = np.empty((Y.shape[0], kern.n_out, n_frames), dtype=np.float32)
     block = max(1, _BLOCK_BYTES // (4 * n_frames * (kern.hi - kern.lo)))
     for i in range(0, Y.shape[0], block):
-        S = _transform(_power_tf(Y[i : i + block], n_fft, hop, kern.lo, kern.hi), kern, config)
+        S = transform_power(power_tf(Y[i : i + block], n_fft, hop, kern.lo, kern.hi), kern, config)
         out[i : i + block] = S.transpose(0, 2, 1)
     return out

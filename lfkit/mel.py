@@ -201,7 +201,7 @@ def hann_window(n_fft: int) -> np.ndarray:
 # ---------------------------------------------------------------- dB, norm
 
 
-def _db(S: np.ndarray, ref_value: float, amin: float, top_db, axes) -> np.ndarray:
+def db_scale(S: np.ndarray, ref_value: float, amin: float, top_db, axes) -> np.ndarray:
     out = np.maximum(S, np.asarray(amin, dtype=S.dtype))
     np.log10(out, out=out)
     out *= 10.0
@@ -244,7 +244,7 @@ def power_to_db(S, ref=1.0, amin: float = 1e-10, top_db: float | None = 80.0) ->
     if top_db is not None and top_db < 0:
         raise ParameterError(f"top_db={top_db!r} must be non-negative")
     ref_value = float(np.abs(ref(S) if callable(ref) else ref))
-    return _db(S, ref_value, amin, top_db, axes=None)
+    return db_scale(S, ref_value, amin, top_db, axes=None)
 
 
 def normalize(S, norm: str = "standard") -> np.ndarray:

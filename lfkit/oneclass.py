@@ -68,7 +68,7 @@ def _extractor_kwargs(arch: str, shape) -> dict:
     return {}
 
 
-def _net_embed(net, X: np.ndarray, device, batch_size: int = NET_BATCH) -> np.ndarray:
+def net_embed(net, X: np.ndarray, device, batch_size: int = NET_BATCH) -> np.ndarray:
     """The network's embeddings of spectrograms ``X`` (N, F, T), in evaluation mode, as numpy (N, D)."""
     import torch
 
@@ -156,7 +156,7 @@ def fit_extractor(ds, X_pos, pos_rows, cfg: OneClassConfig, aux=None, workers: i
     history, best = fit_classifier(net, X, y, len(names), cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay,
                                    cfg.val_fraction, cfg.patience, cfg.seed, cfg.device, with_eta(hooks, cfg.epochs))
     device = next(net.parameters()).device
-    return {"embed": lambda A: _net_embed(net, A, device), "arch": cfg.extractor, "net": net,
+    return {"embed": lambda A: net_embed(net, A, device), "arch": cfg.extractor, "net": net,
             "state": {"kind": "network", "classes": names}, "info": info, "history": history, "best": best}
 
 
@@ -214,9 +214,9 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
     if learned:
         check_sources(cfg, aux, background)
     if learned:
-        from lfkit.train import _device
+        from lfkit.train import torch_device
 
-        _device(cfg.device)
+        torch_device(cfg.device)
     ds = load_dataset(data, frontend_changes, workers=workers, auto=True, positive=positive, channel=channel)
     positive = _pick_positive(ds, positive, data)
     mask = np.array([lab == positive for lab in ds.labels])

@@ -270,16 +270,16 @@ def fit_siamese(net, X: np.ndarray, labels, cfg: SiameseConfig, hooks: dict | No
     """
     import torch
 
-    from lfkit.train import _as_input, _device, seed_everything
+    from lfkit.train import as_input, torch_device, seed_everything
 
     hooks = hooks or {}
-    dev = _device(cfg.device)
+    dev = torch_device(cfg.device)
     seed_everything(cfg.seed)
     _, y = np.unique(np.asarray(labels), return_inverse=True)
     tr, va, disjoint = class_split(np.asarray(labels), cfg.val_fraction, cfg.seed)
     if not disjoint and notice:
         notice("fewer than 4 identities: validation uses held-out clips of the training identities")
-    Xt = _as_input(X, None)
+    Xt = as_input(X, None)
     Xtr, ytr = Xt[tr], y[tr]
     net.to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -401,7 +401,7 @@ def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_c
         X, labels = with_aux(ds, aux, workers, notice)
     check_identities(labels, str(data))
     kw = dict(siamese_arch_kwargs(cfg.arch, cfg, ds.X.shape[1:]), **(arch_kwargs or {}))
-    from lfkit.train import _as_input, _device, seed_everything
+    from lfkit.train import as_input, torch_device, seed_everything
 
     seed_everything(cfg.seed)
     net = create_model(cfg.arch, **kw)
@@ -409,7 +409,7 @@ def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_c
     history, best = fit_siamese(net, X, labels, cfg, with_eta(hooks, cfg.epochs), notice)
     _, y = np.unique(np.asarray(labels), return_inverse=True)
     _, va, _ = class_split(np.asarray(labels), cfg.val_fraction, cfg.seed)
-    E_va = embed_array(net, _as_input(X[va], None), cfg.normalize, _device(cfg.device))
+    E_va = embed_array(net, as_input(X[va], None), cfg.normalize, torch_device(cfg.device))
     held = held_out(E_va, y[va], X[va], cfg, notice)
     seconds = time.perf_counter() - t0
     training = {"config": cfg.to_dict(), "best": best, "epochs_run": len(history), "seconds": seconds,

@@ -50,7 +50,7 @@ def stratified_split(y: np.ndarray, val_fraction: float, seed: int):
     return np.sort(np.array(tr, dtype=int)), np.sort(np.array(va, dtype=int))
 
 
-def _device(name: str):
+def torch_device(name: str):
     import torch
 
     from lfkit.resources import usable_device
@@ -62,7 +62,7 @@ def _device(name: str):
         raise ParameterError(f"device={name!r} is not a torch device (cpu, cuda, cuda:0)") from None
 
 
-def _as_input(X, kind):
+def as_input(X, kind):
     """(N, F, T) -> (N, 1, F, T); (N, n) waveforms -> (N, 1, n)."""
     import torch
 
@@ -193,11 +193,11 @@ def fit_classifier(net, X, y, n_outputs: int, epochs: int, batch_size: int, lr: 
     if not lr > 0:
         raise ParameterError(f"lr={lr!r} must be positive")
     hooks = hooks or {}
-    dev = _device(device)
+    dev = torch_device(device)
     seed_everything(seed)
     y = np.asarray(y, dtype=np.int64)
     tr, va = stratified_split(y, val_fraction, seed) if split is None else (np.asarray(split[0]), np.asarray(split[1]))
-    Xt = _as_input(X, None)
+    Xt = as_input(X, None)
     net.to(dev)
     loss_fn = _loss_fn(n_outputs, y[tr], dev)
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
@@ -387,7 +387,7 @@ def validation_threshold(net, X, y, val_idx, notice=None) -> tuple[float, float 
         if notice:
             notice(f"threshold: no validation split with both classes; using {DEFAULT_THRESHOLD:g}")
         return DEFAULT_THRESHOLD, None
-    logit = predict_logits(net, _as_input(X[val_idx], None))[:, 0]
+    logit = predict_logits(net, as_input(X[val_idx], None))[:, 0]
     p = 1.0 / (1.0 + np.exp(-logit.astype(np.float64)))
     threshold, bacc = balanced_accuracy_threshold(yv, p)
     if notice:

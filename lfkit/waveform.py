@@ -23,7 +23,7 @@ def _int_rate(name: str, value) -> int:
     return check_positive_int(name, value)
 
 
-def _resampled_length(n_samples: int, orig_sr, target_sr) -> int:
+def resampled_length(n_samples: int, orig_sr, target_sr) -> int:
     orig_sr, target_sr = _int_rate("sr", orig_sr), _int_rate("sr", target_sr)
     g = math.gcd(orig_sr, target_sr)
     up, down = target_sr // g, orig_sr // g

@@ -21,7 +21,7 @@ from lfkit.eta import format_eta, with_eta
 from lfkit.joint import (ClassicalFeatures, JointOneClass, choose_weight, classical_embedding,
                          fit_oneclass_joint, join_embeddings)
 from lfkit.metrics import roc_auc
-from lfkit.oneclass import _net_embed, build_detector
+from lfkit.oneclass import net_embed, build_detector
 from lfkit.siamese_joint import choose_siamese_weight, enrol_trials, open_set_threshold
 from lfkit.synth import synthesize
 
@@ -55,7 +55,7 @@ def _untrained_embed(shape):
 
     torch.manual_seed(0)
     net = create_model("ocspeccnn", n_outputs=4, freq_bins=max(16, -(-shape[0] // 4)))
-    return lambda X: _net_embed(net, X, "cpu")
+    return lambda X: net_embed(net, X, "cpu")
 
 
 @pytest.mark.parametrize("learned", ["untrained ocspeccnn", "noise"])
