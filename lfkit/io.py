@@ -116,7 +116,8 @@ class Clip(dict):
     * ``path``: the name the user sees (records, CSV rows);
     * ``_file``: what to open, a file or :data:`STDIO` (``-``, standard input);
     * ``_rel`` (``spectro`` only): its ``.npy`` path inside the output folder;
-    * any other key: a column of ``labels.csv`` (``label``, ``snr_db``...), passed through to records.
+    * any other key: a column of ``labels.csv`` (``label``, ``snr_db``...), passed through to records
+      (:func:`lfkit.records.clip_metadata`).
 
     How a run reads its clips (the channel, the sample rate to resample to,
     fixed chunks and their start and end) is the same for all of them and
@@ -132,11 +133,6 @@ class Clip(dict):
     @property
     def is_stdin(self) -> bool:
         return self["_file"] == STDIO
-
-    @property
-    def labels(self) -> dict:
-        """The metadata columns (every key but ``path`` and the private ``_`` ones)."""
-        return {k: v for k, v in self.items() if not k.startswith("_") and k != "path"}
 
 
 def find_inputs(inputs, allow_npy: bool = True) -> list[Clip]:
