@@ -212,13 +212,4 @@ def _draw_negatives(pairs, info, clip_s, n, seed):
 
 def _read_span(path, start: int, n: int) -> np.ndarray:
     """``n`` samples of ``path`` from sample ``start``, mono float32 (only that part is decoded)."""
-    import soundfile as sf
-
-    try:
-        y, _ = sf.read(str(path), start=start, frames=n, dtype="float32", always_2d=True)
-    except Exception as exc:  # noqa: BLE001 - libsndfile's errors vary
-        raise DataError(f"{path}: not a readable audio file ({exc})") from None
-    y = y.mean(axis=1)
-    if len(y) < n:
-        y = np.pad(y, (0, n - len(y)))
-    return y
+    return io.read_audio_span(path, start, n)

@@ -110,10 +110,7 @@ def _embedding_table(path, dim: int):
     side = next((c for c in (p.with_suffix(".csv"), Path(f"{p}.csv")) if c.exists()), None)
     if side is None:
         raise DataError(f"{path}: no {p.with_suffix('.csv').name} beside it (the labels of the embeddings)")
-    import csv
-
-    with open(side, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    rows, _ = io.read_csv_rows(side)
     if len(rows) != len(E):
         raise DataError(f"{side}: {len(rows)} rows for {len(E)} embeddings in {path}")
     if rows and "label" not in rows[0]:

@@ -58,10 +58,11 @@ from lfkit.io_files import AUDIO_EXTENSIONS, STDIO, atomic_dir, atomic_write, re
 
 # Audio (lfkit.io_audio) and tables (lfkit.io_tables) live beside this module and are re-exported here;
 # they take bytes through read_bytes and write_bytes below.
-from lfkit.io_audio import audio_chunk_blocks, audio_info, encode_wav, read_audio, write_audio  # noqa: E402
+from lfkit.io_audio import audio_chunk_blocks, audio_info, encode_wav, read_audio, read_audio_span, write_audio  # noqa: E402
 from lfkit.io_tables import (  # noqa: E402
     dumps,
     read_chunk_bounds,
+    read_csv_rows,
     read_json,
     read_jsonl,
     read_labels,

@@ -17,7 +17,7 @@ from lfkit import riff
 from lfkit.io_files import STDIO, read_bytes, write_bytes
 from lfkit.errors import DataError, ParameterError
 
-__all__ = ["read_audio", "audio_info", "audio_chunk_blocks", "encode_wav", "write_audio"]
+__all__ = ["read_audio", "read_audio_span", "audio_info", "audio_chunk_blocks", "encode_wav", "write_audio"]
 
 
 def read_audio(path, channel: int | None = None, data: bytes | None = None, max_bytes: int | None = None):
@@ -87,6 +87,24 @@ def _pick_channel(y: np.ndarray, channel: int | None, name: str) -> np.ndarray:
     if not 0 <= channel < y.shape[1]:
         raise ParameterError(f"channel={channel} is out of range: {name} has {y.shape[1]} channel(s)")
     return y[:, channel]
+
+
+def read_audio_span(path, start: int, n: int, channel: int | None = None) -> np.ndarray:
+    """``n`` samples of file ``path`` from sample ``start``, float32 (only that part is decoded).
+
+    A span running past the end is zero-padded to ``n``; ``channel`` as in
+    :func:`read_audio` (None: the mean of the channels).
+    """
+    import soundfile as sf
+
+    try:
+        y, _ = sf.read(str(path), start=start, frames=n, dtype="float32", always_2d=True)
+    except Exception as exc:  # noqa: BLE001 - libsndfile's errors vary
+        raise DataError(f"{path}: not a readable audio file ({exc})") from None
+    y = _pick_channel(y, channel, str(path))
+    if len(y) < n:
+        y = np.pad(y, (0, n - len(y)))
+    return y
 
 
 def audio_chunk_blocks(path, chunk_s: float, hop_s: float, block: int, channel: int | None = None):

@@ -20,7 +20,7 @@ from lfkit.config import FrontendConfig
 from lfkit.io_files import read_bytes, write_bytes
 from lfkit.errors import DataError
 
-__all__ = ["read_labels", "read_chunk_bounds", "write_csv", "dumps", "write_jsonl", "write_json", "read_json",
+__all__ = ["read_labels", "read_csv_rows", "read_chunk_bounds", "write_csv", "dumps", "write_jsonl", "write_json", "read_json",
            "read_jsonl"]
 
 
@@ -86,6 +86,14 @@ def read_labels(path) -> tuple[list[dict], Path]:
         more = f" and {len(absent) - 3} more" if len(absent) > 3 else ""
         raise DataError(f"{csv_path}: names missing file(s) {', '.join(absent[:3])}{more}")
     return rows, root
+
+
+def read_csv_rows(path) -> tuple[list[dict], list[str]]:
+    """The rows (dicts) and header of a CSV file, read as ``labels.csv`` is (bounded, BOM and UTF-16 aware)."""
+    text = reading.decode_text(read_bytes(path), str(path))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = [dict(r) for r in reader]
+    return rows, list(reader.fieldnames or [])
 
 
 def read_chunk_bounds(npy_path):

@@ -16,7 +16,6 @@ and ``lfkit eval --pairs`` (:func:`evaluate_pairs`). The scorer is
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
@@ -48,14 +47,13 @@ def read_pairs(path, need_same: bool = False):
         p = p / "pairs.csv"
     if not p.exists():
         raise DataError(f"{path}: no such pairs file")
-    with open(p, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        cols = reader.fieldnames or []
-        want = ("a", "b", "same") if need_same else ("a", "b")
-        missing = [c for c in want if c not in cols]
-        if missing:
-            raise DataError(f"{p}: missing column(s) {', '.join(missing)} (need {','.join(want)})")
-        rows = [dict(r) for r in reader]
+    from lfkit import io
+
+    rows, cols = io.read_csv_rows(p)
+    want = ("a", "b", "same") if need_same else ("a", "b")
+    missing = [c for c in want if c not in cols]
+    if missing:
+        raise DataError(f"{p}: missing column(s) {', '.join(missing)} (need {','.join(want)})")
     if not rows:
         raise DataError(f"{p}: no pairs")
     for r in rows:
