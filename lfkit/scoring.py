@@ -9,6 +9,8 @@ read is reported and skipped; the caller exits 1 at the end.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from lfkit import io
@@ -26,9 +28,11 @@ from lfkit.segments import (
     _target_sr,
     _views,
     blocks_or_raise,
+    chunk_rows,
     iter_segments,
     prepare_in_workers,
     read_segments,
+    stream_segments,
 )
 
 __all__ = ["load_scorers", "iter_segments", "score", "ensemble_name", "record_path", "error_record"]
@@ -38,7 +42,7 @@ def ensemble_name(scorers) -> str:
     return "+".join(s.name for s in scorers)
 
 
-def _score_many(pending, scorers, n_threads=None):
+def _score_many(pending, scorers, n_threads=None, skip=None):
     """Score the blocks of many clips in shared batches.
 
     Arrays of one view and shape are stacked across clips, so the network runs
@@ -50,6 +54,9 @@ def _score_many(pending, scorers, n_threads=None):
     n_threads : int or None
         Torch threads meanwhile (1 while worker processes hold the other cores:
         oversubscribed threads made the network several times slower).
+    skip : list or None
+        Per model, a row shape left out (its rows are scored elsewhere, with a
+        long file's: :func:`_stream_long`); their entries stay None.
 
     Returns
     -------
@@ -57,28 +64,39 @@ def _score_many(pending, scorers, n_threads=None):
         ``out[clip][block][model]``: that model's result dicts for the block's rows.
     """
     out = [[[None] * len(scorers) for _ in blocks] for _, blocks in pending]
-    if all(s.net is None for s in scorers):  # classical models: numpy only, torch never imported
-        _score_into(out, pending, scorers)
-        return out
-    import torch
-
-    saved = torch.get_num_threads()
-    if n_threads:
-        torch.set_num_threads(n_threads)
-    try:
-        _score_into(out, pending, scorers)
-    finally:
-        torch.set_num_threads(saved)
+    with _torch_threads(scorers, n_threads):
+        _score_into(out, pending, scorers, skip)
     return out
 
 
-def _score_into(out, pending, scorers):
+class _torch_threads:
+    """Torch's thread count set to ``n`` meanwhile (nothing, and torch never imported, for classical models)."""
+
+    def __init__(self, scorers, n):
+        self.n = n if n and any(s.net is not None for s in scorers) else None
+
+    def __enter__(self):
+        if self.n:
+            import torch
+
+            self.saved = torch.get_num_threads()
+            torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        if self.n:
+            import torch
+
+            torch.set_num_threads(self.saved)
+
+
+def _score_into(out, pending, scorers, skip=None):
     for j, s in enumerate(scorers):
         groups = {}
         for ci, (_, blocks) in enumerate(pending):
             for bi, (_, _, arrays) in enumerate(blocks):
                 X = arrays[s.view]
-                groups.setdefault(X.shape[1:], []).append((ci, bi, X))
+                if skip is None or X.shape[1:] != skip[j]:
+                    groups.setdefault(X.shape[1:], []).append((ci, bi, X))
         for items in groups.values():
             X = items[0][2] if len(items) == 1 else np.concatenate([x for _, _, x in items])
             res = _batched(s, X)
@@ -90,6 +108,14 @@ def _score_into(out, pending, scorers):
 
 def _records_for(clip, blocks, scorers, threshold, name, aggregate, scored):
     """Turn one clip's scored blocks (``scored[block][model]``, from :func:`_score_many`) into records."""
+    per_chunk = _window_records(clip, blocks, scorers, name, scored)
+    if aggregate:
+        per_chunk = best_chunk(per_chunk)
+    return _finish_records(clip, per_chunk, scorers, threshold)
+
+
+def _window_records(clip, blocks, scorers, name, scored):
+    """One bare record per row of ``blocks`` (score, probability, times), before the decision and metadata."""
     per_chunk = []
     for (starts, ends, _), results in zip(blocks, scored):
         for i in range(len(results[0])):
@@ -100,8 +126,11 @@ def _records_for(clip, blocks, scorers, threshold, name, aggregate, scored):
                 probability=float(np.mean(probs)) if len(probs) == len(parts) else None,
                 extra=parts[0] if len(scorers) == 1 else None,
                 start=None if starts is None else starts[i], end=None if ends is None else ends[i]))
-    if aggregate:
-        per_chunk = best_chunk(per_chunk)
+    return per_chunk
+
+
+def _finish_records(clip, per_chunk, scorers, threshold):
+    """The decision, the model's target and the clip's metadata added to bare records (in place)."""
     meta = clip_metadata(clip)
     target = scorers[0].positive
     for rec in per_chunk:
@@ -229,12 +258,19 @@ def check_chunk_fits(chunk_s, chunk_hop_s, scorers, sr) -> None:
 
 def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, workers, report, notice, progress,
               post=None, executor=None):
-    """Score ``clips`` into ``sink`` in input order; returns (bad inputs, good inputs), resumed ones included."""
-    sink.keep_groups(_batch_start(sink.groups))  # resume at a batch boundary: the same batches, the same bits
+    """Score ``clips`` into ``sink`` in input order; returns (bad inputs, good inputs), resumed ones included.
+
+    A long file (more than one block of ``STREAM_BLOCK`` chunks, read here
+    rather than in a worker) is streamed (:func:`_stream_long`): memory stays
+    flat in its length, and its records are the bytes a materialised run writes.
+    """
+    # resume at a batch boundary: the same batches, the same bits
+    sink.keep_groups(_batch_start(sink.groups, lambda path: chunk_rows(path, plan)))
     todo = [c for c in clips if not sink.skip(record_path(c))]
     n_bad = sink.done_errors
     n_good = len(clips) - len(todo) - n_bad
     held = []  # error records wait for the first good one: a batch where nothing scores writes nothing
+    n_threads = 1 if workers > 1 else None
 
     def emit(recs, ok):
         nonlocal n_good
@@ -260,9 +296,9 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
     is_short = {id(c) for c in short}
     pending, n_pending = [], 0  # clips whose blocks wait for one shared forward pass
 
-    def flush():  # in input order: a bad input's error record waits its turn among the good ones
+    def flush(scored=None):  # in input order: a bad input's error record waits its turn among the good ones
         ready = [(c, b) for c, b in pending if not isinstance(b, Exception)]
-        scored = iter(_score_many(ready, scorers, 1 if workers > 1 else None))
+        scored = iter(scored if scored is not None else _score_many(ready, scorers, n_threads))
         for clip, blocks in pending:
             if isinstance(blocks, Exception):
                 fail(clip, blocks)
@@ -278,6 +314,13 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
             emit(recs, True)
         pending.clear()
 
+    def prepare(clip, blocks):
+        for _, _, arrays in blocks:
+            for s in scorers:
+                s.check_input(arrays[s.view], clip["path"])
+                arrays[s.view] = s.fit_input(arrays[s.view])
+        return blocks
+
     for clip in todo:
         while id(clip) in is_short and id(clip) not in results:  # consume workers' results in order
             c, res = next(arriving)
@@ -286,14 +329,39 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
             if progress:
                 progress(done, len(clips))
         res = results.pop(id(clip), None)  # None: standard input, or a long file streamed here
+        fitted = False
+        if res is None and clip["_file"] != io.STDIO:
+            notes, head = [], []
+            gen = stream_segments(clip, views, plan, notes)
+            try:
+                head = [prepare(clip, [b])[0] for b in itertools.islice(gen, 2)]
+            except LfkitError as exc:
+                res = (exc, notes)
+            for note in notes if res is None else ():
+                if notice:
+                    notice(note)
+            if res is None and len(head) == 2:
+                try:
+                    scored, spool = _stream_long(clip, head, gen, pending, scorers, threshold, name, aggregate,
+                                                 post, n_threads, prepare)
+                except LfkitError as exc:  # as a materialised run: the file's error waits among the pending
+                    pending.append((clip, exc))
+                    continue
+                flush(scored)
+                parts = spool.parts()
+                emit(next(parts, []), True)
+                for part in parts:
+                    sink.write(part)
+                n_pending = 0
+                continue
+            if res is None:  # one block: scored with the pending clips, as any other
+                res, fitted = (head, []), True
         if res is None:
             res = read_segments(clip, views, plan)
         try:
             blocks = blocks_or_raise(res, notice)
-            for _, _, arrays in blocks:
-                for s in scorers:
-                    s.check_input(arrays[s.view], clip["path"])
-                    arrays[s.view] = s.fit_input(arrays[s.view])
+            if not fitted:
+                prepare(clip, blocks)
         except LfkitError as exc:
             pending.append((clip, exc))
             continue
@@ -306,17 +374,132 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
     return n_bad, n_good
 
 
-def _batch_start(groups) -> int:
+def _stream_long(clip, head, gen, pending, scorers, threshold, name, aggregate, post, n_threads, prepare):
+    """Score a long file as its blocks are read: the batches, and the bytes, of a materialised run.
+
+    A materialised run stacks the file's rows after the pending clips' rows of
+    the same shape and cuts ``NET_BATCH`` batches from the whole; here a
+    :class:`~lfkit.scoring_stream.RowBatcher` per model gets the pending rows of
+    the file's shape, then the file's blocks one at a time, and each block's
+    records are made once its rows have scored. Pending clips are scored but
+    not written (the caller writes them, then the file).
+
+    Parameters
+    ----------
+    head : list
+        The file's first two blocks (already read and fitted); ``gen`` yields the rest.
+    pending : list of (clip, blocks or error)
+        Clips waiting for a forward pass; left as they are.
+    prepare : callable(clip, blocks) -> blocks
+        Checks and fits a block for the models.
+
+    Returns
+    -------
+    scored : list
+        ``scored[ready clip][block][model]`` for the pending clips that are not errors.
+    spool : Spool
+        The file's records, block by block (events, best chunk or windows, as ``post`` and ``aggregate`` say).
+
+    Raises
+    ------
+    LfkitError
+        The file failed (unreadable block, NaN, a non-finite score...); nothing was written.
+    """
+    from lfkit.scoring_stream import BestChunk, RowBatcher, Spool
+
+    ready = [(c, b) for c, b in pending if not isinstance(b, Exception)]
+    shapes = [head[0][2][s.view].shape[1:] for s in scorers]
+    batchers = [RowBatcher(s.score_batch) for s in scorers]
+    with _torch_threads(scorers, n_threads):
+        scored = _score_many(ready, scorers, None, skip=shapes)
+        for j, s in enumerate(scorers):
+            for _, blocks in ready:
+                for _, _, arrays in blocks:
+                    if arrays[s.view].shape[1:] == shapes[j]:
+                        batchers[j].add(arrays[s.view])
+        n_prefix = [b.n_rows + b.available() for b in batchers]
+        best = BestChunk() if aggregate else None
+        stream = post.stream() if post is not None and not aggregate else None
+        spool = Spool()
+        try:
+            waiting = []  # (starts, ends, rows) whose results are not all in yet
+
+            def drain(final=False):
+                while waiting:
+                    if not final and any(b.available() < p + waiting[0][2] for b, p in zip(batchers, n_prefix)):
+                        return
+                    if any(n_prefix):  # the pending clips' rows come first
+                        _fill_prefix(scored, ready, scorers, shapes, batchers, n_prefix)
+                    starts, ends, n = waiting.pop(0)
+                    res = [b.take(n) for b in batchers]
+                    bare = _window_records(clip, [(starts, ends, None)], scorers, name, [res])
+                    if best is not None:
+                        best.feed(bare)
+                        continue
+                    recs = finite_records(_finish_records(clip, bare, scorers, threshold), clip["path"])
+                    spool.add(stream.feed(recs) if stream is not None else recs)
+
+            for starts, ends, arrays in itertools.chain(head, (prepare(clip, [b])[0] for b in gen)):
+                for j, s in enumerate(scorers):
+                    if arrays[s.view].shape[1:] != shapes[j]:
+                        raise DataError(f"{clip['path']}: chunks of another shape half-way through the file")
+                    batchers[j].add(arrays[s.view])
+                waiting.append((starts, ends, len(arrays[scorers[0].view])))
+                drain()
+            for b in batchers:
+                b.finish()
+            drain(final=True)
+            if any(n_prefix):
+                _fill_prefix(scored, ready, scorers, shapes, batchers, n_prefix)
+            if best is not None:
+                recs = finite_records(_finish_records(clip, best.records(), scorers, threshold), clip["path"])
+                spool.add(post(recs) if post is not None else recs)
+            elif stream is not None:
+                spool.add(stream.close())
+        except BaseException:
+            spool.close()
+            raise
+    return scored, spool
+
+
+def _fill_prefix(scored, ready, scorers, shapes, batchers, n_prefix):
+    """Hand the pending clips' rows of the long file's shape their results (the first a batcher gives)."""
+    for j, s in enumerate(scorers):
+        if not n_prefix[j]:
+            continue
+        for ci, (_, blocks) in enumerate(ready):
+            for bi, (_, _, arrays) in enumerate(blocks):
+                if arrays[s.view].shape[1:] == shapes[j]:
+                    scored[ci][bi][j] = batchers[j].take(len(arrays[s.view]))
+        n_prefix[j] = 0
+
+
+def _batch_start(groups, rows=None) -> int:
     """How many resumed inputs end at a boundary of the shared forward batches.
 
     The network's float results can differ in the last bits with the batch's
     composition, so a resumed run restarts where a batch of the original
     run began (replaying :func:`_score_to`'s rule: a batch closes once it
     holds ``STREAM_BLOCK`` rows); its records are then the original's to the bit.
+
+    Parameters
+    ----------
+    groups : list of (path, records, offset)
+        The resumed inputs (:class:`lfkit.streaming.RecordSink`'s ``groups``).
+    rows : callable(path) -> int or None, optional
+        The rows an input was scored as (:func:`lfkit.segments.chunk_rows`),
+        where its records do not say (events, or windows left out by
+        ``min_score``); None: count its records (``n_chunks`` for a best chunk).
     """
     k = n = 0
-    for i, (_, recs, _) in enumerate(groups, 1):
-        n += sum(0 if "error" in r else int(r.get("n_chunks", 1)) for r in recs)
+    for i, (path, recs, _) in enumerate(groups, 1):
+        if any("error" in r for r in recs):
+            m = 0
+        else:
+            m = rows(path) if rows is not None else None
+            if m is None:
+                m = sum(int(r.get("n_chunks", 1)) for r in recs)
+        n += m
         if n >= STREAM_BLOCK:
             k, n = i, 0
     return k
