@@ -16,10 +16,10 @@ import numpy as np
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_device, check_number
 from lfkit.inference.scorers import load_scorers
-from lfkit.parallel import net_batches, warm_workers
+from lfkit.parallel import warm_workers
 from lfkit.resources import cap_workers
-from lfkit.records import (add_metadata, best_chunk, check_compatible, clip_metadata, decide, error_record,
-                           finite_records, make_record, record_path)
+from lfkit.records import best_chunk, check_compatible, error_record, finite_records, record_path
+from lfkit.scoring_stream import finish_records, score_many, stream_long, window_records
 from lfkit.streaming import RecordSink
 from lfkit.segments import (
     STREAM_BLOCK,
@@ -42,107 +42,12 @@ def ensemble_name(scorers) -> str:
     return "+".join(s.name for s in scorers)
 
 
-def _score_many(pending, scorers, n_threads=None, skip=None):
-    """Score the blocks of many clips in shared batches.
-
-    Arrays of one view and shape are stacked across clips, so the network runs
-    on batches of up to ``NET_BATCH`` (256) rather than one tiny forward pass per clip.
-
-    Parameters
-    ----------
-    pending : list of (clip, blocks)
-    n_threads : int or None
-        Torch threads meanwhile (1 while worker processes hold the other cores:
-        oversubscribed threads made the network several times slower).
-    skip : list or None
-        Per model, a row shape left out (its rows are scored elsewhere, with a
-        long file's: :func:`_stream_long`); their entries stay None.
-
-    Returns
-    -------
-    list
-        ``out[clip][block][model]``: that model's result dicts for the block's rows.
-    """
-    out = [[[None] * len(scorers) for _ in blocks] for _, blocks in pending]
-    with _torch_threads(scorers, n_threads):
-        _score_into(out, pending, scorers, skip)
-    return out
-
-
-class _torch_threads:
-    """Torch's thread count set to ``n`` meanwhile (nothing, and torch never imported, for classical models)."""
-
-    def __init__(self, scorers, n):
-        self.n = n if n and any(s.net is not None for s in scorers) else None
-
-    def __enter__(self):
-        if self.n:
-            import torch
-
-            self.saved = torch.get_num_threads()
-            torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc):
-        if self.n:
-            import torch
-
-            torch.set_num_threads(self.saved)
-
-
-def _score_into(out, pending, scorers, skip=None):
-    for j, s in enumerate(scorers):
-        groups = {}
-        for ci, (_, blocks) in enumerate(pending):
-            for bi, (_, _, arrays) in enumerate(blocks):
-                X = arrays[s.view]
-                if skip is None or X.shape[1:] != skip[j]:
-                    groups.setdefault(X.shape[1:], []).append((ci, bi, X))
-        for items in groups.values():
-            X = items[0][2] if len(items) == 1 else np.concatenate([x for _, _, x in items])
-            res = _batched(s, X)
-            k = 0
-            for ci, bi, x in items:
-                out[ci][bi][j] = res[k : k + len(x)]
-                k += len(x)
-
-
 def _records_for(clip, blocks, scorers, threshold, name, aggregate, scored):
-    """Turn one clip's scored blocks (``scored[block][model]``, from :func:`_score_many`) into records."""
-    per_chunk = _window_records(clip, blocks, scorers, name, scored)
+    """Turn one clip's scored blocks (``scored[block][model]``, from :func:`lfkit.scoring_stream.score_many`) into records."""
+    per_chunk = window_records(clip, blocks, scorers, name, scored)
     if aggregate:
         per_chunk = best_chunk(per_chunk)
-    return _finish_records(clip, per_chunk, scorers, threshold)
-
-
-def _window_records(clip, blocks, scorers, name, scored):
-    """One bare record per row of ``blocks`` (score, probability, times), before the decision and metadata."""
-    per_chunk = []
-    for (starts, ends, _), results in zip(blocks, scored):
-        for i in range(len(results[0])):
-            parts = [r[i] for r in results]
-            probs = [p["probability"] for p in parts if p.get("probability") is not None]
-            per_chunk.append(make_record(
-                clip, name, score=float(np.mean([p["score"] for p in parts])),
-                probability=float(np.mean(probs)) if len(probs) == len(parts) else None,
-                extra=parts[0] if len(scorers) == 1 else None,
-                start=None if starts is None else starts[i], end=None if ends is None else ends[i]))
-    return per_chunk
-
-
-def _finish_records(clip, per_chunk, scorers, threshold):
-    """The decision, the model's target and the clip's metadata added to bare records (in place)."""
-    meta = clip_metadata(clip)
-    target = scorers[0].positive
-    for rec in per_chunk:
-        decide(rec, threshold)
-        if target is not None:
-            rec["target"] = target
-        add_metadata(rec, meta)
-    return per_chunk
-
-
-def _batched(scorer, X):
-    return net_batches(scorer.score_batch, X) or []
+    return finish_records(clip, per_chunk, scorers, threshold)
 
 
 def check_score_options(threshold=None, chunk_s=None, chunk_hop_s=None, workers: int = 1, device: str = "cpu",
@@ -261,7 +166,7 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
     """Score ``clips`` into ``sink`` in input order; returns (bad inputs, good inputs), resumed ones included.
 
     A long file (more than one block of ``STREAM_BLOCK`` chunks, read here
-    rather than in a worker) is streamed (:func:`_stream_long`): memory stays
+    rather than in a worker) is streamed (:func:`~lfkit.scoring_stream.stream_long`): memory stays
     flat in its length, and its records are the bytes a materialised run writes.
     """
     # resume at a batch boundary: the same batches, the same bits
@@ -298,7 +203,7 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
 
     def flush(scored=None):  # in input order: a bad input's error record waits its turn among the good ones
         ready = [(c, b) for c, b in pending if not isinstance(b, Exception)]
-        scored = iter(scored if scored is not None else _score_many(ready, scorers, n_threads))
+        scored = iter(scored if scored is not None else score_many(ready, scorers, n_threads))
         for clip, blocks in pending:
             if isinstance(blocks, Exception):
                 fail(clip, blocks)
@@ -342,7 +247,7 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
                     notice(note)
             if res is None and len(head) == 2:
                 try:
-                    scored, spool = _stream_long(clip, head, gen, pending, scorers, threshold, name, aggregate,
+                    scored, spool = stream_long(clip, head, gen, pending, scorers, threshold, name, aggregate,
                                                  post, n_threads, prepare)
                 except LfkitError as exc:  # as a materialised run: the file's error waits among the pending
                     pending.append((clip, exc))
@@ -372,106 +277,6 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
             n_pending = 0
     flush()
     return n_bad, n_good
-
-
-def _stream_long(clip, head, gen, pending, scorers, threshold, name, aggregate, post, n_threads, prepare):
-    """Score a long file as its blocks are read: the batches, and the bytes, of a materialised run.
-
-    A materialised run stacks the file's rows after the pending clips' rows of
-    the same shape and cuts ``NET_BATCH`` batches from the whole; here a
-    :class:`~lfkit.scoring_stream.RowBatcher` per model gets the pending rows of
-    the file's shape, then the file's blocks one at a time, and each block's
-    records are made once its rows have scored. Pending clips are scored but
-    not written (the caller writes them, then the file).
-
-    Parameters
-    ----------
-    head : list
-        The file's first two blocks (already read and fitted); ``gen`` yields the rest.
-    pending : list of (clip, blocks or error)
-        Clips waiting for a forward pass; left as they are.
-    prepare : callable(clip, blocks) -> blocks
-        Checks and fits a block for the models.
-
-    Returns
-    -------
-    scored : list
-        ``scored[ready clip][block][model]`` for the pending clips that are not errors.
-    spool : Spool
-        The file's records, block by block (events, best chunk or windows, as ``post`` and ``aggregate`` say).
-
-    Raises
-    ------
-    LfkitError
-        The file failed (unreadable block, NaN, a non-finite score...); nothing was written.
-    """
-    from lfkit.scoring_stream import BestChunk, RowBatcher, Spool
-
-    ready = [(c, b) for c, b in pending if not isinstance(b, Exception)]
-    shapes = [head[0][2][s.view].shape[1:] for s in scorers]
-    batchers = [RowBatcher(s.score_batch) for s in scorers]
-    with _torch_threads(scorers, n_threads):
-        scored = _score_many(ready, scorers, None, skip=shapes)
-        for j, s in enumerate(scorers):
-            for _, blocks in ready:
-                for _, _, arrays in blocks:
-                    if arrays[s.view].shape[1:] == shapes[j]:
-                        batchers[j].add(arrays[s.view])
-        n_prefix = [b.n_rows + b.available() for b in batchers]
-        best = BestChunk() if aggregate else None
-        stream = post.stream() if post is not None and not aggregate else None
-        spool = Spool()
-        try:
-            waiting = []  # (starts, ends, rows) whose results are not all in yet
-
-            def drain(final=False):
-                while waiting:
-                    if not final and any(b.available() < p + waiting[0][2] for b, p in zip(batchers, n_prefix)):
-                        return
-                    if any(n_prefix):  # the pending clips' rows come first
-                        _fill_prefix(scored, ready, scorers, shapes, batchers, n_prefix)
-                    starts, ends, n = waiting.pop(0)
-                    res = [b.take(n) for b in batchers]
-                    bare = _window_records(clip, [(starts, ends, None)], scorers, name, [res])
-                    if best is not None:
-                        best.feed(bare)
-                        continue
-                    recs = finite_records(_finish_records(clip, bare, scorers, threshold), clip["path"])
-                    spool.add(stream.feed(recs) if stream is not None else recs)
-
-            for starts, ends, arrays in itertools.chain(head, (prepare(clip, [b])[0] for b in gen)):
-                for j, s in enumerate(scorers):
-                    if arrays[s.view].shape[1:] != shapes[j]:
-                        raise DataError(f"{clip['path']}: chunks of another shape half-way through the file")
-                    batchers[j].add(arrays[s.view])
-                waiting.append((starts, ends, len(arrays[scorers[0].view])))
-                drain()
-            for b in batchers:
-                b.finish()
-            drain(final=True)
-            if any(n_prefix):
-                _fill_prefix(scored, ready, scorers, shapes, batchers, n_prefix)
-            if best is not None:
-                recs = finite_records(_finish_records(clip, best.records(), scorers, threshold), clip["path"])
-                spool.add(post(recs) if post is not None else recs)
-            elif stream is not None:
-                spool.add(stream.close())
-        except BaseException:
-            spool.close()
-            raise
-    return scored, spool
-
-
-def _fill_prefix(scored, ready, scorers, shapes, batchers, n_prefix):
-    """Hand the pending clips' rows of the long file's shape their results (the first a batcher gives)."""
-    for j, s in enumerate(scorers):
-        if not n_prefix[j]:
-            continue
-        for ci, (_, blocks) in enumerate(ready):
-            for bi, (_, _, arrays) in enumerate(blocks):
-                if arrays[s.view].shape[1:] == shapes[j]:
-                    scored[ci][bi][j] = batchers[j].take(len(arrays[s.view]))
-        n_prefix[j] = 0
 
 
 def _batch_start(groups, rows=None) -> int:

@@ -1,7 +1,7 @@
 """Long recordings stream block by block: the same records as a materialised run, memory flat in length.
 
 A file longer than ten minutes is read and scored here one block of
-``STREAM_BLOCK`` chunks at a time (:func:`lfkit.scoring._stream_long`). The
+``STREAM_BLOCK`` chunks at a time (:func:`lfkit.scoring_stream.stream_long`). The
 reference is the materialised path (every block of the file read first,
 as short files are), forced by declaring no file long: the bytes must be equal,
 for windows, events, a best chunk and a small network scored after short
