@@ -21,7 +21,7 @@ from __future__ import annotations
 from lfkit.errors import ParameterError, check_number
 from lfkit.records import add_metadata, decide
 
-__all__ = ["keep_min_score", "merge_windows", "EventMerger", "event_band", "post_processor"]
+__all__ = ["keep_min_score", "merge_windows", "EventMerger", "FileEvents", "event_band", "post_processor"]
 
 #: Keys of a window record that an event does not carry over (it has its own).
 _WINDOW_KEYS = {"start", "end", "score", "probability", "decision", "n_chunks", "best_start", "best_end"}
@@ -90,31 +90,17 @@ class EventMerger:
 
     def file(self, records) -> list:
         """Events (and error records) of one file's window records."""
-        out, runs, run = [], [], []
-        for r in records:
-            if "score" not in r:
-                out.append(r)
-                continue
-            if r["score"] >= self.threshold:
-                run.append(r)
-            elif run:
-                runs.append(run)
-                run = []
+        events = self.stream()
+        events.feed(records)
+        return events.close()
 
-        if run:
-            runs.append(run)
-        merged = []
-        for run in runs:
-            if merged and self.gap_s > 0 and run[0].get("start", 0.0) - merged[-1][-1].get("end", 0.0) <= self.gap_s:
-                merged[-1].extend(run)
-            else:
-                merged.append(list(run))
-        hop = _hop(records)
-        return out + [self._event(run, hop) for run in merged]
+    def stream(self) -> "FileEvents":
+        """A :class:`FileEvents` for one file whose windows come in blocks (a long recording)."""
+        return FileEvents(self)
 
     def _event(self, run, hop) -> dict:
-        first, final = run[0], run[-1]
-        peak = max(run, key=lambda r: r["score"])
+        """One event of a run ``[first, final, peak, n_windows]`` (see :class:`FileEvents`)."""
+        first, final, peak, n = run
         ev = {"path": first["path"], "model": first.get("model")}
         if "start" in first:
             c0 = (first["start"] + first["end"]) / 2
@@ -129,15 +115,64 @@ class EventMerger:
         if "start" in first:
             ev["peak_time"] = round((peak["start"] + peak["end"]) / 2, 6)
             ev["windows_start"], ev["windows_end"] = first["start"], final["end"]
-        ev["n_windows"] = len(run)
+        ev["n_windows"] = n
         decide(ev, self.threshold)  # True: the peak is at or above it
         return add_metadata(ev, {k: v for k, v in first.items() if k not in _WINDOW_KEYS})
 
 
-def _hop(records) -> float:
-    """The hop between a file's windows in seconds (0 for a single window)."""
-    starts = [r["start"] for r in records if "start" in r]
-    return min((b - a for a, b in zip(starts, starts[1:]) if b > a), default=0.0)
+class FileEvents:
+    """One file's windows fed block by block (in time order); :meth:`close` returns its events.
+
+    Holds only each run's first, last and peak window (and its length), so
+    memory does not grow with the file; the events are those
+    :meth:`EventMerger.file` gives for all the windows at once, byte for
+    byte, including a run that spans two blocks.
+    """
+
+    def __init__(self, merger: EventMerger):
+        self.m = merger
+        self.errors, self.merged, self.run = [], [], None  # runs: [first, final, peak, n]
+        self.last_start, self.hop = None, None
+
+    def feed(self, records) -> None:
+        thr = self.m.threshold
+        for r in records:
+            if "start" in r:
+                if self.last_start is not None and r["start"] > self.last_start:
+                    d = r["start"] - self.last_start
+                    self.hop = d if self.hop is None else min(self.hop, d)
+                self.last_start = r["start"]
+            if "score" not in r:
+                self.errors.append(r)
+            elif r["score"] >= thr:
+                run = self.run
+                if run is None:
+                    self.run = [r, r, r, 1]
+                else:
+                    run[1] = r
+                    run[3] += 1
+                    if r["score"] > run[2]["score"]:
+                        run[2] = r
+            elif self.run is not None:
+                self._close_run()
+
+    def _close_run(self) -> None:
+        run, self.run = self.run, None
+        last = self.merged[-1] if self.merged else None
+        if last is not None and self.m.gap_s > 0 and run[0].get("start", 0.0) - last[1].get("end", 0.0) <= self.m.gap_s:
+            last[1] = run[1]
+            last[3] += run[3]
+            if run[2]["score"] > last[2]["score"]:
+                last[2] = run[2]
+        else:
+            self.merged.append(run)
+
+    def close(self) -> list:
+        """The file's error records, then its events (see :meth:`EventMerger.file`)."""
+        if self.run is not None:
+            self._close_run()
+        hop = self.hop or 0.0
+        return self.errors + [self.m._event(run, hop) for run in self.merged]
 
 
 def merge_windows(records, threshold, gap_s: float = 0.0, band=None) -> list:
@@ -178,5 +213,26 @@ def post_processor(scorers, threshold, fmt, min_score, detections, gap_s):
             recs = merger.file(recs)
         return keep_min_score(recs, min_score) if min_score is not None else recs
 
+    def stream():
+        """For one long file fed block by block: ``feed(recs)`` -> records to write now, ``close()`` -> the rest."""
+        return _PostStream(merger.stream() if merger is not None else None, min_score)
+
     post.band = band
+    post.stream = stream
     return post
+
+
+class _PostStream:
+    def __init__(self, events, min_score):
+        self.events, self.min_score = events, min_score
+
+    def feed(self, recs) -> list:
+        if self.events is not None:
+            self.events.feed(recs)
+            return []
+        return keep_min_score(recs, self.min_score) if self.min_score is not None else recs
+
+    def close(self) -> list:
+        if self.events is None:
+            return []
+        return keep_min_score(self.events.close(), self.min_score) if self.min_score is not None else self.events.close()

@@ -47,15 +47,18 @@ def iter_embeddings(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool 
     ``E`` has shape (n, D), float32; ``rows`` one dict per row (``path``,
     ``start``, ``end`` and the clip's metadata; ``row`` is left to the writer).
     """
-    from lfkit.segments import ReadPlan, _views, blocks_or_raise, read_segments
+    from lfkit.segments import ReadPlan, _views, blocks_or_raise, read_segments, stream_segments
 
     views = _views([scorer])
     plan = ReadPlan(scorer.sr, chunk_s, chunk_hop_s, scorer.n_samples, strict, channel)
     for clip in clips:
+        notes = []  # a file on disk is read a block at a time (a long one is never whole in memory)
         try:
-            blocks = blocks_or_raise(read_segments(clip, views, plan), notice)
+            blocks = (blocks_or_raise(read_segments(clip, views, plan), notice) if clip["_file"] == io.STDIO
+                      else stream_segments(clip, views, plan, notes))
             parts, rows = [], []
             for starts, ends, arrays in blocks:
+                _pass_notes(notes, notice)
                 X = arrays[scorer.view]
                 scorer.check_input(X, clip["path"])
                 X = scorer.fit_input(X)
@@ -70,10 +73,19 @@ def iter_embeddings(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool 
             if not np.isfinite(E).all():
                 raise DataError(f"{clip['path']}: the embedding holds NaN or Inf (sample values too large?)")
         except LfkitError as exc:
+            _pass_notes(notes, notice)
             if report:
                 report(str(exc))
             continue
         yield clip, E, rows
+
+
+def _pass_notes(notes, notice) -> None:
+    """Hand ``notice`` the notes gathered so far (such as a resampling notice), once each."""
+    for note in notes:
+        if notice:
+            notice(note)
+    notes.clear()
 
 
 def embed_clips(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool = False, report=None, notice=None,

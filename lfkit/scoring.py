@@ -9,6 +9,7 @@ read is reported and skipped; the caller exits 1 at the end.
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import numpy as np
@@ -16,10 +17,10 @@ import numpy as np
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_device, check_number
 from lfkit.inference.scorers import load_scorers
-from lfkit.parallel import net_batches, warm_workers
+from lfkit.parallel import warm_workers
 from lfkit.resources import cap_workers
-from lfkit.records import (add_metadata, best_chunk, check_compatible, clip_metadata, decide, error_record,
-                           finite_records, make_record, record_path)
+from lfkit.records import best_chunk, check_compatible, error_record, finite_records, record_path
+from lfkit.scoring_stream import finish_records, score_many, stream_long, window_records
 from lfkit.streaming import RecordSink
 from lfkit.segments import (
     STREAM_BLOCK,
@@ -28,9 +29,11 @@ from lfkit.segments import (
     _target_sr,
     _views,
     blocks_or_raise,
+    chunk_rows,
     iter_segments,
     prepare_in_workers,
     read_segments,
+    stream_segments,
 )
 
 __all__ = ["load_scorers", "iter_segments", "score", "ensemble_name", "record_path", "error_record"]
@@ -40,82 +43,12 @@ def ensemble_name(scorers) -> str:
     return "+".join(s.name for s in scorers)
 
 
-def _score_many(pending, scorers, n_threads=None):
-    """Score the blocks of many clips in shared batches.
-
-    Arrays of one view and shape are stacked across clips, so the network runs
-    on batches of up to ``NET_BATCH`` (256) rather than one tiny forward pass per clip.
-
-    Parameters
-    ----------
-    pending : list of (clip, blocks)
-    n_threads : int or None
-        Torch threads meanwhile (1 while worker processes hold the other cores:
-        oversubscribed threads made the network several times slower).
-
-    Returns
-    -------
-    list
-        ``out[clip][block][model]``: that model's result dicts for the block's rows.
-    """
-    out = [[[None] * len(scorers) for _ in blocks] for _, blocks in pending]
-    if all(s.net is None for s in scorers):  # classical models: numpy only, torch never imported
-        _score_into(out, pending, scorers)
-        return out
-    import torch
-
-    saved = torch.get_num_threads()
-    if n_threads:
-        torch.set_num_threads(n_threads)
-    try:
-        _score_into(out, pending, scorers)
-    finally:
-        torch.set_num_threads(saved)
-    return out
-
-
-def _score_into(out, pending, scorers):
-    for j, s in enumerate(scorers):
-        groups = {}
-        for ci, (_, blocks) in enumerate(pending):
-            for bi, (_, _, arrays) in enumerate(blocks):
-                X = arrays[s.view]
-                groups.setdefault(X.shape[1:], []).append((ci, bi, X))
-        for items in groups.values():
-            X = items[0][2] if len(items) == 1 else np.concatenate([x for _, _, x in items])
-            res = _batched(s, X)
-            k = 0
-            for ci, bi, x in items:
-                out[ci][bi][j] = res[k : k + len(x)]
-                k += len(x)
-
-
 def _records_for(clip, blocks, scorers, threshold, name, aggregate, scored):
-    """Turn one clip's scored blocks (``scored[block][model]``, from :func:`_score_many`) into records."""
-    per_chunk = []
-    for (starts, ends, _), results in zip(blocks, scored):
-        for i in range(len(results[0])):
-            parts = [r[i] for r in results]
-            probs = [p["probability"] for p in parts if p.get("probability") is not None]
-            per_chunk.append(make_record(
-                clip, name, score=float(np.mean([p["score"] for p in parts])),
-                probability=float(np.mean(probs)) if len(probs) == len(parts) else None,
-                extra=parts[0] if len(scorers) == 1 else None,
-                start=None if starts is None else starts[i], end=None if ends is None else ends[i]))
+    """Turn one clip's scored blocks (``scored[block][model]``, from :func:`lfkit.scoring_stream.score_many`) into records."""
+    per_chunk = window_records(clip, blocks, scorers, name, scored)
     if aggregate:
         per_chunk = best_chunk(per_chunk)
-    meta = clip_metadata(clip)
-    target = scorers[0].positive
-    for rec in per_chunk:
-        decide(rec, threshold)
-        if target is not None:
-            rec["target"] = target
-        add_metadata(rec, meta)
-    return per_chunk
-
-
-def _batched(scorer, X):
-    return net_batches(scorer.score_batch, X) or []
+    return finish_records(clip, per_chunk, scorers, threshold)
 
 
 def check_score_options(threshold=None, chunk_s=None, chunk_hop_s=None, workers: int = 1, device: str = "cpu",
@@ -235,12 +168,19 @@ def check_chunk_fits(chunk_s, chunk_hop_s, scorers, sr) -> None:
 
 def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, workers, report, notice, progress,
               post=None, executor=None):
-    """Score ``clips`` into ``sink`` in input order; returns (bad inputs, good inputs), resumed ones included."""
-    sink.keep_groups(_batch_start(sink.groups))  # resume at a batch boundary: the same batches, the same bits
+    """Score ``clips`` into ``sink`` in input order; returns (bad inputs, good inputs), resumed ones included.
+
+    A long file (more than one block of ``STREAM_BLOCK`` chunks, read here
+    rather than in a worker) is streamed (:func:`~lfkit.scoring_stream.stream_long`): memory stays
+    flat in its length, and its records are the bytes a materialised run writes.
+    """
+    # resume at a batch boundary: the same batches, the same bits
+    sink.keep_groups(_batch_start(sink.groups, lambda path: chunk_rows(path, plan)))
     todo = [c for c in clips if not sink.skip(record_path(c))]
     n_bad = sink.done_errors
     n_good = len(clips) - len(todo) - n_bad
     held = []  # error records wait for the first good one: a batch where nothing scores writes nothing
+    n_threads = 1 if workers > 1 else None
 
     def emit(recs, ok):
         nonlocal n_good
@@ -266,9 +206,9 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
     is_short = {id(c) for c in short}
     pending, n_pending = [], 0  # clips whose blocks wait for one shared forward pass
 
-    def flush():  # in input order: a bad input's error record waits its turn among the good ones
+    def flush(scored=None):  # in input order: a bad input's error record waits its turn among the good ones
         ready = [(c, b) for c, b in pending if not isinstance(b, Exception)]
-        scored = iter(_score_many(ready, scorers, 1 if workers > 1 else None))
+        scored = iter(scored if scored is not None else score_many(ready, scorers, n_threads))
         for clip, blocks in pending:
             if isinstance(blocks, Exception):
                 fail(clip, blocks)
@@ -284,6 +224,13 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
             emit(recs, True)
         pending.clear()
 
+    def prepare(clip, blocks):
+        for _, _, arrays in blocks:
+            for s in scorers:
+                s.check_input(arrays[s.view], clip["path"])
+                arrays[s.view] = s.fit_input(arrays[s.view])
+        return blocks
+
     for clip in todo:
         while id(clip) in is_short and id(clip) not in results:  # consume workers' results in order
             c, res = next(arriving)
@@ -292,14 +239,39 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
             if progress:
                 progress(done, len(clips))
         res = results.pop(id(clip), None)  # None: standard input, or a long file streamed here
+        fitted = False
+        if res is None and clip["_file"] != io.STDIO:
+            notes, head = [], []
+            gen = stream_segments(clip, views, plan, notes)
+            try:
+                head = [prepare(clip, [b])[0] for b in itertools.islice(gen, 2)]
+            except LfkitError as exc:
+                res = (exc, notes)
+            for note in notes if res is None else ():
+                if notice:
+                    notice(note)
+            if res is None and len(head) == 2:
+                try:
+                    scored, spool = stream_long(clip, head, gen, pending, scorers, threshold, name, aggregate,
+                                                 post, n_threads, prepare)
+                except LfkitError as exc:  # as a materialised run: the file's error waits among the pending
+                    pending.append((clip, exc))
+                    continue
+                flush(scored)
+                parts = spool.parts()
+                emit(next(parts, []), True)
+                for part in parts:
+                    sink.write(part)
+                n_pending = 0
+                continue
+            if res is None:  # one block: scored with the pending clips, as any other
+                res, fitted = (head, []), True
         if res is None:
             res = read_segments(clip, views, plan)
         try:
             blocks = blocks_or_raise(res, notice)
-            for _, _, arrays in blocks:
-                for s in scorers:
-                    s.check_input(arrays[s.view], clip["path"])
-                    arrays[s.view] = s.fit_input(arrays[s.view])
+            if not fitted:
+                prepare(clip, blocks)
         except LfkitError as exc:
             pending.append((clip, exc))
             continue
@@ -312,17 +284,32 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
     return n_bad, n_good
 
 
-def _batch_start(groups) -> int:
+def _batch_start(groups, rows=None) -> int:
     """How many resumed inputs end at a boundary of the shared forward batches.
 
     The network's float results can differ in the last bits with the batch's
     composition, so a resumed run restarts where a batch of the original
     run began (replaying :func:`_score_to`'s rule: a batch closes once it
     holds ``STREAM_BLOCK`` rows); its records are then the original's to the bit.
+
+    Parameters
+    ----------
+    groups : list of (path, records, offset)
+        The resumed inputs (:class:`lfkit.streaming.RecordSink`'s ``groups``).
+    rows : callable(path) -> int or None, optional
+        The rows an input was scored as (:func:`lfkit.segments.chunk_rows`),
+        where its records do not say (events, or windows left out by
+        ``min_score``); None: count its records (``n_chunks`` for a best chunk).
     """
     k = n = 0
-    for i, (_, recs, _) in enumerate(groups, 1):
-        n += sum(0 if "error" in r else int(r.get("n_chunks", 1)) for r in recs)
+    for i, (path, recs, _) in enumerate(groups, 1):
+        if any("error" in r for r in recs):
+            m = 0
+        else:
+            m = rows(path) if rows is not None else None
+            if m is None:
+                m = sum(int(r.get("n_chunks", 1)) for r in recs)
+        n += m
         if n >= STREAM_BLOCK:
             k, n = i, 0
     return k

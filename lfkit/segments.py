@@ -20,7 +20,8 @@ import numpy as np
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError
 
-__all__ = ["ReadPlan", "read_segments", "read_clip", "iter_segments", "AUTO_CHUNK_FACTOR", "STREAM_BLOCK"]
+__all__ = ["ReadPlan", "read_segments", "read_clip", "iter_segments", "AUTO_CHUNK_FACTOR", "STREAM_BLOCK",
+           "stream_segments", "chunk_rows"]
 
 #: Clips up to this many times a model's training length are scored whole; longer ones are chunked.
 AUTO_CHUNK_FACTOR = 1.5
@@ -210,21 +211,53 @@ def _segments_npy(clip, views):
     yield starts, ends, {k: S.astype(np.float32) for k in keys}
 
 
+def stream_segments(clip, views, plan, notes):
+    """One clip's blocks read lazily, one at a time (a long file never in memory whole).
+
+    As :func:`iter_segments`, but a generator: each block is read, transformed
+    and checked (finite values) when asked for; an unreadable block raises its
+    :class:`~lfkit.errors.LfkitError` there. ``notes`` gets the resampling notice.
+    """
+    if clip["_file"].endswith(".npy"):
+        yield from _segments_npy(clip, views)
+        return
+    for block in _segments_audio(clip, views, plan, notes):
+        if not all(np.isfinite(a).all() for a in block[2].values()):
+            raise DataError(f"{clip['path']}: its spectrogram holds NaN or Inf "
+                            "(sample values too large for float32 power?)")
+        yield block
+
+
 def iter_segments(clip, views, plan):
     """All blocks of one clip, materialised (runs in a worker). Returns (blocks, notes) or the error."""
     notes = []
     try:
-        if clip["_file"].endswith(".npy"):
-            blocks = list(_segments_npy(clip, views))
-        else:
-            blocks = list(_segments_audio(clip, views, plan, notes))
-            for _, _, arrays in blocks:
-                if not all(np.isfinite(a).all() for a in arrays.values()):
-                    raise DataError(f"{clip['path']}: its spectrogram holds NaN or Inf "
-                                    "(sample values too large for float32 power?)")
-        return blocks, notes
+        return list(stream_segments(clip, views, plan, notes)), notes
     except LfkitError as exc:
         return exc, notes
+
+
+def chunk_rows(path, plan) -> int | None:
+    """How many rows (chunks, or 1 for a whole clip) ``plan`` reads from an audio file on disk.
+
+    None for standard input, a ``.npy`` or a file whose header cannot be read.
+    Replays :func:`_segments_audio`'s choice (fixed chunks, automatic chunks
+    of ``default_n`` for a file longer than ``AUTO_CHUNK_FACTOR`` of it, else whole).
+    """
+    path = str(path)
+    if path == io.STDIO or path.endswith(".npy"):
+        return None
+    try:
+        n, sr, _ = io.audio_info(path)
+    except LfkitError:
+        return None
+    chunk_s, hop_s, target_sr = plan.chunk_s, plan.chunk_hop_s, plan.target_sr
+    if chunk_s is None and plan.default_n and n > AUTO_CHUNK_FACTOR * plan.default_n * (sr / (target_sr or sr)):
+        chunk_s = plan.default_n / (target_sr or sr)
+    if chunk_s is None:
+        return 1
+    n_chunk, n_hop = int(round(chunk_s * sr)), int(round((hop_s or chunk_s) * sr))
+    return 1 + (n - n_chunk) // n_hop if n >= n_chunk and n_hop >= 1 else 0
 
 
 def _prepare_one(clip, views, plan):
