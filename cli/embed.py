@@ -20,13 +20,17 @@ def embed(
     resume: bool = opt.resume("Finish the .partial files an interrupted run left: inputs already there are skipped."),
     quiet: bool = opt.quiet(),
     channel: int = opt.channel(),
+    workers: int = opt.workers(),
+    scheduler: str = opt.scheduler(),
 ):
     """Write the model's embedding (penultimate layer, extractor output) of every clip or chunk."""
     from lfkit.embedding import embed as run
 
-    return run(model, inputs, output, chunk_s=chunk, chunk_hop_s=chunk_hop, strict=strict, channel=channel, device=device, resume=resume,
+    return run(model, inputs, output, chunk_s=chunk, chunk_hop_s=chunk_hop, strict=strict, channel=channel,
+               workers=workers, scheduler=scheduler, device=device, resume=resume,
                report=problem_reporter("embed"), notice=reporter("embed", quiet))
 
 
 def register(app: typer.Typer) -> None:
-    app.command("embed", epilog=opt.example("lfkit embed oc.pt test -o emb.npy"))(embed)
+    app.command("embed", epilog=opt.example("lfkit embed oc.pt test -o emb.npy",
+                                            "lfkit embed oc.pt archive/ -o emb.npy --workers 2"))(embed)

@@ -41,21 +41,34 @@ def csv_path_for(output) -> str:
 
 
 def iter_embeddings(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool = False, report=None, notice=None,
-                    batch_size: int = NET_BATCH, channel: int | None = None):
+                    batch_size: int = NET_BATCH, channel: int | None = None, workers: int = 1, executor=None):
     """Yield ``(clip, E, rows)`` per input that could be embedded; report (and skip) the others.
 
     ``E`` has shape (n, D), float32; ``rows`` one dict per row (``path``,
     ``start``, ``end`` and the clip's metadata; ``row`` is left to the writer).
+    With ``workers`` > 1 or an ``executor`` (:func:`lfkit.parallel.map_batches`)
+    files are read and transformed there, in input order; a long file is
+    still read here a block at a time.
     """
-    from lfkit.segments import ReadPlan, _views, blocks_or_raise, read_segments, stream_segments
+    from lfkit.segments import (ReadPlan, blocks_or_raise, model_views, prepare_in_workers, prepare_short,
+                                read_segments, stream_segments)
 
-    views = _views([scorer])
+    views = model_views([scorer])
     plan = ReadPlan(scorer.sr, chunk_s, chunk_hop_s, scorer.n_samples, strict, channel)
+    ready = None
+    if workers > 1 or executor is not None:
+        on_disk = [c for c in clips if c["_file"] != io.STDIO]
+        ready = iter(prepare_in_workers(on_disk, views, plan, workers, prepare_short, executor))
     for clip in clips:
         notes = []  # a file on disk is read a block at a time (a long one is never whole in memory)
+        pre = next(ready) if ready is not None and clip["_file"] != io.STDIO else None
         try:
-            blocks = (blocks_or_raise(read_segments(clip, views, plan), notice) if clip["_file"] == io.STDIO
-                      else stream_segments(clip, views, plan, notes))
+            if clip["_file"] == io.STDIO:
+                blocks = blocks_or_raise(read_segments(clip, views, plan), notice)
+            elif pre is not None:  # read by a worker (None: a long file, streamed here)
+                blocks = blocks_or_raise(pre, notice)
+            else:
+                blocks = stream_segments(clip, views, plan, notes)
             parts, rows = [], []
             for starts, ends, arrays in blocks:
                 _pass_notes(notes, notice)
@@ -89,7 +102,7 @@ def _pass_notes(notes, notice) -> None:
 
 
 def embed_clips(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool = False, report=None, notice=None,
-                batch_size: int = NET_BATCH, channel: int | None = None):
+                batch_size: int = NET_BATCH, channel: int | None = None, workers: int = 1, executor=None):
     """Embeddings of ``clips`` (from :func:`lfkit.io.find_inputs`) with one scorer, in memory.
 
     Returns
@@ -101,7 +114,8 @@ def embed_clips(scorer, clips, chunk_s=None, chunk_hop_s=None, strict: bool = Fa
         Clips that could not be read (reported, skipped).
     """
     parts, rows, n_good = [], [], 0
-    for _, E, rs in iter_embeddings(scorer, clips, chunk_s, chunk_hop_s, strict, report, notice, batch_size, channel):
+    for _, E, rs in iter_embeddings(scorer, clips, chunk_s, chunk_hop_s, strict, report, notice, batch_size, channel,
+                                    workers, executor):
         parts.append(E)
         rows.extend(dict({"row": len(rows) + i}, **r) for i, r in enumerate(rs))
         n_good += 1
@@ -221,7 +235,8 @@ class EmbeddingSink:
 
 
 def embed(model_path, inputs, output=None, chunk_s=None, chunk_hop_s=None, strict: bool = False,
-          device: str = "cpu", report=None, notice=None, resume: bool = False, channel: int | None = None) -> int:
+          device: str = "cpu", report=None, notice=None, resume: bool = False, channel: int | None = None,
+          workers: int = 1, scheduler=None) -> int:
     """The whole of ``lfkit embed``: write (N, D) float32 NPY and a CSV beside it.
 
     Parameters
@@ -237,17 +252,23 @@ def embed(model_path, inputs, output=None, chunk_s=None, chunk_hop_s=None, stric
         Finish the ``.partial`` files an interrupted run left (file output only).
     channel : int or None
         Channel of multichannel audio to read (0-based); None averages them.
+    workers : int
+        Processes reading and transforming files (capped at the cores available).
+    scheduler : str or None
+        ``local:N`` or a Dask scheduler address: files are read and transformed
+        on that cluster (:mod:`lfkit.cluster`), the network runs here; the
+        output is the same bytes.
 
     Returns
     -------
     int
         Number of inputs that could not be embedded.
     """
-    from lfkit.scoring import check_chunk_fits, check_score_options, load_scorers
+    from lfkit.scoring import check_score_options
 
     if not inputs:
         raise ParameterError("inputs: give audio files, folders, a labels.csv, .npy spectrograms or '-'")
-    check_score_options(None, chunk_s, chunk_hop_s, 1, device)
+    workers = check_score_options(None, chunk_s, chunk_hop_s, workers, device, notice)
     to_stdout = output in (None, io.STDIO)
     if to_stdout and resume:
         raise ParameterError("resume needs an output file (-o FILE): standard output cannot be resumed")
@@ -261,13 +282,33 @@ def embed(model_path, inputs, output=None, chunk_s=None, chunk_hop_s=None, stric
         outs = [("output", output), ("CSV", csv_path_for(output))]
         io.check_outputs(outs + [(f"{n}'s partial file", partial_path(p)) for n, p in outs],
                          [("model", model_path)] + [("input", i) for i in inputs])
+    from lfkit.cluster import cluster_workers, optional_executor
+
+    on_disk = [os.path.abspath(i) for i in inputs if i != io.STDIO]
+    with optional_executor(scheduler, inputs=on_disk, notice=notice) as executor:
+        if executor is not None:
+            workers = cluster_workers(executor)
+        return _embed(model_path, inputs, output, to_stdout, chunk_s, chunk_hop_s, strict, device, report, notice,
+                      resume, channel, workers, executor)
+
+
+def _embed(model_path, inputs, output, to_stdout, chunk_s, chunk_hop_s, strict, device, report, notice, resume,
+           channel, workers, executor) -> int:
+    """:func:`embed` once its options are checked: load the model, read the inputs (on ``executor``), write."""
+    from lfkit.scoring import check_chunk_fits, load_scorers
+
     scorer = load_scorers([model_path], device)[0]
     check_chunk_fits(chunk_s, chunk_hop_s, [scorer], scorer.sr)
     clips = io.find_inputs(inputs)
+    if executor is not None:  # workers elsewhere read absolute paths (rows carry absolute paths anyway)
+        for c in clips:
+            if c["_file"] != io.STDIO:
+                c["_file"] = os.path.abspath(c["_file"])
     if to_stdout:
         if output is None and len(clips) > 1:
             raise ParameterError("output: several inputs give an array and a CSV; name them with -o emb.npy")
-        E, rows, n_bad = embed_clips(scorer, clips, chunk_s, chunk_hop_s, strict, report, notice, channel=channel)
+        E, rows, n_bad = embed_clips(scorer, clips, chunk_s, chunk_hop_s, strict, report, notice, channel=channel,
+                                     workers=workers, executor=executor)
         if not rows:
             raise DataError(f"none of the {len(clips)} input(s) could be embedded")
         io.write_npy(E, None)
@@ -279,7 +320,8 @@ def embed(model_path, inputs, output=None, chunk_s=None, chunk_hop_s=None, stric
     try:
         todo = [c for c in clips if not sink.skip(record_path(c))]
         n_good = len(clips) - len(todo)
-        for _, E, rows in iter_embeddings(scorer, todo, chunk_s, chunk_hop_s, strict, report, notice, channel=channel):
+        for _, E, rows in iter_embeddings(scorer, todo, chunk_s, chunk_hop_s, strict, report, notice, channel=channel,
+                                          workers=workers, executor=executor):
             sink.write(E, rows)
             n_good += 1
     except BaseException:

@@ -60,11 +60,11 @@ def embed_clips(scorer, clips, plan, workers: int = 1, report=None, notice=None,
         Clips that could not be read or embedded, with the reason.
     """
     from lfkit.parallel import net_batches
-    from lfkit.segments import _views, blocks_or_raise, prepare_in_workers, read_segments
+    from lfkit.segments import model_views, blocks_or_raise, prepare_in_workers, read_segments
 
     if workers < 1:
         raise ParameterError(f"workers={workers} must be a positive integer")
-    views = _views([scorer])
+    views = model_views([scorer])
     files = [c for c in clips if c["_file"] != io.STDIO]
     results = {}
     for n, (c, res) in enumerate(zip(files, prepare_in_workers(files, views, plan, workers)), 1):

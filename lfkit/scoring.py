@@ -25,9 +25,9 @@ from lfkit.streaming import RecordSink
 from lfkit.segments import (
     STREAM_BLOCK,
     ReadPlan,
-    _prepare_short,
+    prepare_short,
     _target_sr,
-    _views,
+    model_views,
     blocks_or_raise,
     chunk_rows,
     iter_segments,
@@ -123,7 +123,7 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         if getattr(s, "needs_references", False):
             raise ParameterError(f"model {s.name} is a {s.regime} model: score with --enroll REFS or --pairs pairs.csv")
     check_compatible(scorers)
-    views = _views(scorers)
+    views = model_views(scorers)
     target_sr = _target_sr(scorers)
     check_chunk_fits(chunk_s, chunk_hop_s, scorers, target_sr)
     default_n = min((s.n_samples for s in scorers if s.n_samples), default=None)
@@ -201,7 +201,7 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
         emit([error_record(clip, name, str(exc))], False)
 
     short = [c for c in todo if c["_file"] != io.STDIO]  # long files come back as None from the workers
-    arriving = zip(short, prepare_in_workers(short, views, plan, workers, _prepare_short, executor))
+    arriving = zip(short, prepare_in_workers(short, views, plan, workers, prepare_short, executor))
     results, done = {}, len(clips) - len(todo)
     is_short = {id(c) for c in short}
     pending, n_pending = [], 0  # clips whose blocks wait for one shared forward pass

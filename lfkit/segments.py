@@ -62,7 +62,7 @@ class ReadPlan:
         if c is not None and (isinstance(c, bool) or not isinstance(c, int) or c < 0):
             raise ParameterError(f"channel={c!r} must be a channel number (0-based) or None for the mean of all")
 
-def _views(scorers):
+def model_views(scorers):
     """Distinct inputs the models need: key -> (kind, frontend)."""
     views = {}
     for s in scorers:
@@ -265,7 +265,7 @@ def _prepare_one(clip, views, plan):
     return iter_segments(clip, views, plan)
 
 
-def _prepare_short(clip, views, plan):
+def prepare_short(clip, views, plan):
     """:func:`_prepare_one` for ``score``: None for a long file, left to the main process to stream."""
     return None if _is_long(clip, plan) else iter_segments(clip, views, plan)
 
@@ -307,7 +307,7 @@ def read_segments(source, views, plan: ReadPlan):
     source : Clip
         An audio file, a ``.npy`` spectrogram or ``-``.
     views : dict
-        The distinct inputs the models need (:func:`_views`): waveform or a front end.
+        The distinct inputs the models need (:func:`model_views`): waveform or a front end.
     plan : ReadPlan
 
     Returns

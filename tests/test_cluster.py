@@ -380,3 +380,31 @@ def test_score_on_a_cluster_writes_the_local_records_byte_for_byte(two_workers, 
     r = run_lfkit("score", sh.model, sh.data, "-o", remote, "-q", "--scheduler", sched)
     assert r.returncode == 0, r.stderr.decode()
     assert remote.read_bytes() == local.read_bytes() and local.stat().st_size > 0
+
+
+@needs_dask
+def test_embed_on_a_cluster_and_in_workers_writes_the_local_bytes(two_workers, tmp_path_factory, tmp_path):
+    """embed --workers 2 and --scheduler ADDRESS write the array and CSV of a one-process run, byte for byte."""
+    from binary_helpers import shared
+    from conftest import run_lfkit
+
+    sh = shared(tmp_path_factory)
+    outs = {}
+    for tag, extra in (("one", []), ("two", ["--workers", "2"]), ("dask", ["--scheduler", two_workers.address])):
+        out = tmp_path / f"{tag}.npy"
+        r = run_lfkit("embed", sh.model, sh.data, "-o", out, "-q", *extra)
+        assert r.returncode == 0, r.stderr.decode()
+        outs[tag] = (out.read_bytes(), out.with_suffix(".csv").read_bytes())
+    assert outs["one"][0] and outs["two"] == outs["one"] and outs["dask"] == outs["one"]
+
+
+@needs_dask
+def test_embed_refuses_a_scheduler_that_does_not_answer(tmp_path_factory, tmp_path):
+    from binary_helpers import shared
+    from conftest import run_lfkit
+
+    sh = shared(tmp_path_factory)
+    r = run_lfkit("embed", sh.model, sh.data, "-o", tmp_path / "e.npy", "--scheduler", "tcp://127.0.0.1:9")
+    msg = r.stderr.decode()
+    assert r.returncode == 1 and "--scheduler" in msg and len(msg.strip().splitlines()) == 1, msg
+    assert list(tmp_path.iterdir()) == []
