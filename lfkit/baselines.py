@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from lfkit.config import DEFAULT_THRESHOLD, FrontendConfig, TrainConfig
+from lfkit.config import DEFAULT_THRESHOLD, TrainConfig
 from lfkit.errors import DataError, ParameterError
 from lfkit.floor import line_strength_db
 from lfkit.inference.heads import band_frequencies, knowntone_score

@@ -50,7 +50,6 @@ import dataclasses
 import json
 from pathlib import Path
 
-import numpy as np
 
 from lfkit.errors import DataError, ParameterError, check_number, check_positive_int
 

@@ -10,18 +10,13 @@ Make would take as done.
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import shutil
-import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from lfkit import outputs, reading
-from lfkit.errors import DataError, ParameterError
+from lfkit.errors import DataError
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -31,6 +26,7 @@ __all__ = [
     "write_bytes",
     "read_bytes",
     "read_audio",
+    "read_audio_span",
     "audio_info",
     "audio_chunk_blocks",
     "read_chunk_bounds",
@@ -40,6 +36,7 @@ __all__ = [
     "write_npy",
     "encode_npy",
     "read_labels",
+    "read_csv_rows",
     "write_csv",
     "write_jsonl",
     "read_jsonl",
