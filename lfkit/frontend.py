@@ -308,7 +308,7 @@ def _fill(tmp, clips, done_rows, cfg, chunk_s, chunk_hop_s, channel, workers, re
     new = {}
     size = batch_size_for(len(todo), workers)
     groups = [todo[i : i + size] for i in range(0, len(todo), size)]
-    results = map_batches(partial(_spectro_group, out_dir=tmp, cfg=cfg, chunk_s=chunk_s, chunk_hop_s=chunk_hop_s,
+    results = map_batches(partial(_spectro_group, out_dir=Path(tmp).resolve(), cfg=cfg, chunk_s=chunk_s, chunk_hop_s=chunk_hop_s,
                                   channel=channel, max_bytes=max_bytes), groups, workers=workers, executor=executor,
                           batch_size=1)
     done = len(clips) - len(todo)
@@ -327,6 +327,11 @@ def _fill(tmp, clips, done_rows, cfg, chunk_s, chunk_hop_s, channel, workers, re
             done += 1
             if progress:
                 progress(done, len(clips))
+    if executor is not None:  # other machines wrote the arrays: they must have landed in this folder
+        for name in new:
+            if not (Path(tmp) / name).is_file():
+                raise DataError(f"output={str(tmp)!r}: the cluster's workers wrote {name} but it is not in this "
+                                "folder; the output must be on a filesystem every worker mounts at the same path")
     rows = [r if r is not None else new[c["_rel"]] for c, r in zip(clips, done_rows)
             if r is not None or c["_rel"] in new]
     if not rows:
