@@ -308,9 +308,9 @@ def _fill(tmp, clips, done_rows, cfg, chunk_s, chunk_hop_s, channel, workers, re
     new = {}
     size = batch_size_for(len(todo), workers)
     groups = [todo[i : i + size] for i in range(0, len(todo), size)]
-    results = map_batches(partial(_spectro_group, out_dir=Path(tmp).resolve(), cfg=cfg, chunk_s=chunk_s, chunk_hop_s=chunk_hop_s,
-                                  channel=channel, max_bytes=max_bytes), groups, workers=workers, executor=executor,
-                          batch_size=1)
+    task = partial(_spectro_group, out_dir=Path(tmp).resolve(), cfg=cfg, chunk_s=chunk_s, chunk_hop_s=chunk_hop_s,
+                   channel=channel, max_bytes=max_bytes)
+    results = map_batches(task, groups, workers=workers, executor=executor, batch_size=1)
     done = len(clips) - len(todo)
     if progress and done:
         progress(done, len(clips))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
+import functools
 import os
 import shutil
 import sys
@@ -127,6 +129,7 @@ def atomic_dir(path, command: str = "lfkit"):
         raise
 
 
+@functools.lru_cache(maxsize=1)
 def _syncfs():
     """Linux ``syncfs(2)`` from the C library, or None where there is none."""
     if not sys.platform.startswith("linux"):
@@ -189,7 +192,7 @@ def sync_folder(path) -> None:
             err = ctypes.get_errno()
         finally:
             os.close(fd)
-        if err != 38:  # ENOSYS (an emulated kernel): fall back to sync
+        if err != errno.ENOSYS:  # an emulated kernel without it: fall back to sync
             raise DataError(f"{path}: could not flush written files to disk ({os.strerror(err)})")
     if hasattr(os, "sync"):
         os.sync()

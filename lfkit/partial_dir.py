@@ -162,7 +162,7 @@ class PartialDir:
 
 
 def write_record(folder, name: str, record: dict) -> None:
-    """Write item ``name``'s record atomically, with its own ``fsync`` (after its files: the record says it is complete).
+    """Write item ``name``'s record atomically with its own ``fsync`` (after its files: it says they are complete).
 
     For one item whose files were written with ``fsync``; for many, see :func:`write_records`.
     """
@@ -229,7 +229,8 @@ def read_records(folder) -> dict:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str) and isinstance(entry.get("record"), dict):
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str) \
+                    and isinstance(entry.get("record"), dict):
                 found[entry["name"]] = entry["record"]
     return found
 
