@@ -14,7 +14,9 @@ already there with the same N), then times, wall clock, in the same run:
     --n-mels 64 --norm none --workers W`` (W = 2 and 1);
 (b) librosa computing *and saving* the same clips one by one, in a fresh
     process (start-up included; the loop alone is reported too, and the
-    speed-up is given against the loop alone, the harder comparison):
+    speed-up is given against the loop alone, the harder comparison), once as
+    installed and once with one BLAS thread (OpenBLAS's threads spinning on a
+    busy 2-core machine slow librosa's mel product 6-9x; the fair baseline):
     ``soundfile.read`` -> ``librosa.power_to_db(librosa.feature.melspectrogram(
     y, sr, n_fft=2048, hop_length=512, center=False, n_mels=64, fmin=0,
     fmax=1000))`` -> ``np.save``; fmin/fmax are lfkit's default band;
@@ -83,12 +85,17 @@ def make_clips(data: Path, n: int) -> None:
     sh("synth", "-o", data, "--positive", "120,340,777", "--n", n, "--seed", "0")
 
 
-def time_librosa(data: Path, out: Path) -> tuple[float, float, float]:
-    """librosa in a fresh process: (whole wall s, start-up s, loop s)."""
+#: One BLAS thread: librosa's mel product is a BLAS call, and OpenBLAS's threads spinning on a busy
+#: 2-core machine made it 6-9x slower (15-20 ms/clip instead of 2.3) in our measurements.
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def time_librosa(data: Path, out: Path, env=None) -> tuple[float, float, float]:
+    """librosa in a fresh process (``env`` added to the environment): (whole wall s, start-up s, loop s)."""
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
     res = subprocess.run([sys.executable, "-c", LIBROSA_SCRIPT, str(data), str(out)], check=True,
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env={**os.environ, **(env or {})})
     wall = time.perf_counter() - t0
     startup, loop = map(float, res.stdout.split())
     return wall, startup, loop
@@ -164,6 +171,7 @@ def one_run(data: Path, out: Path, files, workers: int) -> dict:
         shutil.rmtree(out / f"lfkit_w{w}", ignore_errors=True)
         t_w[w] = sh("spectro", data, "-o", out / f"lfkit_w{w}", *LOGMEL, "--workers", w, "-q")
     lib_wall, lib_start, lib_loop = time_librosa(data, out / "librosa")
+    one_wall, _, one_loop = time_librosa(data, out / "librosa", ONE_THREAD)
     diff = compare(out / f"lfkit_w{workers}", out / "librosa", files)
     b = breakdown(files, out)
     n = len(files)
@@ -176,6 +184,8 @@ def one_run(data: Path, out: Path, files, workers: int) -> dict:
         "librosa_loop_s": round(lib_loop, 2),
         "speedup_vs_librosa_loop": round(lib_loop / best, 2),
         "speedup_vs_librosa_whole": round(lib_wall / best, 2),
+        "librosa_1blas_whole_s": round(one_wall, 2), "librosa_1blas_loop_s": round(one_loop, 2),
+        "speedup_vs_librosa_1blas_loop": round(one_loop / best, 2),
         "startup_s": round(startup, 3),
         **{k: round(v, 3) for k, v in b.items()},
         "max_abs_db_diff_vs_librosa": diff,
@@ -187,14 +197,17 @@ def table(r: dict) -> str:
     n, w = r["clips"], r["workers"]
     lines = [f"{n} one-second 44.1 kHz clips, log-mel 2048/512/64, norm none; load average "
              f"{r['load_avg_1min'][0]} -> {r['load_avg_1min'][1]} on {os.cpu_count()} CPUs", "",
-             "| what | seconds | clips/s | vs librosa loop |", "|---|---:|---:|---:|"]
+             "| what | seconds | clips/s | vs librosa loop | vs librosa loop, 1 BLAS thread |",
+             "|---|---:|---:|---:|---:|"]
     for ww, s in r["lfkit_s"].items():
         lines.append(f"| lfkit spectro --workers {ww} (whole command) | {s:.2f} | {n / s:.0f} "
-                     f"| {r['librosa_loop_s'] / s:.2f}x |")
+                     f"| {r['librosa_loop_s'] / s:.2f}x | {r['librosa_1blas_loop_s'] / s:.2f}x |")
     lines += [f"| librosa, compute + np.save one by one (loop) | {r['librosa_loop_s']:.2f} | "
-              f"{n / r['librosa_loop_s']:.0f} | 1.00x |",
+              f"{n / r['librosa_loop_s']:.0f} | 1.00x | |",
               f"| librosa, same, whole process (start-up {r['librosa_startup_s']:.2f} s) | "
-              f"{r['librosa_whole_s']:.2f} | {n / r['librosa_whole_s']:.0f} | |",
+              f"{r['librosa_whole_s']:.2f} | {n / r['librosa_whole_s']:.0f} | | |",
+              f"| librosa loop, OPENBLAS/OMP/MKL_NUM_THREADS=1 | {r['librosa_1blas_loop_s']:.2f} | "
+              f"{n / r['librosa_1blas_loop_s']:.0f} | | 1.00x |",
               "", "Where lfkit's time goes (one process, all clips one after another):", "",
               "| part | seconds | ms/clip |", "|---|---:|---:|",
               f"| start-up (one-clip command, best of 3) | {r['startup_s']:.2f} | |"]
