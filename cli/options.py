@@ -108,6 +108,12 @@ def workers(default: int = _RUN.workers) -> typer.models.OptionInfo:
     return typer.Option(default, "--workers", help=WORKERS_HELP)
 
 
+def scheduler() -> typer.models.OptionInfo:
+    """``--scheduler local:N|ADDRESS``: the same job on a Dask cluster (:func:`lfkit.cluster.optional_executor`)."""
+    return typer.Option(None, "--scheduler", metavar="local:N|ADDRESS",
+                        help="Run on a Dask cluster: local:N or a scheduler address (pip install 'lfkit[dask]').")
+
+
 def seed(default: int = _RUN.seed) -> typer.models.OptionInfo:
     """``--seed N``."""
     return typer.Option(default, "--seed", help=SEED_HELP)

@@ -25,6 +25,7 @@ def spectro(
     chunk_hop: float = opt.chunk_hop(),
     channel: int = opt.channel(),
     workers: int = opt.workers(),
+    scheduler: str = opt.scheduler(),
     strict: bool = opt.strict("Refuse a folder of mixed sample rates (else resampled)."),
     max_bytes: int = typer.Option(_R.max_bytes, "--max-bytes", help="Refuse an input file larger than this."),
     resume: bool = opt.resume("Finish the OUTPUT.partial folder an interrupted run left: clips already there "
@@ -37,6 +38,18 @@ def spectro(
     With --kind auto and a labelled dataset: print the front end training would choose (its flags on
     standard output, the candidates on standard error), or write the spectrograms with it given -o DIR.
     """
+    from lfkit.cluster import cluster_workers, optional_executor
+
+    notice = reporter("spectro", quiet)
+    with optional_executor(scheduler, inputs=inputs or (), notice=notice) as executor:
+        if executor is not None:  # the cluster's workers size the groups of clips sent
+            workers = cluster_workers(executor)
+        return _spectro(inputs, output, chunk, chunk_hop, channel, workers, strict, max_bytes, resume, quiet,
+                        frontend_changes, notice, executor)
+
+
+def _spectro(inputs, output, chunk, chunk_hop, channel, workers, strict, max_bytes, resume, quiet,
+             frontend_changes, notice, executor):
     from lfkit.config import FrontendConfig
     from lfkit.frontend import run_spectro
 
@@ -45,9 +58,9 @@ def spectro(
         from lfkit.data import spectro_auto
 
         cfg, _, n_bad = spectro_auto(inputs, output, frontend_changes, chunk, chunk_hop, channel, workers,
-                                     notice=reporter("spectro", quiet), report=problem_reporter("spectro"),
+                                     notice=notice, report=problem_reporter("spectro"),
                                      progress=Progress("spectro", quiet), strict=strict, max_bytes=max_bytes,
-                                     resume=resume)
+                                     resume=resume, executor=executor)
         if output in (None, "-"):
             typer.echo(frontend_flags(cfg))
         return n_bad
@@ -55,11 +68,12 @@ def spectro(
     cfg = dataclasses.replace(FrontendConfig(), **frontend_changes)
     return run_spectro(inputs, output, cfg, chunk, chunk_hop, channel, workers,
                        report=problem_reporter("spectro"), progress=Progress("spectro", quiet),
-                       notice=reporter("spectro", quiet), strict=strict, max_bytes=max_bytes, resume=resume)
+                       notice=notice, strict=strict, max_bytes=max_bytes, resume=resume, executor=executor)
 
 
 def register(app: typer.Typer) -> None:
     app.command("spectro", epilog=opt.example(
         "lfkit spectro clip.wav -o clip.npy",
         "lfkit synth --tones 120,340 --seed 7 | lfkit spectro - --kind logmel --n-mels 64 > clip.npy",
-        "lfkit spectro train -o specs --workers 2"))(spectro)
+        "lfkit spectro train -o specs --workers 2",
+        "lfkit spectro train -o specs --scheduler local:2"))(spectro)

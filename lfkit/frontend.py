@@ -18,7 +18,7 @@ import numpy as np
 from lfkit import io, reading
 from lfkit.config import FrontendConfig
 from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_positive_int
-from lfkit.parallel import map_batches
+from lfkit.parallel import batch_size_for, map_batches
 from lfkit.resources import cap_workers
 
 __all__ = [
@@ -106,12 +106,8 @@ def spectro(inp: str, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=Non
         io.write_csv(_chunks_csv(starts, ends), f"{output}.chunks.csv")
 
 
-def _spectro_one(clip, out_dir, cfg, chunk_s, chunk_hop_s, channel, max_bytes=None, records=False):
-    """Worker: compute and write one clip's arrays; returns its ``labels.csv`` row (or raises LfkitError).
-
-    With ``records``, the row is also written to ``out_dir``'s record folder
-    after its arrays (:mod:`lfkit.partial_dir`): the clip is complete.
-    """
+def _spectro_one(clip, out_dir, cfg, chunk_s, chunk_hop_s, channel, max_bytes=None):
+    """Compute and write one clip's arrays; returns its ``labels.csv`` row (or raises LfkitError)."""
     S, starts, ends, sr, n = _clip_spec(clip["_file"], cfg, chunk_s, chunk_hop_s, channel, max_bytes=max_bytes)
     rel = Path(clip["_rel"])
     target = Path(out_dir) / rel
@@ -124,11 +120,34 @@ def _spectro_one(clip, out_dir, cfg, chunk_s, chunk_hop_s, channel, max_bytes=No
     if starts is not None:
         io.write_csv(_chunks_csv(starts, ends), f"{target}.chunks.csv")
         row["n_chunks"] = str(len(starts))
-    if records:
-        from lfkit.partial_dir import write_record
-
-        write_record(out_dir, str(rel), row)
     return row
+
+
+def _spectro_group(clips, out_dir, cfg, chunk_s, chunk_hop_s, channel, max_bytes=None):
+    """Worker task: :func:`_spectro_one` over a group of clips, recorded as finished in ``out_dir``.
+
+    The clips' files are written without a ``fsync`` each
+    (:func:`lfkit.io_files.deferred_sync`); the finished ones are flushed to
+    disk together and only then recorded, about every :data:`FLUSH_EVERY_S`
+    seconds and when the group ends or is interrupted
+    (:class:`lfkit.partial_dir.RecordBuffer`; the rule is in
+    :mod:`lfkit.partial_dir`). Returns one row or LfkitError per clip.
+    """
+    from lfkit.io_files import deferred_sync
+    from lfkit.partial_dir import RecordBuffer
+
+    out = []
+    with RecordBuffer(out_dir, FLUSH_EVERY_S) as held:
+        for clip in clips:
+            try:
+                with deferred_sync():
+                    row = _spectro_one(clip, out_dir, cfg, chunk_s, chunk_hop_s, channel, max_bytes)
+            except LfkitError as exc:
+                out.append(exc)
+                continue
+            held.add(row["path"], row)
+            out.append(row)
+    return out
 
 
 def _relative_names(clips, inputs) -> None:
@@ -199,7 +218,7 @@ def _one_rate(clips, cfg: FrontendConfig, strict: bool, notice=None) -> Frontend
 
 def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=None, channel=None,
                     workers: int = 1, report=None, progress=None, notice=None, strict: bool = False,
-                    max_bytes: int | None = None, resume: bool = False) -> int:
+                    max_bytes: int | None = None, resume: bool = False, executor=None) -> int:
     """Spectrograms of many clips into a folder: one ``.npy`` each, ``labels.csv``, ``frontend.json``.
 
     Each clip's array is named after its path below its input folder with the
@@ -233,6 +252,13 @@ def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_ho
         inputs and settings): clips whose arrays are there are not redone.
         Without it an existing ``OUT.partial`` is refused (see
         :class:`lfkit.partial_dir.PartialDir`).
+    executor : concurrent.futures.Executor or None
+        Where the clips are read and transformed (e.g. a Dask cluster's, from
+        :func:`lfkit.cluster.optional_executor`), in place of ``workers``
+        local processes; ``workers`` then only sizes the groups of clips
+        sent (give the cluster's worker count). Its workers write into
+        ``OUT.partial`` directly, so it must be on a filesystem they share.
+        The folder written is the same, byte for byte.
 
     Returns
     -------
@@ -243,7 +269,8 @@ def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_ho
         raise ParameterError("output='-': many clips make a folder; give -o DIR")
     from lfkit.partial_dir import PartialDir, partial_dir_path
 
-    workers = cap_workers(workers, notice)
+    if executor is None:
+        workers = cap_workers(workers, notice)
     outs = [out_dir, ("partial folder", partial_dir_path(out_dir))]
     io.check_outputs(outs, list(inputs))
     clips = io.find_inputs(inputs, allow_npy=False)
@@ -256,7 +283,7 @@ def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_ho
     part = PartialDir(out_dir, "spectro", settings, resume=resume)
     try:
         n_bad = _fill(part.folder, clips, [part.done(c["_rel"]) for c in clips], cfg, chunk_s, chunk_hop_s,
-                      channel, workers, report, progress, max_bytes, inputs)
+                      channel, workers, report, progress, max_bytes, inputs, executor=executor)
     except BaseException:
         part.discard_if_empty()
         raise
@@ -264,28 +291,47 @@ def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_ho
     return n_bad
 
 
+#: Seconds between two flushes of a worker's finished clips to disk (:class:`lfkit.partial_dir.RecordBuffer`):
+#: a kill or power cut costs at most about this much work per worker.
+FLUSH_EVERY_S = 1.0
+
+
 def _fill(tmp, clips, done_rows, cfg, chunk_s, chunk_hop_s, channel, workers, report, progress, max_bytes,
           inputs, executor=None) -> int:
-    """Write the arrays of the clips not done yet, then ``labels.csv`` and ``frontend.json``; the bad count."""
+    """Write the arrays of the clips not done yet, then ``labels.csv`` and ``frontend.json``; the bad count.
+
+    The clips go to the workers in groups of :func:`lfkit.parallel.batch_size_for`
+    (one task each, :func:`_spectro_group`).
+    """
     todo = [c for c, r in zip(clips, done_rows) if r is None]
     n_bad = 0
     new = {}
-    results = map_batches(partial(_spectro_one, out_dir=tmp, cfg=cfg, chunk_s=chunk_s, chunk_hop_s=chunk_hop_s,
-                                  channel=channel, max_bytes=max_bytes, records=True), todo, workers=workers,
-                          executor=executor)
+    size = batch_size_for(len(todo), workers)
+    groups = [todo[i : i + size] for i in range(0, len(todo), size)]
+    task = partial(_spectro_group, out_dir=Path(tmp).resolve(), cfg=cfg, chunk_s=chunk_s, chunk_hop_s=chunk_hop_s,
+                   channel=channel, max_bytes=max_bytes)
+    results = map_batches(task, groups, workers=workers, executor=executor, batch_size=1)
     done = len(clips) - len(todo)
     if progress and done:
         progress(done, len(clips))
-    for row in results:
-        if isinstance(row, LfkitError):
-            n_bad += 1
-            if report:
-                report(str(row))
-        else:
-            new[row["path"]] = row
-        done += 1
-        if progress:
-            progress(done, len(clips))
+    for group, result in zip(groups, results):
+        if isinstance(result, LfkitError):  # the group's flush failed (a disk error): none of it is kept
+            result = [result] + [None] * (len(group) - 1)
+        for row in result:
+            if row is None or isinstance(row, LfkitError):
+                n_bad += 1
+                if report and row is not None:
+                    report(str(row))
+            else:
+                new[row["path"]] = row
+            done += 1
+            if progress:
+                progress(done, len(clips))
+    if executor is not None:  # other machines wrote the arrays: they must have landed in this folder
+        for name in new:
+            if not (Path(tmp) / name).is_file():
+                raise DataError(f"output={str(tmp)!r}: the cluster's workers wrote {name} but it is not in this "
+                                "folder; the output must be on a filesystem every worker mounts at the same path")
     rows = [r if r is not None else new[c["_rel"]] for c, r in zip(clips, done_rows)
             if r is not None or c["_rel"] in new]
     if not rows:
@@ -309,11 +355,12 @@ def is_single(inputs) -> bool:
 
 def run_spectro(inputs, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=None, channel=None,
                 workers: int = 1, report=None, progress=None, notice=None, strict: bool = False,
-                max_bytes: int | None = None, resume: bool = False) -> int:
+                max_bytes: int | None = None, resume: bool = False, executor=None) -> int:
     """The whole of ``lfkit spectro``: one file to one ``.npy`` (or standard output), else a folder.
 
     With no inputs and standard input not a terminal, standard input is read
-    (``lfkit synth | lfkit spectro > x.npy``).
+    (``lfkit synth | lfkit spectro > x.npy``). ``executor`` (a folder
+    only) is passed to :func:`spectro_dataset`; one file is always done here.
 
     Returns
     -------
@@ -341,4 +388,4 @@ def run_spectro(inputs, output, cfg: FrontendConfig, chunk_s=None, chunk_hop_s=N
         spectro(inputs[0], output, cfg, chunk_s, chunk_hop_s, channel, max_bytes)
         return 0
     return spectro_dataset(inputs, output, cfg, chunk_s, chunk_hop_s, channel, workers, report, progress,
-                           notice, strict, max_bytes, resume=resume)
+                           notice, strict, max_bytes, resume=resume, executor=executor)

@@ -8,6 +8,9 @@ writers take and give bytes through it.
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import errno
+import functools
 import os
 import shutil
 import sys
@@ -17,12 +20,16 @@ from pathlib import Path
 from lfkit import outputs, reading
 from lfkit.errors import DataError, ParameterError
 
-__all__ = ["AUDIO_EXTENSIONS", "STDIO", "atomic_write", "atomic_dir", "write_bytes", "read_bytes"]
+__all__ = ["AUDIO_EXTENSIONS", "STDIO", "atomic_write", "atomic_dir", "write_bytes", "read_bytes", "deferred_sync",
+           "sync_folder", "can_defer_sync"]
 
 #: Extensions searched for audio in directories.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 #: The name that means standard input or output.
 STDIO = "-"
+
+#: True inside :func:`deferred_sync` (per thread and task: a Dask worker's other tasks are not affected).
+_DEFERRED = contextvars.ContextVar("lfkit_deferred_sync", default=False)
 
 
 @contextlib.contextmanager
@@ -46,12 +53,22 @@ def atomic_write(path, mode: str = "wb"):
     -----
     The temporary name, ``.NAME.lfkit-PID-XXXX.tmp``, carries the process id:
     one left by a killed process is removed by the next write to ``path``.
+
+    Durability: the file's bytes are flushed to the disk (``fsync``) before
+    it takes its name, so after a crash or power cut ``path`` holds either
+    the old contents or all of the new. Inside :func:`deferred_sync` that
+    ``fsync`` is skipped (the rename still makes a killed process leave no
+    half file under ``path``), and so is the sweep of stale temporary names
+    beside ``path``; the caller then makes the files durable with one
+    :func:`sync_folder` before relying on them.
     """
     path = Path(path)
     if path.is_dir():
         raise ParameterError(f"output={str(path)!r} is a directory, expected a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not outputs.in_temporary(path.parent):  # a fresh temporary folder holds nothing stale: no sweep per file
+    # a fresh temporary folder holds nothing stale, and a folder being built under deferred_sync is swept
+    # once by its builder: no sweep per file (it lists the whole folder: quadratic in a folder of many)
+    if not (_DEFERRED.get() or outputs.in_temporary(path.parent)):
         outputs.remove_stale(path.parent, path.name)
     fd, tmp = tempfile.mkstemp(prefix=outputs.temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
@@ -59,7 +76,8 @@ def atomic_write(path, mode: str = "wb"):
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if not _DEFERRED.get():
+                os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
@@ -109,6 +127,75 @@ def atomic_dir(path, command: str = "lfkit"):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+@functools.lru_cache(maxsize=1)
+def _syncfs():
+    """Linux ``syncfs(2)`` from the C library, or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+def can_defer_sync() -> bool:
+    """True where :func:`sync_folder` can make many files durable at once (``syncfs`` or ``os.sync``)."""
+    return _syncfs() is not None or hasattr(os, "sync")
+
+
+@contextlib.contextmanager
+def deferred_sync(enabled: bool = True):
+    """Within the block, :func:`atomic_write` skips its per-file ``fsync`` (in this thread or task only).
+
+    For many small files in a folder that is not yet anyone's output (a
+    ``OUT.partial`` being built, whose builder removes dead processes'
+    temporary files once, so :func:`atomic_write` does not list the folder
+    for them before every file either): write them all, then one
+    :func:`sync_folder` makes them durable together, which costs about as
+    much as one ``fsync`` instead of one per file. Until then a crash or
+    power cut may leave any of them empty or short under its final name, so
+    nothing may say they are finished (a resume record) before that call.
+    Where :func:`can_defer_sync` is False, or ``enabled`` is False, the block
+    changes nothing.
+    """
+    token = _DEFERRED.set(bool(enabled) and can_defer_sync())
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
+
+
+def sync_folder(path) -> None:
+    """Make everything written to the filesystem holding ``path`` durable, in one call.
+
+    Linux ``syncfs(2)`` on the folder (only that filesystem is flushed);
+    elsewhere ``os.sync()`` (all filesystems); where neither exists, nothing
+    (:func:`deferred_sync` then never skipped an ``fsync``).
+
+    Raises
+    ------
+    DataError
+        The flush failed (the disk reported an error): the files may be lost.
+    """
+    fn = _syncfs()
+    if fn is not None:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            if fn(fd) == 0:
+                return
+            import ctypes
+
+            err = ctypes.get_errno()
+        finally:
+            os.close(fd)
+        if err != errno.ENOSYS:  # an emulated kernel without it: fall back to sync
+            raise DataError(f"{path}: could not flush written files to disk ({os.strerror(err)})")
+    if hasattr(os, "sync"):
+        os.sync()
 
 
 def write_bytes(data: bytes, path) -> None:
