@@ -59,12 +59,12 @@ def reading_setup(model: Path, clips: Path):
     """What ``score`` hands its readers: the clips, the views and the plan (as lfkit.scoring builds them)."""
     from lfkit import io
     from lfkit.scoring import load_scorers
-    from lfkit.segments import _target_sr, model_views
+    from lfkit.segments import ReadPlan, _target_sr, model_views
 
     scorers = load_scorers([str(model)])
     views = model_views(scorers)
     default_n = min((s.n_samples for s in scorers if s.n_samples), default=None)
-    plan = (_target_sr(scorers), None, None, default_n, False)
+    plan = ReadPlan(_target_sr(scorers), None, None, default_n, False)
     return io.find_inputs([str(clips)]), views, plan
 
 

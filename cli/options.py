@@ -129,12 +129,6 @@ def channel() -> typer.models.OptionInfo:
     return typer.Option(None, "--channel", help="Keep this channel (0-based) instead of averaging.")
 
 
-def scheduler() -> typer.models.OptionInfo:
-    """``--scheduler local:N|ADDRESS``: run the reading on a Dask cluster (:mod:`lfkit.cluster`)."""
-    return typer.Option(None, "--scheduler", help="Run on a Dask cluster: local:N or a scheduler address "
-                        "(pip install 'lfkit[dask]').")
-
-
 def quiet() -> typer.models.OptionInfo:
     """``-q/--quiet``."""
     return typer.Option(_RUN.quiet, "-q", "--quiet", help=QUIET_HELP)
