@@ -120,12 +120,11 @@ def read_local(files, views, plan, workers: int) -> tuple[float, int]:
 
 def read_dask(files, views, plan, scheduler: str, repeat: int):
     """The same reading through the cluster executor, ``repeat`` passes on one cluster (as joblib's pool is
-    reused across passes): lfkit.parallel.map_batches where it exists, else the same batches as
-    ``prepare_in_workers`` submitted in order with a bounded window. Returns (walls, start-up s, workers)."""
+    reused across passes), through lfkit.parallel.map_batches. Returns (walls, start-up s, workers)."""
     import functools
 
     from lfkit import cluster
-    from lfkit.segments import _prepare_batch, iter_segments
+    from lfkit.segments import iter_segments
 
     t0 = time.perf_counter()
     walls = []
@@ -135,23 +134,8 @@ def read_dask(files, views, plan, scheduler: str, repeat: int):
         mb = _map_batches()
         for _ in range(repeat):
             t1 = time.perf_counter()
-            if mb is not None:
-                fn = functools.partial(iter_segments, views=views, plan=plan)
-                n = count_read(mb(fn, files, workers=workers, executor=ex), False)
-            else:
-                size = max(1, min(64, len(files) // max(1, workers * 4) or 1))
-                batches = [files[i : i + size] for i in range(0, len(files), size)]
-
-                def ordered():
-                    window = []
-                    for b in batches:
-                        window.append(ex.submit(_prepare_batch, b, views, plan))
-                        if len(window) >= 2 * workers + 2:
-                            yield window.pop(0).result()
-                    for f in window:
-                        yield f.result()
-
-                n = count_read(ordered(), True)
+            fn = functools.partial(iter_segments, views=views, plan=plan)
+            n = count_read(mb(fn, files, workers=workers, executor=ex), False)
             walls.append(time.perf_counter() - t1)
             assert n == len(files), (n, len(files))
     return walls, started, workers
