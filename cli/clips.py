@@ -18,6 +18,7 @@ def clips(
     negatives: int = typer.Option(None, "--negatives", help="Negative clips from unannotated time "
                                   "[default: one per annotation]."),
     seed: int = opt.seed(),
+    channel: int = opt.channel(),
     label: str = typer.Option("positive", "--label", help="Label of the annotated clips."),
     label_column: str = typer.Option(None, "--label-column", help="Take each clip's label from this table column "
                                      "(e.g. Raven's 'Annotation'; Audacity's text is 'annotation')."),
@@ -25,7 +26,8 @@ def clips(
     """Cut annotated clips and negatives out of long recordings into a labelled dataset folder."""
     from lfkit.clips import make_clips
 
-    make_clips(inputs, output, clip_s=clip, n_negative=negatives, seed=seed, label=label, label_column=label_column)
+    make_clips(inputs, output, clip_s=clip, n_negative=negatives, seed=seed, label=label, label_column=label_column,
+               channel=channel)
 
 
 def register(app: typer.Typer) -> None:

@@ -102,7 +102,8 @@ def _free_starts(duration_s, spans, clip_s):
 
 
 def make_clips(inputs, output, clip_s: float | None = None, n_negative: int | None = None, seed: int = 0,
-               label: str = "positive", label_column: str | None = None, negative_label: str = "negative") -> dict:
+               label: str = "positive", label_column: str | None = None, negative_label: str = "negative",
+               channel: int | None = None) -> dict:
     """Cut annotated clips and negatives from long recordings into a dataset folder.
 
     Parameters
@@ -122,6 +123,8 @@ def make_clips(inputs, output, clip_s: float | None = None, n_negative: int | No
     label_column : str or None
         ...or the table column that holds each one's label (Raven ``Annotation``; Audacity's text is ``annotation``).
     negative_label : str
+    channel : int or None
+        Channel of multichannel recordings to cut (0-based); None averages them.
 
     Returns
     -------
@@ -132,10 +135,14 @@ def make_clips(inputs, output, clip_s: float | None = None, n_negative: int | No
         check_number("clip", clip_s, 0, lo_open=True, unit=" s")
     if n_negative is not None and (isinstance(n_negative, bool) or not isinstance(n_negative, int) or n_negative < 0):
         raise ParameterError(f"n_negative={n_negative!r} must be a whole number >= 0")
+    if channel is not None and (isinstance(channel, bool) or not isinstance(channel, int) or channel < 0):
+        raise ParameterError(f"channel={channel!r} must be a whole number >= 0")
     pairs = pair_inputs(inputs)
     info, srs = {}, set()
     for rec, rows in pairs:
-        n, sr, _ = io.audio_info(rec)
+        n, sr, n_channels = io.audio_info(rec)
+        if channel is not None and channel >= n_channels:
+            raise ParameterError(f"channel={channel} is out of range: {rec} has {n_channels} channel(s)")
         info[rec] = (n, sr)
         srs.add(sr)
         dur = n / sr
@@ -169,11 +176,11 @@ def make_clips(inputs, output, clip_s: float | None = None, n_negative: int | No
             start = int(min(max(round(centre * sr) - n_clip // 2, 0), n - n_clip))
             lab = str(row[label_column]) if label_column else label
             yield _row(k, lab, rec, start, n_clip, sr, {c: row.get(c, "") for c in columns}), _read_span(
-                rec, start, n_clip)
+                rec, start, n_clip, channel)
             k += 1
         for rec, start in negatives:
             yield _row(k, negative_label, rec, start, n_clip, sr, {c: "" for c in columns}), _read_span(
-                rec, start, n_clip)
+                rec, start, n_clip, channel)
             k += 1
 
     io.write_dataset(output, items(), sr, command="clips")
@@ -210,6 +217,6 @@ def _draw_negatives(pairs, info, clip_s, n, seed):
     return out
 
 
-def _read_span(path, start: int, n: int) -> np.ndarray:
+def _read_span(path, start: int, n: int, channel: int | None = None) -> np.ndarray:
     """``n`` samples of ``path`` from sample ``start``, mono float32 (only that part is decoded)."""
-    return io.read_audio_span(path, start, n)
+    return io.read_audio_span(path, start, n, channel)

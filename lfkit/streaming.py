@@ -86,7 +86,7 @@ class RecordSink:
         self.to_stdout = output in (None, io.STDIO)
         self.output = None if self.to_stdout else Path(output)
         self.done, self.done_errors, self.n_written = Counter(), 0, 0
-        self.groups, self._end, self._fh = [], 0, None
+        self.groups, self._end, self._fh, self._stdout_bytes = [], 0, None, 0
         if self.to_stdout:
             if resume:
                 raise ParameterError("resume needs an output file (-o FILE): standard output cannot be resumed")
@@ -129,18 +129,31 @@ class RecordSink:
         data = self.writer.encode(records)
         if not data:
             return
+        self._emit(data)
+        self.n_written += len(records)
+
+    def _emit(self, data: bytes) -> None:
         if self.to_stdout:
             if sys.stdout is None:
                 raise DataError("standard output is closed; name an output file with -o")
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
+            self._stdout_bytes += len(data)
         else:
             self._fh.write(data)
             self._fh.flush()
-        self.n_written += len(records)
 
     def finish(self) -> None:
-        """The batch is complete: the partial file becomes ``output``."""
+        """The batch is complete: the partial file becomes ``output``.
+
+        A table format that got no record (every window below ``--min-score``,
+        say) still gets its header (:meth:`empty` of the writer), so the table
+        opens as an empty one; JSON Lines and Audacity labels stay empty.
+        """
+        wrote = self._fh.tell() if self._fh is not None else self._stdout_bytes
+        empty = getattr(self.writer, "empty", None)
+        if not wrote and empty is not None:
+            self._emit(empty())
         if self._fh is None:
             return
         self._fh.flush()

@@ -103,6 +103,10 @@ class CsvWriter:
 
     name, suffix = "csv", ".csv"
 
+    def empty(self) -> bytes:
+        """What a table with no record holds: the header alone (a table a reader can open)."""
+        return self._row(CSV_COLUMNS + ["extra"]).encode("utf-8")
+
     def __init__(self, band=None, duration=None):
         self.columns = self._header_seen = None
 
@@ -201,6 +205,11 @@ class RavenWriter:
     """
 
     name, suffix = "raven", ".txt"
+
+    @staticmethod
+    def empty() -> bytes:
+        """What a table with no selection holds: the header line alone (Raven opens it as an empty table)."""
+        return ("\t".join(RAVEN_COLUMNS) + "\n").encode("utf-8")
 
     def __init__(self, band=None, duration=None):
         self.band, self.duration = band, duration or _audio_duration

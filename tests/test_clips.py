@@ -162,3 +162,19 @@ def test_a_folder_of_recordings_and_tables(rec, tmp_path):
     with pytest.raises(DataError, match="holds no recordings or selection tables"):
         make_clips([str(empty)], str(tmp_path / "c"))
     assert not (tmp_path / "c").exists()
+
+
+def test_channel_picks_one_channel_of_a_stereo_recording(rec, tmp_path):
+    """--channel cuts that channel (the tones are only in channel 1 here); a channel the file lacks: exit 2."""
+    y, sr = io.read_audio(rec)
+    stereo = tmp_path / "st.wav"
+    io.write_audio(np.stack([np.zeros_like(y), y], axis=1), sr, stereo, subtype="FLOAT")
+    table = _raven(tmp_path / "st.Table.1.selections.txt")
+    for ch in (0, 1):
+        make_clips([str(stereo), str(table)], str(tmp_path / f"c{ch}"), clip_s=1.0, n_negative=0, channel=ch)
+    rows = _labels(tmp_path / "c1")
+    quiet, loud = (io.read_audio(tmp_path / f"c{ch}" / rows[0]["path"])[0] for ch in (0, 1))
+    assert np.abs(quiet).max() == 0 and np.abs(loud).max() > 0
+    code, _, err = invoke("clips", str(stereo), str(table), "-o", str(tmp_path / "c5"), "--channel", "5")
+    assert code == 2 and "channel=5 is out of range" in one_error_line(err, "clips")
+    assert not (tmp_path / "c5").exists()

@@ -146,3 +146,18 @@ def test_csv_keeps_keys_the_header_lacks():
         {"path": "a", "model": "m", "score": 1.0, "site": "x"},
         {"path": "b", "model": "m", "score": 0.5, "site": "y", "depth_m": "30"}]
     assert io.STDIO == "-"
+
+
+@pytest.mark.parametrize("fmt, header", [("raven", RAVEN_COLUMNS), ("csv", CSV_COLUMNS + ["extra"]),
+                                         ("audacity", None), ("jsonl", None)])
+def test_no_record_left_a_table_still_has_its_header(setup, tmp_path, fmt, header):
+    """Every window below --min-score: a Raven or CSV table is its header alone (it opens as an empty table)."""
+    out = _score(setup, tmp_path / f"none.{fmt}", fmt=fmt, min_score=1e9)
+    text = out.read_text()
+    if header is None:
+        assert text == ""
+        return
+    delimiter = "\t" if fmt == "raven" else ","
+    reader = csv.DictReader(text.splitlines(), delimiter=delimiter)
+    assert reader.fieldnames == header and list(reader) == []
+    assert text.count("\n") == 1
