@@ -18,7 +18,7 @@ from lfkit.errors import DataError, ParameterError, check_device
 from lfkit.inference.heads import SIMILARITY, RawExtractor, knowntone_score, unit_rows
 from lfkit.floor import line_strength_db
 
-__all__ = ["SCORERS", "make_scorer", "load_scorers", "Scorer", "BinaryScorer", "LogRegScorer", "KnownToneScorer",
+__all__ = ["SCORERS", "make_scorer", "load_scorers", "build_networks", "Scorer", "BinaryScorer", "LogRegScorer", "KnownToneScorer",
            "OneClassScorer", "SiameseScorer"]
 
 
@@ -290,12 +290,19 @@ def make_scorer(doc: dict, device: str = "cpu") -> Scorer:
     return SCORERS[regime](doc, device)
 
 
-def load_scorers(model_paths, device: str = "cpu") -> list:
-    """Load model files and build their scorers, networks built now.
+def load_scorers(model_paths, device: str = "cpu", build: bool = True) -> list:
+    """Load model files and build their scorers, networks built now (or by :func:`build_networks`).
 
     Weights that do not fit fail here, once, not once per clip. torch is
     imported only when a model has a network (``arch``): a classical model
     loads and scores with numpy.
+
+    Parameters
+    ----------
+    build : bool
+        False: read and check the files only (no torch import); the caller
+        builds the networks with :func:`build_networks` before scoring, e.g.
+        once its reader processes are busy (``lfkit score``).
 
     Raises
     ------
@@ -313,6 +320,12 @@ def load_scorers(model_paths, device: str = "cpu") -> list:
 
         device = usable_device(device)
     scorers = [make_scorer(load_model(p), device) for p in model_paths]
+    if build:
+        build_networks(scorers)
+    return scorers
+
+
+def build_networks(scorers) -> None:
+    """Build (once) the network of every scorer that has one; weights that do not fit raise DataError here."""
     for s in scorers:
         s._network()
-    return scorers
