@@ -10,6 +10,7 @@ sensitive to other load on a shared machine than wall-clock time)::
     python benchmarks/bench_score.py                 # speccnn
     python benchmarks/bench_score.py --archs speccnn,wave1d --workers 2
     python benchmarks/bench_score.py --quick         # 500 clips
+    git archive BASE | tar -x -C /tmp/base && python benchmarks/bench_score.py --against /tmp/base
 
 Aims: issue 3, >= 500 clips/s for speccnn on 2 CPU cores; issue 12, >= 1,000
 clips/s including start-up. Every timed run is reported (``--repeat``), with
@@ -39,11 +40,20 @@ HERE = Path(__file__).resolve().parent
 LFKIT = [shutil.which("lfkit")] if shutil.which("lfkit") else [sys.executable, "-m", "lfkit_cli.main"]
 
 
-def lfkit(*args, cpu: bool = False):
-    """Run ``lfkit ARGS``; return its wall-clock seconds (and CPU seconds of it and its workers)."""
+def lfkit(*args, cpu: bool = False, against: str | None = None):
+    """Run ``lfkit ARGS``; return its wall-clock seconds (and CPU seconds of it and its workers).
+
+    ``against``: a source tree (e.g. ``git archive BASE | tar -x -C DIR``) whose
+    ``lfkit`` package is run instead of the installed one (``PYTHONPATH``; the
+    ``lfkit_cli`` shell stays the installed one).
+    """
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    env = None
+    if against:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([against, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     t0 = time.perf_counter()
-    proc = subprocess.run([*LFKIT, *map(str, args)], capture_output=True, text=True)
+    proc = subprocess.run([*(LFKIT if not against else [sys.executable, "-m", "lfkit_cli.main"]), *map(str, args)],
+                          capture_output=True, text=True, env=env, cwd="/" if against else None)
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
@@ -101,10 +111,13 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="500 clips, one run")
     ap.add_argument("--work", default=str(HERE / "out" / "score_work"))
     ap.add_argument("-o", "--output", default=str(HERE / "out" / "score.json"))
+    ap.add_argument("--against", default=None,
+                    help="a source tree of another lfkit version (git archive BASE | tar -x -C DIR): its score runs "
+                         "alternate with this one's, both reported, and their records are compared byte for byte")
     args = ap.parse_args(argv)
     n = 500 if args.quick else args.n
     repeat = 1 if args.quick else args.repeat
-    work = Path(args.work)
+    work = Path(args.work).resolve()  # absolute: --against runs from another folder
     work.mkdir(parents=True, exist_ok=True)
     clips = work / f"clips_{n}"
     if not (clips / "labels.csv").exists():
@@ -120,12 +133,20 @@ def main(argv=None) -> int:
         model = work / f"{arch}.pt"
         lfkit("train-binary", train, "-o", model, "--arch", arch, "--epochs", 1, "-q")  # speed only, not quality
         startup = min(lfkit("score", model, one, "-o", work / "one.jsonl", "-q") for _ in range(2))
-        runs, loads = [], []
+        runs, loads, base_runs = [], [], []
         for _ in range(repeat):
+            if args.against:  # alternate: the other version first, then this one, under the same load
+                base_runs.append(lfkit("score", model, clips, "--workers", args.workers, "-o",
+                                       work / "scores_against.jsonl", "-q", cpu=True, against=args.against))
             load0 = os.getloadavg()[0]
             runs.append(lfkit("score", model, clips, "--workers", args.workers, "-o", work / "scores.jsonl", "-q",
                               cpu=True))
             loads.append([round(load0, 2), round(os.getloadavg()[0], 2)])
+        against = {}
+        if args.against:
+            same = (work / "scores_against.jsonl").read_bytes() == (work / "scores.jsonl").read_bytes()
+            against = {"against": args.against, "against_runs_s": [round(r, 2) for r, _ in base_runs],
+                       "against_runs_cpu_s": [round(c, 2) for _, c in base_runs], "records_identical": same}
         wall, cpu_s = min(runs)
         n_out = sum(1 for _ in open(work / "scores.jsonl"))
         assert n_out == n, (n_out, n)
@@ -134,6 +155,7 @@ def main(argv=None) -> int:
                      "clips_per_s_after_startup": round(n / max(wall - startup, 1e-9), 1), "cpu_s": round(cpu_s, 2),
                      "runs_s": [round(r, 2) for r, _ in runs], "runs_clips_per_s": [round(n / r) for r, _ in runs],
                      "runs_cpu_s": [round(c, 2) for _, c in runs], "runs_load_avg_1min": loads,
+                     **against,
                      **({"breakdown": breakdown(model, clips)} if args.breakdown else {})})
         print(f"{arch}: {n / wall:.0f} clips/s ({wall:.1f} s for {n}, start-up {startup:.1f} s)", file=sys.stderr, flush=True)
     result = {"cpus": os.cpu_count(), "load_avg": os.getloadavg(), "rows": rows}
@@ -148,6 +170,10 @@ def main(argv=None) -> int:
         print(f"\n{r['arch']}, every run: " + ", ".join(
             f"{s} s = {c} clips/s (CPU {u} s, load {a} -> {b})"
             for s, c, u, (a, b) in zip(r["runs_s"], r["runs_clips_per_s"], r["runs_cpu_s"], r["runs_load_avg_1min"])))
+        if r.get("against"):
+            print(f"against {r['against']} (alternating): " + ", ".join(
+                f"{s} s (CPU {u} s)" for s, u in zip(r["against_runs_s"], r["against_runs_cpu_s"]))
+                + f"; records byte-identical: {r['records_identical']}")
         b = r.get("breakdown")
         if b:
             print(f"\nwhere the time goes ({r['arch']}, {r['clips']} clips, one process, one step after another; "

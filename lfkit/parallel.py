@@ -81,11 +81,14 @@ def map_batches(fn, items, *, workers: int = 1, executor=None, batch_size: int |
     batch_size : int or None
         Items per batch; default :func:`batch_size_for`.
 
-    Yields
-    ------
-    object
-        ``fn(item)``, or the :class:`~lfkit.errors.LfkitError` it raised.
-        Any other exception propagates (and ends the map).
+    Returns
+    -------
+    iterator
+        ``fn(item)``, or the :class:`~lfkit.errors.LfkitError` it raised, per
+        item. Any other exception propagates (and ends the map). With the
+        process pool, the first batches are sent when this returns, so the
+        workers read while the caller does other work (``lfkit score`` imports
+        torch then).
     """
     items = list(items)
     size = batch_size or batch_size_for(len(items), workers)
@@ -99,8 +102,7 @@ def map_batches(fn, items, *, workers: int = 1, executor=None, batch_size: int |
         results = Parallel(n_jobs=workers, return_as="generator")(delayed(_run_batch)(fn, b, pid) for b in batches)
     else:
         results = (_run_batch(fn, b, pid) for b in batches)
-    for part in results:
-        yield from part
+    return (r for part in results for r in part)
 
 
 def _submit_in_order(executor, fn, batches, pid: int, window: int):

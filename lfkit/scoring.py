@@ -16,8 +16,7 @@ import numpy as np
 
 from lfkit import io
 from lfkit.errors import DataError, LfkitError, ParameterError, check_chunk, check_device, check_number
-from lfkit.inference.scorers import load_scorers
-from lfkit.parallel import warm_workers
+from lfkit.inference.scorers import build_networks, load_scorers
 from lfkit.resources import cap_workers
 from lfkit.records import best_chunk, check_compatible, error_record, finite_records, record_path
 from lfkit.scoring_stream import finish_records, score_many, stream_long, window_records
@@ -115,10 +114,10 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
         Number of inputs that could not be scored (each has an error record).
     """
     workers = check_score_options(threshold, chunk_s, chunk_hop_s, workers, device, notice)
-    warming = warm_workers(workers) if executor is None else None  # start the reader processes while torch is imported here
-    scorers = load_scorers(model_paths, device)
-    if warming is not None:
-        warming.join()
+    # the model files are read and checked without torch; the networks (import torch, ~1 s) are built once the
+    # readers have their first batches (_score_to's ``started``), so reading and the import overlap. A resumed
+    # run builds them first: a model whose weights do not fit then fails before its partial file is touched.
+    scorers = load_scorers(model_paths, device, build=resume)
     for s in scorers:
         if getattr(s, "needs_references", False):
             raise ParameterError(f"model {s.name} is a {s.regime} model: score with --enroll REFS or --pairs pairs.csv")
@@ -144,7 +143,7 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
     try:
         n_bad, n_good = _score_to(sink, clips, scorers, views, plan, threshold, name,
                                   chunk_s is None and not detections, workers, report, notice, progress, post,
-                                  executor)
+                                  executor, started=lambda: build_networks(scorers))
     except BaseException:
         sink.close()
         raise
@@ -167,8 +166,11 @@ def check_chunk_fits(chunk_s, chunk_hop_s, scorers, sr) -> None:
 
 
 def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, workers, report, notice, progress,
-              post=None, executor=None):
+              post=None, executor=None, started=None):
     """Score ``clips`` into ``sink`` in input order; returns (bad inputs, good inputs), resumed ones included.
+
+    ``started()``, if given, is called once the readers have their first
+    batches and before anything is written (``score`` builds the networks there).
 
     A long file (more than one block of ``STREAM_BLOCK`` chunks, read here
     rather than in a worker) is streamed (:func:`~lfkit.scoring_stream.stream_long`): memory stays
@@ -201,7 +203,14 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
         emit([error_record(clip, name, str(exc))], False)
 
     short = [c for c in todo if c["_file"] != io.STDIO]  # long files come back as None from the workers
-    arriving = zip(short, prepare_in_workers(short, views, plan, workers, prepare_short, executor))
+    reading = prepare_in_workers(short, views, plan, workers, prepare_short, executor)
+    arriving = zip(short, reading)
+    if started is not None:
+        try:
+            started()
+        except BaseException:
+            _stop_quietly(reading)
+            raise
     results, done = {}, len(clips) - len(todo)
     is_short = {id(c) for c in short}
     pending, n_pending = [], 0  # clips whose blocks wait for one shared forward pass
@@ -282,6 +291,17 @@ def _score_to(sink, clips, scorers, views, plan, threshold, name, aggregate, wor
             n_pending = 0
     flush()
     return n_bad, n_good
+
+
+def _stop_quietly(reading) -> None:
+    """Stop a map whose results will not be taken, without joblib's warning about the work done for nothing."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        close = getattr(reading, "close", None)
+        if close is not None:
+            close()
 
 
 def _batch_start(groups, rows=None) -> int:

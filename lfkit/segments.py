@@ -13,6 +13,8 @@ through it. Long files are read block by block
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,7 +98,7 @@ def _segments_audio(clip, views, plan: ReadPlan, notes):
     path = clip["_file"]
     target_sr, chunk_s, hop_s = plan.target_sr, plan.chunk_s, plan.chunk_hop_s
     if path != io.STDIO and chunk_s is None and plan.default_n:
-        n, sr, _ = io.audio_info(path)
+        n, sr, _ = _audio_info(path)
         if n > AUTO_CHUNK_FACTOR * plan.default_n * (sr / (target_sr or sr)):
             chunk_s = plan.default_n / (target_sr or sr)
     if chunk_s is not None and path != io.STDIO:
@@ -276,10 +278,29 @@ def _is_long(clip, plan) -> bool:
     if f == io.STDIO or f.endswith(".npy"):
         return False
     try:
-        n, sr, _ = io.audio_info(f)
+        n, sr, _ = _audio_info(f)
     except LfkitError:
         return False
     return n > 600 * sr
+
+
+def _audio_info(path):
+    """:func:`lfkit.io.audio_info`, its header read once per file version.
+
+    :func:`_is_long` and :func:`_segments_audio` both need a clip's length; a
+    file is identified by its path, size and modification time, so a file
+    rewritten in place is read again.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return io.audio_info(path)  # its own error message
+    return _audio_info_of(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _audio_info_of(path, size, mtime_ns):
+    return io.audio_info(path)
 
 
 def _score_stdin(clip, views, plan):
