@@ -23,7 +23,7 @@ from lfkit import io
 from lfkit.errors import DataError, ParameterError
 
 __all__ = ["record_path", "error_record", "finite_records", "check_compatible", "score_scale", "make_record",
-           "best_chunk", "best_per_path", "decide", "clip_metadata"]
+           "best_chunk", "chunk_summary", "best_per_path", "decide", "clip_metadata"]
 
 _UNSET = object()
 
@@ -103,12 +103,20 @@ def best_chunk(records: list) -> list:
     """
     if len(records) < 2 or "start" not in records[0]:
         return records
-    top = max(records, key=lambda r: r["score"])
+    return [chunk_summary(max(records, key=lambda r: r["score"]), records[0], records[-1], len(records))]
+
+
+def chunk_summary(top: dict, first: dict, last: dict, n: int) -> dict:
+    """The one record of a file scored in ``n`` chunks: ``top`` (its best chunk) spanning ``first`` to ``last``.
+
+    Used by :func:`best_chunk` and by the block-by-block scoring of long files
+    (:class:`lfkit.scoring_stream.BestChunk`), which holds only these three chunks.
+    """
     rec = dict(top)
-    rec["n_chunks"] = len(records)
-    rec["start"], rec["end"] = records[0]["start"], records[-1]["end"]
+    rec["n_chunks"] = n
+    rec["start"], rec["end"] = first["start"], last["end"]
     rec["best_start"], rec["best_end"] = top["start"], top["end"]
-    return [rec]
+    return rec
 
 
 def best_per_path(records) -> list:

@@ -22,7 +22,7 @@ import numpy as np
 
 from lfkit.errors import DataError
 from lfkit.parallel import net_batches
-from lfkit.records import add_metadata, clip_metadata, decide, finite_records, make_record
+from lfkit.records import add_metadata, chunk_summary, clip_metadata, decide, finite_records, make_record
 
 __all__ = ["RowBatcher", "BestChunk", "Spool", "score_many", "window_records", "finish_records", "stream_long",
            "torch_threads"]
@@ -102,11 +102,7 @@ class BestChunk:
         """The file's one record (its chunk records all have ``start`` / ``end``)."""
         if self.n < 2:
             return [self.first] if self.n else []
-        rec = dict(self.top)
-        rec["n_chunks"] = self.n
-        rec["start"], rec["end"] = self.first["start"], self.last["end"]
-        rec["best_start"], rec["best_end"] = self.top["start"], self.top["end"]
-        return [rec]
+        return [chunk_summary(self.top, self.first, self.last, self.n)]
 
 
 class Spool:
