@@ -53,8 +53,8 @@ def test_documented_options_exist(doc):
 
 def test_checker_catches_a_wrong_option():
     options = _options()
-    text = "run `lfkit score m.pt test --no-such-flag -o s.jsonl` then\n```sh\nlfkit clips a.wav -o d --channel 1\n```"
-    assert [(c, o) for c, o, _ in unknown_options(text, options)] == [("score", "--no-such-flag"), ("clips", "--channel")]
+    text = "run `lfkit score m.pt test --no-such-flag -o s.jsonl` then\n```sh\nlfkit clips a.wav -o d --tones 1\n```"
+    assert [(c, o) for c, o, _ in unknown_options(text, options)] == [("score", "--no-such-flag"), ("clips", "--tones")]
     # what follows a pipe belongs to the next command
     assert unknown_options("lfkit synth --tones 100 | lfkit spectro --kind log > x.npy", options) == []
     assert [(c, o) for c, o, _ in unknown_options("lfkit synth --tones 100 --kind log", options)] == [("synth", "--kind")]
