@@ -4,7 +4,7 @@ Over 2,000 one-second clips made with ``lfkit synth`` and a tiny model
 (``train-binary``, one epoch: speed only, not quality):
 
 * the whole command, ``lfkit score model.pt DIR --workers 1`` and ``--workers 2``,
-  and ``--scheduler local:2`` once that option exists (its records must equal
+  and ``--scheduler local:2`` (its records must equal
   the ``--workers 2`` run's byte for byte);
 * the stage that scales out, reading and transforming clips
   (``lfkit.segments``' per-batch reader over :func:`lfkit.segments.iter_segments`),
@@ -50,11 +50,6 @@ def lfkit(*args) -> float:
     return wall
 
 
-def has_scheduler_option() -> bool:
-    out = subprocess.run([*LFKIT, "score", "--help"], capture_output=True, text=True).stdout
-    return "--scheduler" in out
-
-
 def reading_setup(model: Path, clips: Path):
     """What ``score`` hands its readers: the clips, the views and the plan (as lfkit.scoring builds them)."""
     from lfkit import io
@@ -69,20 +64,16 @@ def reading_setup(model: Path, clips: Path):
 
 
 def _map_batches():
-    """lfkit's one parallel map when this tree has it (lfkit.parallel), else None."""
-    try:
-        from lfkit.parallel import map_batches
-    except ImportError:
-        return None
+    """lfkit's one parallel map."""
+    from lfkit.parallel import map_batches
+
     return map_batches
 
 
 def _warm(workers: int) -> None:
     """Start joblib's reusable pool first, as score does: its start-up is timed apart."""
-    try:
-        from lfkit.parallel import warm_workers
-    except ImportError:
-        from lfkit.scoring import _warm_workers as warm_workers
+    from lfkit.parallel import warm_workers
+
     t = warm_workers(workers)
     if hasattr(t, "join"):
         t.join()
@@ -109,12 +100,7 @@ def read_local(files, views, plan, workers: int) -> tuple[float, int]:
         _warm(workers)
     mb = _map_batches()
     t0 = time.perf_counter()
-    if mb is not None:
-        n = count_read(mb(functools.partial(iter_segments, views=views, plan=plan), files, workers=workers), False)
-    else:
-        from lfkit.segments import prepare_in_workers
-
-        n = count_read(prepare_in_workers(files, views, plan, workers)[1], True)
+    n = count_read(mb(functools.partial(iter_segments, views=views, plan=plan), files, workers=workers), False)
     return time.perf_counter() - t0, n
 
 
@@ -170,8 +156,7 @@ def main(argv=None) -> int:
     startup = min(lfkit("score", model, one, "-o", work / "one.jsonl", "-q") for _ in range(2))
     command = []
     runs = {"--workers 1": ["--workers", 1], "--workers 2": ["--workers", 2]}
-    if has_scheduler_option():
-        runs["--scheduler local:2"] = ["--scheduler", "local:2"]
+    runs["--scheduler local:2"] = ["--scheduler", "local:2"]
     for label, flags in runs.items():
         out = work / f"scores_{label.split()[-1].replace(':', '')}.jsonl"
         wall = min(lfkit("score", model, clips, "-o", out, "-q", *flags) for _ in range(repeat))

@@ -357,16 +357,10 @@ def test_a_task_that_raises_is_run_again_up_to_retries(two_workers, tmp_path):
             ex.submit(flaky, str(tmp_path / "b"), cluster.RETRIES + 1).result(timeout=60)
 
 
-# --- the command line, once --scheduler is wired into score --------------------------------------
-
-def _score_has_scheduler() -> bool:
-    from binary_helpers import invoke
-
-    return b"--scheduler" in invoke("score", "--help")[1]
+# --- the command line ---------------------------------------------------------------------------
 
 
 @needs_dask
-@pytest.mark.skipif(not _score_has_scheduler(), reason="needs --scheduler wiring")
 @pytest.mark.parametrize("where", ["cluster", "local:2"])
 def test_score_on_a_cluster_writes_the_local_records_byte_for_byte(two_workers, tmp_path_factory, tmp_path, where):
     from binary_helpers import shared
