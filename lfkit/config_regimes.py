@@ -20,7 +20,10 @@ class TrainConfig(_JsonConfig):
     trained with seeds ``seed``, ``seed + 1``, ... and stored in one model
     file whose score is their mean probability. The learning rate rises
     linearly from ``lr / steps`` to ``lr`` over the first ``warmup_epochs``
-    epochs' batches (0: no warm-up).
+    epochs' batches (0: no warm-up). With ``lr_search`` (candidate rates),
+    each candidate trains ``lr_search_epochs`` epochs from the same seed on
+    the training split and the one of lowest validation loss becomes ``lr``
+    (:func:`lfkit.train.search_lr`); empty: ``lr`` as given.
     """
 
     arch: str = "speccnn"
@@ -35,12 +38,18 @@ class TrainConfig(_JsonConfig):
     mean_branch: bool = True
     ensemble: int = 1
     warmup_epochs: float = 1.0
+    lr_search: tuple = ()
+    lr_search_epochs: int = 3
 
     def __post_init__(self):
         from lfkit.errors import check_positive_int
 
         check_positive_int("epochs", self.epochs)
         check_positive_int("batch_size", self.batch_size)
+        object.__setattr__(self, "lr_search", tuple(self.lr_search))  # a JSON round trip gives a list
+        for rate in self.lr_search:
+            check_number("lr_search", rate, 0, 10, lo_open=True)
+        check_positive_int("lr_search_epochs", self.lr_search_epochs)
         check_number("warmup_epochs", self.warmup_epochs, 0, 1000)
         check_number("ensemble", self.ensemble, 1, 64)
         check_positive_int("ensemble", self.ensemble)

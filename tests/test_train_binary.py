@@ -169,3 +169,32 @@ def test_cli_trains_writes_log_and_progress_on_stderr(sh, tmp_path):
     assert "epoch   1" in err and "val_auc" in err
     assert len(log.read_text().splitlines()) == 2
     assert load_model(model)["training"]["config"]["batch_size"] == 8
+
+
+def test_lr_search_picks_on_validation_and_records_it(tmp_path):
+    """--lr-search: a rate that diverges loses, the winner trains the same weights as --lr with it, the model says so."""
+    from binary_helpers import make_set
+    from lfkit.config import TrainConfig
+    from lfkit.modelfile import read_raw
+    from lfkit.train import train_binary
+
+    data = make_set(tmp_path / "d", n=24, duration_s=0.5, snr="-5", sr=8000)
+    base = dict(arch="speccnn", epochs=2, lr_search_epochs=1, patience=0, seed=3)
+    notes = []
+    info = train_binary(str(data), str(tmp_path / "s.pt"), cfg=TrainConfig(lr_search=(1e-3, 5.0), **base),
+                        augment=None, notice=notes.append)
+    tried = {t["lr"]: t for t in info["lr_search"]}
+    assert set(tried) == {1e-3, 5.0} and info["config"]["lr"] == 1e-3
+    assert tried[5.0]["val_loss"] is None or tried[5.0]["val_loss"] > tried[1e-3]["val_loss"]
+    assert any("learning rate 0.001 chosen" in n for n in notes)
+    train_binary(str(data), str(tmp_path / "d.pt"), cfg=TrainConfig(lr=1e-3, **base), augment=None)
+    a, b = read_raw(tmp_path / "s.pt")["state_dict"], read_raw(tmp_path / "d.pt")["state_dict"]
+    assert sorted(a) == sorted(b) and all(np.array_equal(a[k], b[k]) for k in a)
+    assert read_raw(tmp_path / "s.pt")["training"]["lr_search"][0]["lr"] == 1e-3
+
+
+def test_lr_search_refuses_what_is_not_a_list_of_rates(tmp_path):
+    code, _, err = invoke("train-binary", str(tmp_path), "-o", str(tmp_path / "m.pt"), "--lr-search", "1e-3,fast")
+    assert code == 2 and "lr_search='1e-3,fast'" in err and not (tmp_path / "m.pt").exists()
+    code, _, err = invoke("train-binary", str(tmp_path), "-o", str(tmp_path / "m.pt"), "--lr-search", "1e-3,-1")
+    assert code == 2 and "lr_search=-1" in err and not (tmp_path / "m.pt").exists()
