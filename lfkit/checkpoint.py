@@ -19,7 +19,7 @@ import io as _io
 import json
 from pathlib import Path
 
-from lfkit import io
+from lfkit import io, outputs
 from lfkit.errors import DataError, ParameterError
 
 __all__ = ["Checkpoint", "EpochLog", "training_files", "CHECKPOINT_SUFFIX"]
@@ -74,7 +74,9 @@ class EpochLog:
         import os
 
         self._fh.close()
+        outputs.check_file_replaceable("log", self.path)
         os.replace(self.partial, self.path)
+        outputs.note_written(self.path)
 
     def close(self) -> None:
         """Interrupted or failed: keep the epochs written for ``--resume`` (an empty file is removed)."""

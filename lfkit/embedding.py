@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lfkit import io
+from lfkit import io, outputs
 from lfkit.errors import DataError, LfkitError, ParameterError
 from lfkit.parallel import NET_BATCH, net_batches
 from lfkit.records import clip_metadata, record_path
@@ -221,7 +221,9 @@ class EmbeddingSink:
         header_len = len(_MAGIC) + 8
         E = np.fromfile(self.npart, dtype="<f4", offset=header_len).reshape(self.n_rows, self.dim)
         io.write_npy(E.astype(np.float32), self.output)
+        outputs.check_file_replaceable("CSV", self.csv_out)
         os.replace(self.cpart, self.csv_out)
+        outputs.note_written(self.csv_out)
         self.npart.unlink(missing_ok=True)
 
     def close(self, keep: bool = True) -> None:

@@ -133,9 +133,9 @@ def export_model(model, output, opset: int = OPSET, notice=None) -> dict:
     check_positive_int("opset", opset)
     check_number("opset", opset, *OPSETS)
     side = frontend_path(output)
-    io.check_outputs([("output", output), ("output's front-end file", side)], [("model", model)])
     doc = load_model(model)
-    _check_exportable(doc)
+    _check_exportable(doc)  # a model that cannot be exported is the first thing to say
+    io.check_outputs([("output", output), ("output's front-end file", side)], [("model", model)])
     try:
         import onnx
     except ImportError:

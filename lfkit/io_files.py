@@ -79,11 +79,16 @@ def atomic_write(path, mode: str = "wb"):
             if not _DEFERRED.get():
                 os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
+        guarded = not (_DEFERRED.get() or outputs.in_temporary(path.parent))  # folder builds are guarded whole
+        if guarded:
+            outputs.check_file_replaceable("output", path)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    if guarded:
+        outputs.note_written(path)
 
 
 @contextlib.contextmanager

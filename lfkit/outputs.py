@@ -10,6 +10,12 @@ Three guards, used by :mod:`lfkit.io` and by every command that writes:
 * Temporary names carry the writer's process id (``.NAME.lfkit-PID-XXXX.tmp``),
   so a later run on the same output removes what a killed run left, and only
   that.
+* A file output (a model, a records file, an array...) is noted in lfkit's
+  cache folder, not beside it (:func:`note_written`: its path, size and
+  modification time). An existing file is replaced only when that note
+  matches it, i.e. lfkit wrote it and nobody changed it since, or when it is
+  listed in its folder's manifest (:func:`check_file_replaceable`); a user's
+  file, even one named like an lfkit output, is refused.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ __all__ = [
     "remove_stale",
     "in_temporary",
     "replace_dir",
+    "note_written",
+    "lfkit_wrote",
+    "check_file_replaceable",
 ]
 
 #: File naming lfkit and what it wrote, inside every folder lfkit builds.
@@ -64,6 +73,121 @@ def _same_file(a, b) -> bool:
         return False
 
 
+#: Names of lfkit's own working files and folders, governed by --resume rather than by notes.
+_WORKING_SUFFIXES = (".partial", ".ckpt")
+
+
+def notes_folder() -> Path:
+    """Where the notes of written files live: ``$LFKIT_NOTES``, else ``$XDG_CACHE_HOME/lfkit/written``
+    (``~/.cache/lfkit/written``): out of the user's folders, so no listing of theirs changes."""
+    if os.environ.get("LFKIT_NOTES"):
+        return Path(os.environ["LFKIT_NOTES"])
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "lfkit" / "written"
+
+
+def note_path(path) -> Path:
+    """The note of file ``path``: named by a hash of its real path."""
+    import hashlib
+
+    key = hashlib.sha256(os.fsencode(os.path.realpath(path))).hexdigest()
+    return notes_folder() / key[:2] / f"{key}.json"
+
+
+def _working(path: Path) -> bool:
+    """lfkit's working files, and anything inside a temporary or partial folder lfkit is building."""
+    return (path.name.endswith(_WORKING_SUFFIXES) or in_temporary(path.parent)
+            or any(part.endswith(".partial") for part in path.parent.parts))
+
+
+def _in_manifest(path: Path) -> bool:
+    """True when ``path``'s folder is one lfkit built and its manifest lists ``path``."""
+    m = _read_manifest(path.parent)
+    return m is not None and path.name in m["files"]
+
+
+def note_written(path) -> None:
+    """Note that lfkit has just written file ``path`` (its size and modification time), so a later run may
+    replace it. Working files (``.partial``, ``.ckpt``), files inside lfkit's temporary folders and
+    anything that is not a regular file are not noted. A folder that cannot take the note is left as it is.
+    """
+    p = Path(path)
+    if _working(p) or not p.is_file() or _in_manifest(p):
+        return
+    st = p.stat()
+    text = json.dumps({"tool": "lfkit", "path": os.path.realpath(p), "size": st.st_size,
+                       "mtime_ns": st.st_mtime_ns})
+    note = note_path(p)
+    tmp = note.with_name(f"{temp_prefix(note.name)}note.tmp")
+    try:
+        note.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text + "\n", encoding="utf-8")
+        os.replace(tmp, note)
+    except OSError:  # a cache that cannot be written: the file is then protected as a user's would be
+        tmp.unlink(missing_ok=True)
+
+
+def lfkit_wrote(path) -> bool:
+    """True when file ``path`` is as lfkit left it: its note matches its size and modification time.
+
+    Files written before lfkit kept notes are recognised by content: an lfkit
+    model file, and a JSON Lines records file whose first line is an lfkit
+    record. Working files (``.partial``, ``.ckpt``) count as lfkit's.
+    """
+    p = Path(path)
+    if _working(p) or _in_manifest(p):
+        return True
+    try:
+        note = json.loads(note_path(p).read_text(encoding="utf-8"))
+    except FileNotFoundError:  # no note: written before lfkit kept them, or never by lfkit
+        return _lfkit_by_content(p)
+    except (OSError, ValueError):
+        return False
+    try:
+        st = p.stat()
+    except OSError:
+        return False
+    return (isinstance(note, dict) and note.get("tool") == "lfkit" and note.get("path") == os.path.realpath(p)
+            and note.get("size") == st.st_size and note.get("mtime_ns") == st.st_mtime_ns)
+
+
+def _lfkit_by_content(p: Path) -> bool:
+    """Outputs of lfkit from before the notes: a model file, or JSON Lines whose first line is a record."""
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    if head.startswith(b"PK"):  # a zip: an lfkit model file (format 2 or 1) carries its format tag
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(p) as z:
+                names = z.namelist()
+                header = [n for n in names if n == "header.npy" or n.endswith("/data.pkl")]
+                return bool(header) and b"lfkit-model" in z.read(header[0])[:1 << 20]
+        except (OSError, zipfile.BadZipFile, KeyError):
+            return False
+    line = head.split(b"\n", 1)[0]
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(rec, dict) and "path" in rec and ("model" in rec or "epoch" in rec)
+
+
+def check_file_replaceable(name: str, path) -> None:
+    """Refuse to replace an existing regular file that lfkit did not write (or that changed since it did)."""
+    p = Path(path)
+    try:
+        is_file = p.is_file()
+    except OSError:
+        return
+    if is_file and not lfkit_wrote(p):
+        raise ParameterError(f"{name}={str(path)!r} exists and lfkit did not write it (or it was changed since); "
+                             f"{_SAFE_REFUSAL}")
+
+
 def check_outputs(outputs, inputs) -> None:
     """Refuse outputs that would overwrite an input or each other.
 
@@ -84,7 +208,8 @@ def check_outputs(outputs, inputs) -> None:
     ------
     ParameterError
         An output equals an input, lies inside an input folder, or is a folder
-        holding an input; or two outputs are the same path.
+        holding an input; or two outputs are the same path; or an output is
+        an existing file lfkit did not write (:func:`check_file_replaceable`).
     """
     outs = [(n, p) for n, p in (_named(o, "output") for o in outputs) if not _is_stdio(p)]
     ins = [(n, p) for n, p in (_named(i, "input") for i in inputs) if not _is_stdio(p)]
@@ -108,6 +233,8 @@ def check_outputs(outputs, inputs) -> None:
             if where:
                 raise ParameterError(f"{name}={str(path)!r} {where} the {in_name} {str(inp)!r}; writing it "
                                      "would destroy what is read: choose an output path outside the inputs")
+    for name, path in outs:  # after the input checks: an input is named as such
+        check_file_replaceable(name, path)
 
 
 # --------------------------------------------------------------------------- the manifest

@@ -17,7 +17,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from lfkit import io
+from lfkit import io, outputs
 from lfkit.errors import DataError, ParameterError
 
 __all__ = ["PARTIAL_SUFFIX", "RecordSink", "partial_path"]
@@ -161,7 +161,9 @@ class RecordSink:
         self._fh.close()
         self._fh = None
         os.chmod(self.partial, 0o644)
+        outputs.check_file_replaceable("output", self.output)
         os.replace(self.partial, self.output)
+        outputs.note_written(self.output)
 
     def discard(self) -> None:
         """Nothing worth keeping was written: remove the partial file (lfkit's own)."""

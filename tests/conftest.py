@@ -154,3 +154,11 @@ def clip_1s(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("clips") / "clip.wav"
     synthesize(str(out), SynthConfig(), snr="-30", seed=7, tones="120,340,777")
     return out
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _notes_in_the_session_tmp(tmp_path_factory):
+    """lfkit's notes of written files (lfkit.outputs.note_written) go to the session's temporary folder,
+    not to the user's ~/.cache, for in-process and subprocess runs alike."""
+    os.environ["LFKIT_NOTES"] = str(tmp_path_factory.mktemp("lfkit-notes"))
+    yield

@@ -276,8 +276,14 @@ def test_cli_writes_the_graph_atomically_over_an_old_export(sets, tmp_path):
     model = tmp_path / "m.pt"
     train(sets["train"], model, epochs=1)
     out = tmp_path / "m.onnx"
-    out.write_bytes(b"an older export")
+    assert invoke("export", model, "-o", out, "--opset", "14")[0] == 0  # an older export, lfkit's own
+    older = out.read_bytes()
     code, stdout, stderr = invoke("export", model, "-o", out)
     assert code == 0 and stdout == b"" and stderr == "", stderr
-    assert out.read_bytes()[:2] != b"an" and leftovers(tmp_path) == []
+    assert out.read_bytes() != older and leftovers(tmp_path) == []
     ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    user = tmp_path / "mine.onnx"  # a file lfkit did not write is never replaced
+    user.write_bytes(b"the user's own graph")
+    code, _, stderr = invoke("export", model, "-o", user)
+    assert code == 2 and "exists and lfkit did not write it" in stderr
+    assert user.read_bytes() == b"the user's own graph" and leftovers(tmp_path) == []
