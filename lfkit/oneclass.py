@@ -146,7 +146,7 @@ def fit_extractor(ds, X_pos, pos_rows, cfg: OneClassConfig, aux=None, workers: i
         return {"embed": extractor.transform, "arch": None, "net": None, "state": extractor.to_state(), "info": {},
                 "history": [], "best": None}
     from lfkit.models import create_model
-    from lfkit.train import fit_classifier, seed_everything
+    from lfkit.train_loop import fit_classifier, seed_everything
 
     from lfkit.oneclass_sets import classifier_set
 
@@ -214,7 +214,7 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
     if learned:
         check_sources(cfg, aux, background)
     if learned:
-        from lfkit.train import torch_device
+        from lfkit.train_loop import torch_device
 
         torch_device(cfg.device)
     ds = load_dataset(data, frontend_changes, workers=workers, auto=True, positive=positive, channel=channel)

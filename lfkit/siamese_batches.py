@@ -25,7 +25,7 @@ def class_split(labels, val_fraction: float, seed: int):
     train, val : np.ndarray of int
     disjoint : bool
     """
-    from lfkit.train import stratified_split
+    from lfkit.train_loop import stratified_split
 
     labels = np.asarray(labels)
     classes = np.unique(labels)

@@ -101,7 +101,7 @@ def fit_siamese(net, X: np.ndarray, labels, cfg: SiameseConfig, hooks: dict | No
     """
     import torch
 
-    from lfkit.train import as_input, torch_device, seed_everything
+    from lfkit.train_loop import as_input, seed_everything, torch_device
 
     hooks = hooks or {}
     dev = torch_device(cfg.device)
@@ -232,7 +232,7 @@ def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_c
         X, labels = with_aux(ds, aux, workers, notice)
     check_identities(labels, str(data))
     kw = dict(siamese_arch_kwargs(cfg.arch, cfg, ds.X.shape[1:]), **(arch_kwargs or {}))
-    from lfkit.train import as_input, torch_device, seed_everything
+    from lfkit.train_loop import as_input, seed_everything, torch_device
 
     seed_everything(cfg.seed)
     net = create_model(cfg.arch, **kw)

@@ -11,7 +11,7 @@ from lfkit.config import FrontendConfig, TrainConfig  # noqa: E402
 from lfkit.errors import ParameterError  # noqa: E402
 from lfkit.modelfile import build_network, load_model, save_model  # noqa: E402
 from lfkit.models import create_model  # noqa: E402
-from lfkit.train import warmup_scheduler  # noqa: E402
+from lfkit.train_loop import warmup_scheduler  # noqa: E402
 
 DEEP = ("vgg16", "alexnet", "resnet", "inception")
 

@@ -84,7 +84,7 @@ def test_stratified_split_keeps_both_classes_each_side():
 
 
 def test_imbalanced_set_trains_with_positive_weight(tmp_path, monkeypatch):
-    import lfkit.train
+    import lfkit.train_loop
     from lfkit.io import read_labels, write_csv
 
     d = make_set(tmp_path / "d", n=24, seed=5)
@@ -92,14 +92,14 @@ def test_imbalanced_set_trains_with_positive_weight(tmp_path, monkeypatch):
     keep = [r for r in rows if r["label"] != "positive"] + [r for r in rows if r["label"] == "positive"][:4]
     write_csv(keep, d / "labels.csv")
     seen = []
-    loss_fn = lfkit.train._loss_fn
+    loss_fn = lfkit.train_loop._loss_fn
 
     def spy(n_outputs, y_train, device):
         fn = loss_fn(n_outputs, y_train, device)
         seen.append((np.asarray(y_train).copy(), fn))
         return fn
 
-    monkeypatch.setattr(lfkit.train, "_loss_fn", spy)
+    monkeypatch.setattr(lfkit.train_loop, "_loss_fn", spy)
     summary = train(d, tmp_path / "m.pt", epochs=1)
     assert summary["n_positive"] == 4 and summary["n_train"] == 16
     # the loss weighs each positive by negatives / positives of the training split: 10 clips to 3
