@@ -130,9 +130,8 @@ def note_written(path) -> None:
 def lfkit_wrote(path) -> bool:
     """True when file ``path`` is as lfkit left it: its note matches its size and modification time.
 
-    Files written before lfkit kept notes are recognised by content: an lfkit
-    model file, and a JSON Lines records file whose first line is an lfkit
-    record. Working files (``.partial``, ``.ckpt``) count as lfkit's.
+    Files written before lfkit kept notes are recognised by content
+    (:func:`_lfkit_by_content`). Working files (``.partial``, ``.ckpt``) count as lfkit's.
     """
     p = Path(path)
     if _working(p) or _in_manifest(p):
@@ -152,7 +151,8 @@ def lfkit_wrote(path) -> bool:
 
 
 def _lfkit_by_content(p: Path) -> bool:
-    """Outputs of lfkit from before the notes: a model file, or JSON Lines whose first line is a record."""
+    """Outputs of lfkit from before the notes: a model file, score records or a training log (JSON Lines),
+    eval's metrics (JSON), an embedding's CSV. Arrays and audio cannot be told from a user's: not these."""
     try:
         with open(p, "rb") as fh:
             head = fh.read(4096)
@@ -168,12 +168,22 @@ def _lfkit_by_content(p: Path) -> bool:
                 return bool(header) and b"lfkit-model" in z.read(header[0])[:1 << 20]
         except (OSError, zipfile.BadZipFile, KeyError):
             return False
+    if head.startswith(b"row,path,start,end"):  # an embedding's CSV
+        return True
     line = head.split(b"\n", 1)[0]
     try:
         rec = json.loads(line)
     except ValueError:
-        return False
-    return isinstance(rec, dict) and "path" in rec and ("model" in rec or "epoch" in rec)
+        rec = None
+    if isinstance(rec, dict):  # JSON Lines: score records, or a training log's epochs
+        return ("path" in rec and "model" in rec) or ("epoch" in rec and "loss" in rec)
+    if head.lstrip().startswith(b"{") and p.stat().st_size < (16 << 20):  # eval's metrics JSON
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return isinstance(doc, dict) and "n" in doc and any(k in doc for k in ("auc", "top1", "eer"))
+    return False
 
 
 def check_file_replaceable(name: str, path) -> None:

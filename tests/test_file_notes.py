@@ -67,3 +67,23 @@ def test_every_file_writer_refuses_a_users_file(tmp_path_factory, tmp_path, comm
             "embed": [str(sh.model), str(sh.data), "-o", str(target), "-q"]}[command]
     code, _, err = invoke(command, *args)
     _refused(code, err, command, target, before)
+
+
+def test_eval_metrics_and_logs_from_before_the_notes_are_recognised(tmp_path_factory, tmp_path):
+    """An older lfkit's eval JSON and training log (no note) are replaced; a user's JSON of other keys is not."""
+    sh = shared(tmp_path_factory)
+    scores = tmp_path / "s.jsonl"
+    assert invoke("score", str(sh.model), str(sh.data), "-o", str(scores), "-q")[0] == 0
+    metrics = tmp_path / "m.json"
+    metrics.write_text('{\n  "n": 12,\n  "auc": 0.9,\n  "eer": 0.1\n}\n')
+    code, _, err = invoke("eval", str(scores), "--labels", str(sh.data), "-o", str(metrics))
+    assert code == 0, err
+    log = tmp_path / "train.jsonl"
+    log.write_text('{"epoch": 1, "loss": 0.7}\n')
+    code, _, err = invoke("train-binary", str(sh.data), "-o", str(tmp_path / "m.pt"), "--epochs", "1",
+                          "--augment", "none", "--log", str(log), "-q")
+    assert code == 0, err
+    mine = tmp_path / "settings.json"
+    before = _user_file(mine, '{"n": 3, "colour": "blue"}\n')
+    code, _, err = invoke("eval", str(scores), "--labels", str(sh.data), "-o", str(mine))
+    _refused(code, err, "eval", mine, before)
