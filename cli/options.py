@@ -109,7 +109,7 @@ def workers(default: int = _RUN.workers) -> typer.models.OptionInfo:
 
 
 def scheduler() -> typer.models.OptionInfo:
-    """``--scheduler local:N|ADDRESS``: the same job on a Dask cluster (:func:`lfkit.cluster.optional_executor`)."""
+    """``--scheduler local:N|ADDRESS``: the same job on a Dask cluster (:func:`lfkit.cluster.scheduled`)."""
     return typer.Option(None, "--scheduler", metavar="local:N|ADDRESS",
                         help="Run on a Dask cluster: local:N or a scheduler address (pip install 'lfkit[dask]').")
 

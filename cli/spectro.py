@@ -38,12 +38,10 @@ def spectro(
     With --kind auto and a labelled dataset: print the front end training would choose (its flags on
     standard output, the candidates on standard error), or write the spectrograms with it given -o DIR.
     """
-    from lfkit.cluster import cluster_workers, optional_executor
+    from lfkit.cluster import scheduled
 
     notice = reporter("spectro", quiet)
-    with optional_executor(scheduler, inputs=inputs or (), notice=notice) as executor:
-        if executor is not None:  # the cluster's workers size the groups of clips sent
-            workers = cluster_workers(executor)
+    with scheduled(scheduler, inputs or (), workers, notice) as (executor, workers):
         return _spectro(inputs, output, chunk, chunk_hop, channel, workers, strict, max_bytes, resume, quiet,
                         frontend_changes, notice, executor)
 

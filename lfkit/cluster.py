@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from lfkit.errors import DataError, LfkitError, ParameterError
 
-__all__ = ["Scheduler", "parse_scheduler", "executor_for", "optional_executor", "check_workers", "sample_paths",
+__all__ = ["Scheduler", "parse_scheduler", "executor_for", "scheduled", "check_workers", "sample_paths",
            "cluster_workers", "RETRIES", "CONNECT_TIMEOUT_S", "WORKER_TIMEOUT_S", "PATH_SAMPLE", "WARM_MODULES",
            "LOCAL_WORKER_CONFIG"]
 
@@ -310,20 +310,26 @@ def executor_for(scheduler, *, inputs=(), notice=None, connect_timeout_s: float 
 
 
 @contextlib.contextmanager
-def optional_executor(scheduler=None, **kw):
-    """:func:`executor_for` when ``--scheduler`` was given, else None (the local map): one ``with`` for both.
+def scheduled(scheduler, inputs, workers: int, notice=None):
+    """What a command reads with: ``(executor, workers)``.
+
+    Without ``scheduler``: ``(None, workers)``, the local map. With it: the
+    checked executor of :func:`executor_for` (the inputs on disk, made
+    absolute, are checked on the workers) and the cluster's worker count,
+    which sizes the batches sent: one ``with`` for both.
 
     Examples
     --------
-    >>> with optional_executor(None) as ex:
-    ...     ex is None
+    >>> with scheduled(None, ["a.wav"], 2) as (ex, workers):
+    ...     ex is None and workers == 2
     True
     """
     if scheduler is None:
-        yield None
+        yield None, workers
         return
-    with executor_for(scheduler, **kw) as ex:
-        yield ex
+    on_disk = [os.path.abspath(i) for i in inputs if str(i) != "-"]
+    with executor_for(scheduler, inputs=on_disk, notice=notice) as ex:
+        yield ex, cluster_workers(ex)
 
 
 def _where(sched: Scheduler) -> str:

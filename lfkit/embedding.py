@@ -284,12 +284,9 @@ def embed(model_path, inputs, output=None, chunk_s=None, chunk_hop_s=None, stric
         outs = [("output", output), ("CSV", csv_path_for(output))]
         io.check_outputs(outs + [(f"{n}'s partial file", partial_path(p)) for n, p in outs],
                          [("model", model_path)] + [("input", i) for i in inputs])
-    from lfkit.cluster import cluster_workers, optional_executor
+    from lfkit.cluster import scheduled
 
-    on_disk = [os.path.abspath(i) for i in inputs if i != io.STDIO]
-    with optional_executor(scheduler, inputs=on_disk, notice=notice) as executor:
-        if executor is not None:
-            workers = cluster_workers(executor)
+    with scheduled(scheduler, inputs, workers, notice) as (executor, workers):
         return _embed(model_path, inputs, output, to_stdout, chunk_s, chunk_hop_s, strict, device, report, notice,
                       resume, channel, workers, executor)
 
@@ -302,10 +299,8 @@ def _embed(model_path, inputs, output, to_stdout, chunk_s, chunk_hop_s, strict, 
     scorer = load_scorers([model_path], device)[0]
     check_chunk_fits(chunk_s, chunk_hop_s, [scorer], scorer.sr)
     clips = io.find_inputs(inputs)
-    if executor is not None:  # workers elsewhere read absolute paths (rows carry absolute paths anyway)
-        for c in clips:
-            if c["_file"] != io.STDIO:
-                c["_file"] = os.path.abspath(c["_file"])
+    if executor is not None:
+        io.for_other_machines(clips)
     if to_stdout:
         if output is None and len(clips) > 1:
             raise ParameterError("output: several inputs give an array and a CSV; name them with -o emb.npy")

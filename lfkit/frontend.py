@@ -254,7 +254,7 @@ def spectro_dataset(inputs, out_dir, cfg: FrontendConfig, chunk_s=None, chunk_ho
         :class:`lfkit.partial_dir.PartialDir`).
     executor : concurrent.futures.Executor or None
         Where the clips are read and transformed (e.g. a Dask cluster's, from
-        :func:`lfkit.cluster.optional_executor`), in place of ``workers``
+        :func:`lfkit.cluster.scheduled`), in place of ``workers``
         local processes; ``workers`` then only sizes the groups of clips
         sent (give the cluster's worker count). Its workers write into
         ``OUT.partial`` directly, so it must be on a filesystem they share.

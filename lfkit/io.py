@@ -11,6 +11,7 @@ Make would take as done.
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,7 @@ __all__ = [
     "read_json",
     "dumps",
     "find_inputs",
+    "for_other_machines",
     "Clip",
     "check_outputs",
 ]
@@ -131,6 +133,18 @@ class Clip(dict):
     @property
     def is_stdin(self) -> bool:
         return self["_file"] == STDIO
+
+
+def for_other_machines(clips) -> list:
+    """``clips`` with absolute ``_file`` paths, what workers on other machines (same mounts) can open.
+
+    Records carry absolute paths anyway (:func:`lfkit.records.record_path`), so
+    nothing a command writes changes; standard input stays ``-``.
+    """
+    for c in clips:
+        if c["_file"] != STDIO:
+            c["_file"] = os.path.abspath(c["_file"])
+    return clips
 
 
 def find_inputs(inputs, allow_npy: bool = True) -> list[Clip]:

@@ -10,7 +10,6 @@ read is reported and skipped; the caller exits 1 at the end.
 from __future__ import annotations
 
 import itertools
-import os
 
 import numpy as np
 
@@ -134,10 +133,8 @@ def score(model_paths, inputs, output=None, threshold=None, chunk_s=None, chunk_
 
     post = post_processor(scorers, threshold, fmt, min_score, detections, gap_s)
     clips = io.find_inputs(inputs)
-    if executor is not None:  # workers elsewhere read absolute paths (records carry absolute paths anyway)
-        for c in clips:
-            if c["_file"] != io.STDIO:
-                c["_file"] = os.path.abspath(c["_file"])
+    if executor is not None:
+        io.for_other_machines(clips)
     name = ensemble_name(scorers)
     sink = RecordSink(output, resume, fmt, band=post.band)
     try:
@@ -388,11 +385,7 @@ def run_score(models, inputs, output=None, *, enroll=None, pairs=None, scheduler
         return score_pairs(models, pairs, output, **kw)
     if not inputs:
         raise ParameterError("inputs: give audio files, folders, a labels.csv, .npy spectrograms or '-'")
-    if scheduler is None:
-        return score(models, inputs, output, **kw)
-    from lfkit.cluster import cluster_workers, executor_for
+    from lfkit.cluster import scheduled
 
-    on_disk = [os.path.abspath(i) for i in inputs if i != io.STDIO]
-    with executor_for(scheduler, inputs=on_disk, notice=kw.get("notice")) as ex:
-        kw["workers"] = cluster_workers(ex)
-        return score(models, inputs, output, executor=ex, **kw)
+    with scheduled(scheduler, inputs, kw.pop("workers", 1), kw.get("notice")) as (executor, workers):
+        return score(models, inputs, output, workers=workers, executor=executor, **kw)

@@ -86,8 +86,8 @@ def test_without_the_extra_the_error_says_how_to_install(monkeypatch):
 
 def test_no_scheduler_means_no_executor_and_no_dask(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
-    with cluster.optional_executor(None, inputs=["/nowhere.wav"]) as ex:
-        assert ex is None
+    with cluster.scheduled(None, ["/nowhere.wav"], 2) as (ex, workers):
+        assert ex is None and workers == 2
 
 
 def test_lfkit_imports_no_dask():
