@@ -42,6 +42,7 @@ __all__ = [
     "note_written",
     "lfkit_wrote",
     "check_file_replaceable",
+    "read_manifest",
 ]
 
 #: File naming lfkit and what it wrote, inside every folder lfkit builds.
@@ -102,7 +103,7 @@ def _working(path: Path) -> bool:
 
 def _in_manifest(path: Path) -> bool:
     """True when ``path``'s folder is one lfkit built and its manifest lists ``path``."""
-    m = _read_manifest(path.parent)
+    m = read_manifest(path.parent)
     return m is not None and path.name in m["files"]
 
 
@@ -266,17 +267,24 @@ def write_manifest(folder, command: str) -> None:
     (Path(folder) / MANIFEST).write_text(text, encoding="utf-8")
 
 
-def _read_manifest(folder: Path) -> dict | None:
-    f = folder / MANIFEST
+def read_manifest(folder, key: str = "files", kind: type = list, max_bytes: int = 64 * 1024 * 1024) -> dict | None:
+    """``folder``'s lfkit manifest when it is one (``tool`` lfkit, ``key`` of type ``kind``), else None.
+
+    A finished folder's manifest lists ``files``; a partial folder's
+    (:mod:`lfkit.partial_dir`) holds ``partial``. Larger than ``max_bytes``,
+    unreadable or not JSON: None.
+    """
+    f = Path(folder) / MANIFEST
     try:
-        if not f.is_file() or f.stat().st_size > 64 * 1024 * 1024:
+        if not f.is_file() or f.stat().st_size > max_bytes:
             return None
         m = json.loads(f.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(m, dict) or m.get("tool") != "lfkit" or not isinstance(m.get("files"), list):
+    if not isinstance(m, dict) or m.get("tool") != "lfkit" or not isinstance(m.get(key), kind):
         return None
     return m
+
 
 
 def check_replaceable(path) -> None:
@@ -298,7 +306,7 @@ def check_replaceable(path) -> None:
     entries = list(p.iterdir())
     if not entries:
         return
-    m = _read_manifest(p)
+    m = read_manifest(p)
     if m is None:
         why = f"it has a labels.csv but no {MANIFEST}" if (p / "labels.csv").exists() else f"no {MANIFEST}"
         raise ParameterError(f"output={str(p)!r} is a folder lfkit did not write ({why}); lfkit replaces only "

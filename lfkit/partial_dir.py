@@ -57,16 +57,7 @@ def partial_dir_path(path) -> Path:
 
 def _marker(folder: Path) -> dict | None:
     """The manifest of a partial folder lfkit wrote, else None."""
-    f = folder / outputs.MANIFEST
-    try:
-        if not f.is_file() or f.stat().st_size > 1024 * 1024:
-            return None
-        m = json.loads(f.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(m, dict) or m.get("tool") != "lfkit" or not isinstance(m.get("partial"), dict):
-        return None
-    return m
+    return outputs.read_manifest(folder, "partial", dict, max_bytes=1024 * 1024)
 
 
 def _sweep(folder: Path) -> None:
