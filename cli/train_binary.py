@@ -39,6 +39,9 @@ def train_binary(
     background: str = typer.Option(None, "--background", help="Folder of your own target-free recordings to mix in."),
     mean_branch: bool = typer.Option(_D.mean_branch, "--mean-branch/--no-mean-branch",
                                      help="speccnn: add the time-averaged-spectrum branch."),
+    probe: bool = typer.Option(_D.probe, "--probe/--no-probe",
+                               help="Fuse the network with a linear probe on the time-averaged spectrogram, "
+                               "weighed on the validation split (weight 0 keeps the network alone)."),
     ensemble: int = typer.Option(_D.ensemble, "--ensemble", help="Train K networks (seeds SEED..SEED+K-1) into one "
                                  "model; its score is their mean."),
     workers: int = opt.workers(),
@@ -54,7 +57,7 @@ def train_binary(
     from lfkit.train import parse_lr_search, train_binary as run
 
     cfg = TrainConfig(arch=arch, epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction,
-                      patience=patience, seed=seed, device=device, mean_branch=mean_branch,
+                      patience=patience, seed=seed, device=device, mean_branch=mean_branch, probe=probe,
                       ensemble=ensemble, lr_search=parse_lr_search(lr_search))
     aug = _A.replace(kinds=parse_augment(augment), snr_db=parse_augment_snr(augment_snr), copies=augment_copies)
     hooks = {"on_epoch": epoch_printer("train-binary", quiet)}

@@ -23,7 +23,10 @@ class TrainConfig(_JsonConfig):
     epochs' batches (0: no warm-up). With ``lr_search`` (candidate rates),
     each candidate trains ``lr_search_epochs`` epochs from the same seed on
     the training split and the one of lowest validation loss becomes ``lr``
-    (:func:`lfkit.train.search_lr`); empty: ``lr`` as given.
+    (:func:`lfkit.train.search_lr`); empty: ``lr`` as given. With ``probe``
+    (spectrogram networks) a linear probe on the time-averaged input is fitted
+    on the training split and fused with the network at the weight of best
+    validation AUC (:mod:`lfkit.fusion`; weight 0 is the network alone).
     """
 
     arch: str = "speccnn"
@@ -40,6 +43,7 @@ class TrainConfig(_JsonConfig):
     warmup_epochs: float = 1.0
     lr_search: tuple = ()
     lr_search_epochs: int = 3
+    probe: bool = True
 
     def __post_init__(self):
         from lfkit.errors import check_positive_int

@@ -80,6 +80,11 @@ class GraphModel(nn.Module):
         extra = doc.get("extra") or {}
         if self.regime == "binary":
             self.output_names = ["score", "logit"]
+            probe = extra.get("probe")  # lfkit.fusion: the network fused with a linear probe
+            self.probe = None if probe is None else {
+                k: torch.as_tensor(np.asarray(probe[k], dtype=np.float64)) for k in ("mean", "scale", "coef")}
+            if probe is not None:
+                self.probe.update({k: float(probe[k]) for k in ("intercept", "cnn_gain", "probe_gain")})
         elif self.regime == "oneclass":
             self.head = DetectorHead(extra["detector"])
             self.joint = None if extra.get("joint") is None else JointHead(extra["joint"])
@@ -100,7 +105,11 @@ class GraphModel(nn.Module):
         x = x.unsqueeze(1)  # (N, 1, F, T) or (N, 1, n_samples), as lfkit's scorers feed the networks
         if self.regime == "binary":
             logit = self.net(x)[:, 0]
-            return torch.sigmoid(logit.double()).float(), logit
+            if self.probe is not None:  # lfkit.inference.heads.fused_logit, in float64
+                p = self.probe
+                z = ((S.double().mean(dim=-1) - p["mean"]) / p["scale"]) @ p["coef"] + p["intercept"]
+                logit = p["cnn_gain"] * logit.double() + p["probe_gain"] * z
+            return torch.sigmoid(logit.double()).float(), logit.float()
         E = self.net.embed(x).float()
         if self.regime == "oneclass":
             s = self.head(E)

@@ -116,7 +116,20 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
         from lfkit.models.ensemble import Ensemble
 
         net = Ensemble(members)
-    threshold, bacc = validation_threshold(net, X, y_fit, split[1], notice)
+    probe = None
+    if cfg.probe and kind == "spectrogram" and len(np.unique(y_fit[split[1]])) == 2:
+        from lfkit.fusion import fit_fusion
+
+        va = split[1]
+        probe = fit_fusion(X[split[0]], y_fit[split[0]], X[va], y_fit[va],
+                           predict_logits(net, as_input(X[va], None))[:, 0], cfg.seed)
+        if notice:
+            notice(f"probe: weight {probe['weight']:g} of a linear probe on the time-averaged input (validation "
+                   f"AUC {', '.join('-' if a is None else f'{a:.3f}' for a in probe['val_auc'])} at weights "
+                   f"{', '.join(f'{w:g}' for w in probe['weights'])})")
+    elif cfg.probe and kind == "spectrogram" and notice:
+        notice("probe: no validation split with both classes; the network alone")
+    threshold, bacc = validation_threshold(net, X, y_fit, split[1], notice, probe=probe)
     seconds = time.perf_counter() - t0
     others = sorted(c for c in ds.classes if c != positive)
     training = {"config": cfg.to_dict(), "best": best, "epochs_run": len(history), "seconds": seconds,
@@ -124,13 +137,16 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
                 "augment": aug.to_dict(), "background": None if background is None else str(background),
                 "n_fit": int(len(split[0])), "threshold": threshold, "threshold_method": "balanced_accuracy",
                 "val_balanced_accuracy": bacc, "frontend_selection": ds.selection,
+                **({"probe": {k: probe[k] for k in ("weight", "weights", "val_auc", "C")}} if probe else {}),
                 **({"members_best": records} if len(members) > 1 else {}),
                 **({"lr_search": [{k: v for k, v in t.items() if k != "_key"} for t in lr_tried]} if lr_tried else {})}
     save_model(output, "binary", ds.frontend,
                {"kind": kind, "sr": ds.sr, "n_samples": ds.n_samples, "shape": list(X.shape[1:])},
                arch=cfg.arch, arch_kwargs=members[0].arch_kwargs, state_dict=members[0].state_dict(),
                classes=others + [positive], positive=positive, threshold=threshold, training=training,
-               extra={"ensemble": [m.state_dict() for m in members[1:]]} if len(members) > 1 else None)
+               extra={**({"ensemble": [m.state_dict() for m in members[1:]]} if len(members) > 1 else {}),
+                      **({"probe": {k: v for k, v in probe.items() if k not in ("weights", "val_auc")}} if probe else {})}
+               or None)
     if log_path:
         io.write_jsonl(history, log_path)
     return training
@@ -181,12 +197,13 @@ def search_lr(build, X, y, split, cfg, notice=None) -> list:
     return tried
 
 
-def validation_threshold(net, X, y, val_idx, notice=None) -> tuple[float, float | None]:
+def validation_threshold(net, X, y, val_idx, notice=None, probe=None) -> tuple[float, float | None]:
     """The decision threshold on the scorer's scale (sigmoid of the logit), picked on the validation split.
 
     Best balanced accuracy (:func:`lfkit.thresholds.balanced_accuracy_threshold`)
     over the validation clips ``X[val_idx]``; 0.5 with a notice when the
-    split is empty or holds one class.
+    split is empty or holds one class. With ``probe`` (:mod:`lfkit.fusion`)
+    the logit is the fused one, as the scorer computes it.
 
     Returns
     -------
@@ -202,8 +219,10 @@ def validation_threshold(net, X, y, val_idx, notice=None) -> tuple[float, float 
         if notice:
             notice(f"threshold: no validation split with both classes; using {DEFAULT_THRESHOLD:g}")
         return DEFAULT_THRESHOLD, None
-    logit = predict_logits(net, as_input(X[val_idx], None))[:, 0]
-    p = 1.0 / (1.0 + np.exp(-logit.astype(np.float64)))
+    from lfkit.inference.heads import fused_logit
+
+    logit = fused_logit(predict_logits(net, as_input(X[val_idx], None))[:, 0], X[val_idx], probe)
+    p = 1.0 / (1.0 + np.exp(-logit))
     threshold, bacc = balanced_accuracy_threshold(yv, p)
     if notice:
         notice(f"threshold {threshold:.4g} (validation balanced accuracy {bacc:.3f}, {len(yv)} clips)")

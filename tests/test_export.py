@@ -72,6 +72,20 @@ def test_binary_network_scores_equal_lfkit(sets, tmp_path, arch):
     _check_binary(sets, model, tmp_path)
 
 
+def test_probe_fusion_scores_equal_lfkit(sets, tmp_path):
+    """A binary model fused with its linear probe (lfkit.fusion), at a weight that gives both parts a say."""
+    from lfkit.inference.modelfile import read_raw, write_raw
+
+    model = tmp_path / "p.pt"
+    train(sets["train"], model, epochs=1)
+    doc = read_raw(model)
+    assert "probe" in doc["extra"]
+    doc["extra"]["probe"].update(cnn_gain=0.5, probe_gain=0.7)
+    forced = tmp_path / "forced.pt"
+    write_raw(doc, forced)
+    _check_binary(sets, forced, tmp_path)
+
+
 @pytest.mark.parametrize("kind,norm,sr", [("linear", "standard", None), ("mel", "none", None),
                                           ("logmel", "standard", None), ("mfcc", "none", None), ("log", "none", None),
                                           ("log", "standard", 16000)])

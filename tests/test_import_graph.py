@@ -41,7 +41,7 @@ LAYERS = {
         "lfkit.metrics", "lfkit.thresholds"],
     3: ["lfkit.models.*", "lfkit.detectors.*", "lfkit.joint"],
     4: ["lfkit.inference.*", "lfkit.modelfile"],
-    5: ["lfkit.train", "lfkit.train_loop", "lfkit.baselines", "lfkit.oneclass", "lfkit.oneclass_sets", "lfkit.siamese",
+    5: ["lfkit.train", "lfkit.train_loop", "lfkit.fusion", "lfkit.baselines", "lfkit.oneclass", "lfkit.oneclass_sets", "lfkit.siamese",
         "lfkit.siamese_train", "lfkit.siamese_batches", "lfkit.siamese_joint"],
     6: ["lfkit.scoring", "lfkit.scoring_stream", "lfkit.enroll", "lfkit.embedding", "lfkit.detections", "lfkit.clips", "lfkit.export", "lfkit.cluster",
         "lfkit.onnx_graph"],

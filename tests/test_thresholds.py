@@ -141,7 +141,7 @@ def test_ensemble_scores_the_mean_probability_and_keeps_the_validation_threshold
     from lfkit.inference.scorers import make_scorer
     from lfkit.train import stratified_split, train_binary
 
-    cfg = TrainConfig(epochs=1, batch_size=8, ensemble=2, seed=4)
+    cfg = TrainConfig(epochs=1, batch_size=8, ensemble=2, seed=4, probe=False)  # the networks alone (test_fusion)
     train_binary(str(sh.data), str(tmp_path / "e.pt"), "positive", cfg, augment=AugmentConfig(kinds=()))
     doc = load_model(tmp_path / "e.pt")
     assert len(doc["extra"]["ensemble"]) == 1  # the second member; the first is the state_dict

@@ -13,7 +13,8 @@ from lfkit.errors import DataError, check_choice
 from lfkit.floor import line_strength_db
 
 __all__ = ["SIMILARITY", "similarity", "unit_rows", "TONE_BINS", "GUARD_BINS", "knowntone_score",
-           "band_frequencies", "REDUCTIONS", "PCA_COMPONENTS", "RawExtractor"]
+           "band_frequencies", "REDUCTIONS", "PCA_COMPONENTS", "RawExtractor", "probe_logit", "fused_logit",
+           "check_probe"]
 
 #: The similarity a siamese model file declares (``extra["similarity"]``).
 SIMILARITY = "1/(1+d)"
@@ -147,3 +148,61 @@ class RawExtractor:
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"raw extractor state is damaged ({exc})") from None
         return ext
+
+
+#: What a binary model's ``extra["probe"]`` holds (:mod:`lfkit.fusion` fits it).
+PROBE_ARRAYS = ("mean", "scale", "coef")
+
+
+def probe_logit(X: np.ndarray, probe: dict) -> np.ndarray:
+    """A linear probe's logit on the time-averaged spectrogram.
+
+    Parameters
+    ----------
+    X : np.ndarray, shape (n_clips, n_freq, n_frames)
+    probe : dict
+        ``mean``, ``scale``, ``coef`` (n_freq,) and ``intercept``.
+
+    Returns
+    -------
+    np.ndarray, shape (n_clips,), float64
+        ``((mean over time of X) - mean) / scale @ coef + intercept``.
+    """
+    F = np.asarray(X, dtype=np.float64).mean(axis=2)
+    return ((F - np.asarray(probe["mean"], float)) / np.asarray(probe["scale"], float)) @ np.asarray(
+        probe["coef"], float) + float(probe["intercept"])
+
+
+def fused_logit(net_logit: np.ndarray, X: np.ndarray, probe: dict | None) -> np.ndarray:
+    """A binary model's logit: the network's, fused with its probe's when the model has one.
+
+    ``cnn_gain * net_logit + probe_gain * probe_logit(X)`` (see :mod:`lfkit.fusion`);
+    ``net_logit`` itself, as float64, when ``probe`` is None.
+
+    Parameters
+    ----------
+    net_logit : np.ndarray, shape (n_clips,)
+    X : np.ndarray, shape (n_clips, n_freq, n_frames)
+        The same clips' input spectrograms.
+    probe : dict or None
+    """
+    z = np.asarray(net_logit, dtype=np.float64)
+    if probe is None:
+        return z
+    return float(probe["cnn_gain"]) * z + float(probe["probe_gain"]) * probe_logit(X, probe)
+
+
+def check_probe(probe, n_freq: int | None, name: str) -> dict | None:
+    """A model file's ``extra["probe"]`` checked for shape and type (``DataError`` naming the model when damaged)."""
+    if probe is None:
+        return None
+    try:
+        arrays = [np.asarray(probe[k], dtype=np.float64) for k in PROBE_ARRAYS]
+        gains = [float(probe[k]) for k in ("intercept", "cnn_gain", "probe_gain")]
+    except (KeyError, TypeError, ValueError):
+        raise DataError(f"{name}: damaged binary model (extra.probe lacks its arrays or gains)") from None
+    sizes = {a.shape for a in arrays}
+    if len(sizes) != 1 or arrays[0].ndim != 1 or (n_freq is not None and arrays[0].shape[0] != n_freq) \
+            or not all(np.isfinite(a).all() for a in arrays) or not np.isfinite(gains).all():
+        raise DataError(f"{name}: damaged binary model (extra.probe does not fit the input's {n_freq} frequency rows)")
+    return probe

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from lfkit.errors import DataError, ParameterError, check_device
-from lfkit.inference.heads import SIMILARITY, RawExtractor, knowntone_score, unit_rows
+from lfkit.inference.heads import SIMILARITY, RawExtractor, check_probe, fused_logit, knowntone_score, unit_rows
 from lfkit.floor import line_strength_db
 
 __all__ = ["SCORERS", "make_scorer", "load_scorers", "build_networks", "Scorer", "BinaryScorer", "LogRegScorer", "KnownToneScorer",
@@ -143,7 +143,16 @@ class Scorer:
 
 
 class BinaryScorer(Scorer):
-    """Spec-CNN and friends: ``score`` = sigmoid of the logit, a probability."""
+    """Spec-CNN and friends: ``score`` = sigmoid of the logit, a probability.
+
+    A model trained with its linear probe (:mod:`lfkit.fusion`) fuses the
+    network's logit with the probe's on the time-averaged input first.
+    """
+
+    def __init__(self, doc, device="cpu"):
+        super().__init__(doc, device)
+        n_freq = self.shape[0] if self.kind == "spectrogram" and self.shape else None
+        self.probe = check_probe((doc.get("extra") or {}).get("probe"), n_freq, self.name)
 
     def score_batch(self, X):
         import torch
@@ -151,7 +160,8 @@ class BinaryScorer(Scorer):
         net = self._network()
         with torch.inference_mode():
             logit = net(self._tensor(X)).float().cpu().numpy()[:, 0]
-        p = 1.0 / (1.0 + np.exp(-logit.astype(np.float64)))
+        z = fused_logit(logit, X, self.probe)
+        p = 1.0 / (1.0 + np.exp(-z))
         return [{"score": float(v)} for v in p]
 
 
