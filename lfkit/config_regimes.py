@@ -10,8 +10,46 @@ from dataclasses import dataclass
 from lfkit.config_base import DEFAULT_DEVICE, _JsonConfig
 from lfkit.errors import ParameterError, check_device, check_number, check_seed
 
+
+#: Largest learning rate (``--lr``, and each ``--lr-search`` candidate).
+LR_MAX = 10.0
+_LR_SEARCH_EXAMPLE = "--lr-search takes learning rates separated by commas, e.g. 3e-4,1e-3,3e-3"
+
+
+def check_lr_search(rates) -> tuple:
+    """``rates`` as a tuple of floats, each in (0, ``LR_MAX``]; else a :class:`ParameterError` naming ``lr_search``."""
+    if isinstance(rates, (str, bytes)) or not hasattr(rates, "__iter__"):
+        raise ParameterError(f"lr_search={rates!r} must be a sequence of learning rates ({_LR_SEARCH_EXAMPLE})")
+    out = []
+    for rate in rates:
+        try:
+            out.append(check_number("lr_search", rate, 0, LR_MAX, lo_open=True))
+        except ParameterError as exc:
+            raise ParameterError(f"{exc} ({_LR_SEARCH_EXAMPLE})") from None
+    return tuple(out)
+
+
 @dataclass(frozen=True)
-class TrainConfig(_JsonConfig):
+class _NetworkTraining(_JsonConfig):
+    """What every regime that trains a network shares: the learning-rate search (:mod:`lfkit.lr_search`).
+
+    Parameters
+    ----------
+    lr_search : tuple of float
+        Candidate learning rates, each in (0, 10]: each trains a fresh
+        network from the run's seed for ``lr_search_epochs`` epochs (at most
+        ``epochs``) on the training split, and the one of lowest validation
+        loss becomes ``lr``. Empty: ``lr`` as given.
+    lr_search_epochs : int
+        Epochs per candidate.
+    """
+
+    lr_search: tuple = ()
+    lr_search_epochs: int = 3
+
+
+@dataclass(frozen=True)
+class TrainConfig(_NetworkTraining):
     """Defaults of ``lfkit train-binary`` (the seed paper: BCE, 20 epochs, batch 20).
 
     ``mean_branch`` adds Spec-CNN's time-averaged-spectrum branch (``speccnn``
@@ -20,10 +58,8 @@ class TrainConfig(_JsonConfig):
     trained with seeds ``seed``, ``seed + 1``, ... and stored in one model
     file whose score is their mean probability. The learning rate rises
     linearly from ``lr / steps`` to ``lr`` over the first ``warmup_epochs``
-    epochs' batches (0: no warm-up). With ``lr_search`` (candidate rates),
-    each candidate trains ``lr_search_epochs`` epochs from the same seed on
-    the training split and the one of lowest validation loss becomes ``lr``
-    (:func:`lfkit.train.search_lr`); empty: ``lr`` as given.
+    epochs' batches (0: no warm-up). ``lr_search`` and ``lr_search_epochs``:
+    see :class:`_NetworkTraining`.
     """
 
     arch: str = "speccnn"
@@ -38,18 +74,12 @@ class TrainConfig(_JsonConfig):
     mean_branch: bool = True
     ensemble: int = 1
     warmup_epochs: float = 1.0
-    lr_search: tuple = ()
-    lr_search_epochs: int = 3
 
     def __post_init__(self):
         from lfkit.errors import check_positive_int
 
         check_positive_int("epochs", self.epochs)
         check_positive_int("batch_size", self.batch_size)
-        object.__setattr__(self, "lr_search", tuple(self.lr_search))  # a JSON round trip gives a list
-        for rate in self.lr_search:
-            check_number("lr_search", rate, 0, 10, lo_open=True)
-        check_positive_int("lr_search_epochs", self.lr_search_epochs)
         check_number("warmup_epochs", self.warmup_epochs, 0, 1000)
         check_number("ensemble", self.ensemble, 1, 64)
         check_positive_int("ensemble", self.ensemble)
@@ -116,8 +146,12 @@ class AugmentConfig(_JsonConfig):
 
 
 def _check_common(cfg) -> None:
-    """The numeric fields every training configuration shares: finite, in range; seed and device."""
-    check_number("lr", cfg.lr, 0, 10, lo_open=True)
+    """The numeric fields every training configuration shares: finite, in range; seed, device, the lr search."""
+    from lfkit.errors import check_positive_int
+
+    object.__setattr__(cfg, "lr_search", check_lr_search(cfg.lr_search))  # a JSON round trip gives a list
+    check_positive_int("lr_search_epochs", cfg.lr_search_epochs)
+    check_number("lr", cfg.lr, 0, LR_MAX, lo_open=True)
     check_number("weight_decay", cfg.weight_decay, 0, 10)
     check_number("val_fraction", cfg.val_fraction, 0, 1, hi_open=True)
     if hasattr(cfg, "patience"):
@@ -166,7 +200,7 @@ SURROGATE_SOURCES = ("shift", "notch", "add", "background", "tones", "aux")
 
 
 @dataclass(frozen=True)
-class OneClassConfig(_JsonConfig):
+class OneClassConfig(_NetworkTraining):
     """Defaults of ``lfkit train-oneclass`` (the seed paper: 30 epochs, batch 30; here 10 epochs, early
     stopping after 3 without progress: the joint score carries the rest, in under 2 minutes on 2 cores).
 
@@ -242,7 +276,7 @@ class OneClassConfig(_JsonConfig):
 
 
 @dataclass(frozen=True)
-class SiameseConfig(_JsonConfig):
+class SiameseConfig(_NetworkTraining):
     """Defaults of ``lfkit train-siamese`` (the seed paper: 30 epochs, batch 10; here 6 epochs, the best
     validation epoch kept: the joint embedding carries the rest, in under 2 minutes on 2 cores).
 
