@@ -35,7 +35,7 @@ def train_oneclass(
     batch_size: int = typer.Option(_D.batch_size, "--batch-size", help="Clips per batch."),
     lr: float = opt.lr(_D.lr),
     lr_search: str = opt.lr_search(),
-    nu: float = typer.Option(_D.nu, "--nu", help="ocsvm: nu, in (0, 1]."),
+    nu: float = typer.Option(_D.nu, "--nu", help="ocsvm: nu, in (0, 1) (about the share of training positives left outside)."),
     gamma: str = typer.Option(_D.gamma, "--gamma", help="ocsvm: RBF width on standardised features, or 'scale'."),
     n_components: int = typer.Option(_D.n_components, "--n-components", help="gmm: mixture components."),
     n_estimators: int = typer.Option(_D.n_estimators, "--n-estimators", help="iforest: trees."),

@@ -167,7 +167,8 @@ class DetectorDefaults:
     Parameters
     ----------
     nu : float
-        One-class SVM's nu, in (0, 1].
+        One-class SVM's nu, in (0, 1): at 1 every training clip would be a bounded support vector
+        and the SVM has no boundary (scikit-learn's fit fails).
     gamma : float
         One-class SVM's RBF width on standardised features.
     n_components : int
@@ -217,7 +218,7 @@ class OneClassConfig(_NetworkTraining):
     clips_per_class : int
         Clips per surrogate class (0: a quarter of the positives, at least 10).
     nu : float
-        One-class SVM's nu, in (0, 1].
+        One-class SVM's nu, in (0, 1).
     gamma : str
         RBF width on standardised features, a number or ``scale``.
     surrogates : str
@@ -264,8 +265,11 @@ class OneClassConfig(_NetworkTraining):
         check_positive_int("n_surrogate", self.n_surrogate)
         check_positive_int("n_components", self.n_components)
         check_positive_int("n_estimators", self.n_estimators)
-        if isinstance(self.nu, bool) or not isinstance(self.nu, (int, float)) or not 0 < self.nu <= 1:
-            raise ParameterError(f"nu={self.nu!r} must be in (0, 1]")
+        try:
+            check_number("nu", self.nu, 0, 1, lo_open=True, hi_open=True)
+        except ParameterError as exc:
+            why = ": at 1 every training clip is a bounded support vector and the SVM has no boundary"
+            raise ParameterError(f"{exc}{why if self.nu == 1 else ''}") from None
         if isinstance(self.contamination, bool) or not 0 < self.contamination <= 0.5:
             raise ParameterError(f"contamination={self.contamination!r} must be in (0, 0.5]")
         if self.clips_per_class < 0:
