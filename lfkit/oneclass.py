@@ -120,7 +120,7 @@ def calibration_negatives(ds, X_pos, pos_rows, cfg, info):
 
 
 def fit_extractor(ds, X_pos, pos_rows, cfg: OneClassConfig, aux=None, workers: int = 1, hooks=None, notice=None,
-                  Y_pos=None, background=None, positive: str = "positive") -> dict:
+                  Y_pos=None, background=None, positive: str = "positive", channel: int | None = None) -> dict:
     """Fit ``cfg.extractor`` on the positives and their surrogate classes (:mod:`lfkit.oneclass_sets`).
 
     Parameters
@@ -134,6 +134,8 @@ def fit_extractor(ds, X_pos, pos_rows, cfg: OneClassConfig, aux=None, workers: i
         Their waveforms, for the data-made surrogates (None: spectrogram folder).
     background : np.ndarray, shape (n_crops, n_samples), or None
         Crops of ``--background`` recordings.
+    channel : int or None
+        Channel of the ``aux`` recordings (0-based, as for the positives); None averages them.
 
     Returns
     -------
@@ -151,7 +153,8 @@ def fit_extractor(ds, X_pos, pos_rows, cfg: OneClassConfig, aux=None, workers: i
 
     from lfkit.oneclass_sets import classifier_set
 
-    X, y, names, info = classifier_set(ds, X_pos, pos_rows, cfg, aux, workers, notice, Y_pos, background, positive)
+    X, y, names, info = classifier_set(ds, X_pos, pos_rows, cfg, aux, workers, notice, Y_pos, background, positive,
+                                       channel=channel)
 
     def build():
         seed_everything(cfg.seed)
@@ -279,14 +282,14 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
         if not ds.sr or not ds.n_samples:
             raise DataError(f"background={str(background)!r}: mixing recordings needs audio positives, "
                             "not spectrograms")
-        crops = load_background(background, ds.sr, ds.n_samples, cfg.seed)
+        crops = load_background(background, ds.sr, ds.n_samples, cfg.seed, channel=channel)
     t0 = time.perf_counter()
     Y_pos = positive_waves(ds, pos_rows, workers) if learned else None
     fit, dev = _dev_split(len(X_pos), cfg.seed) if learned and cfg.joint else (np.arange(len(X_pos)), None)
     if dev is not None and len(fit) < need:
         fit, dev = np.arange(len(X_pos)), None
     fitted = fit_extractor(ds, X_pos[fit], [pos_rows[i] for i in fit], cfg, aux, workers, hooks, notice,
-                           None if Y_pos is None else Y_pos[fit], crops, positive)
+                           None if Y_pos is None else Y_pos[fit], crops, positive, channel)
     embed, net, info, history, best = fitted["embed"], fitted["net"], fitted["info"], fitted["history"], fitted["best"]
     arch, ext_state = fitted["arch"], fitted["state"]
     if fitted.get("lr_search"):

@@ -263,6 +263,8 @@ def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_c
         Network arguments added to (and overriding) :func:`siamese_arch_kwargs`.
     aux : str or None
         Another labelled dataset (real recordings of more sources) trained on beside ``data``.
+    channel : int or None
+        Channel of multichannel audio to read (0-based), for ``data`` and ``aux``; None averages them.
 
     Returns
     -------
@@ -282,7 +284,7 @@ def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_c
     ds = load_dataset(data, frontend_changes, kind=kind, workers=workers, auto=True, channel=channel)
     X, labels = ds.X, list(ds.labels)
     if aux is not None:
-        X, labels = with_aux(ds, aux, workers, notice)
+        X, labels = with_aux(ds, aux, workers, notice, channel)
     check_identities(labels, str(data))
     kw = dict(siamese_arch_kwargs(cfg.arch, cfg, ds.X.shape[1:]), **(arch_kwargs or {}))
     from lfkit.train_loop import as_input, seed_everything, torch_device

@@ -91,7 +91,7 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
     split = stratified_split(y, cfg.val_fraction, cfg.seed)
     X, y_fit = ds.X, y
     if aug.kinds or background is not None:
-        backgrounds = load_backgrounds(background, ds.sr, ds.X.shape[1]) if background is not None else None
+        backgrounds = load_backgrounds(background, ds.sr, ds.X.shape[1], channel) if background is not None else None
         X, y_fit, split = multi_condition_set(ds.X, ds.sr, y, split, aug, cfg.seed,
                                               ds.frontend if kind == "spectrogram" else None, backgrounds)
     kwargs = {"n_outputs": 1, **({"mean_branch": True} if cfg.arch == "speccnn" and cfg.mean_branch else {})}
