@@ -124,9 +124,13 @@ def device(default: str = _RUN.device) -> typer.models.OptionInfo:
     return typer.Option(default, "--device", help=DEVICE_HELP)
 
 
-def channel() -> typer.models.OptionInfo:
+#: The one help text of ``--channel``.
+CHANNEL_HELP = "Keep this channel (0-based) instead of averaging."
+
+
+def channel(help: str = CHANNEL_HELP) -> typer.models.OptionInfo:
     """``--channel N``, the same on every command that reads audio (default: the mean of all channels)."""
-    return typer.Option(None, "--channel", help="Keep this channel (0-based) instead of averaging.")
+    return typer.Option(None, "--channel", help=help)
 
 
 def quiet() -> typer.models.OptionInfo:
