@@ -92,11 +92,11 @@ def validation_loss(E: np.ndarray, y: np.ndarray, cfg: SiameseConfig) -> float |
     Returns
     -------
     float or None
-        None when there are no validation clips.
+        None with fewer than two validation clips (no pair).
     """
     import torch
 
-    if E is None or not len(E):
+    if E is None or len(E) < 2:
         return None
     Et, yt = torch.as_tensor(np.asarray(E, dtype=np.float32)), torch.as_tensor(np.asarray(y))
     with torch.no_grad():

@@ -183,7 +183,7 @@ def test_siamese_validation_loss_is_the_training_loss_on_the_validation_clips():
     tcfg = SiameseConfig(loss="triplet", margin=0.5, mining="semihard")
     assert validation_loss(E, y, tcfg) == pytest.approx(
         float(triplet_loss(torch.tensor(E), torch.tensor(y), 0.5, "semihard")))
-    assert validation_loss(np.zeros((0, 2), np.float32), y[:0], cfg) is None
+    assert validation_loss(np.zeros((0, 2), np.float32), y[:0], cfg) is None and validation_loss(E[:1], y[:1], cfg) is None
 
 
 def test_siamese_search_is_the_same_under_a_seed():
