@@ -18,7 +18,9 @@ def clips(
     negatives: int = typer.Option(None, "--negatives", help="Negative clips from unannotated time "
                                   "[default: one per annotation]."),
     seed: int = opt.seed(),
-    channel: int = opt.channel(),
+    channel: int = opt.channel("Cut every clip from this channel (0-based); it wins over a Raven table's "
+                               "Channel column (1-based), which is used without it [default: the annotation's "
+                               "Channel, else the mean]."),
     label: str = typer.Option("positive", "--label", help="Label of the annotated clips."),
     label_column: str = typer.Option(None, "--label-column", help="Take each clip's label from this table column "
                                      "(e.g. Raven's 'Annotation'; Audacity's text is 'annotation')."),

@@ -1,7 +1,7 @@
 """The option groups every command shares, declared once, with their defaults from :mod:`lfkit.config`.
 
 * run: ``--workers``, ``--seed``, ``--device``, ``-q/--quiet``, ``--strict``;
-* training: ``--lr``, ``--log``;
+* training: ``--lr``, ``--lr-search``, ``--log``;
 * chunking: ``--chunk``, ``--chunk-hop``;
 * front end: :mod:`lfkit_cli.frontend_opts`;
 * output: ``-o/--output``, ``--resume``.
@@ -124,9 +124,13 @@ def device(default: str = _RUN.device) -> typer.models.OptionInfo:
     return typer.Option(default, "--device", help=DEVICE_HELP)
 
 
-def channel() -> typer.models.OptionInfo:
+#: The one help text of ``--channel``.
+CHANNEL_HELP = "Keep this channel (0-based) instead of averaging."
+
+
+def channel(help: str = CHANNEL_HELP) -> typer.models.OptionInfo:
     """``--channel N``, the same on every command that reads audio (default: the mean of all channels)."""
-    return typer.Option(None, "--channel", help="Keep this channel (0-based) instead of averaging.")
+    return typer.Option(None, "--channel", help=help)
 
 
 def quiet() -> typer.models.OptionInfo:
@@ -171,6 +175,13 @@ def resume(help: str) -> typer.models.OptionInfo:
 def lr(default: float) -> typer.models.OptionInfo:
     """``--lr RATE``: the training configuration's default."""
     return typer.Option(default, "--lr", help="Adam learning rate.")
+
+
+def lr_search() -> typer.models.OptionInfo:
+    """``--lr-search RATES``: the learning-rate search every network regime offers (:mod:`lfkit.lr_search`)."""
+    return typer.Option(None, "--lr-search", metavar="RATES",
+                        help="Candidate learning rates, e.g. 3e-4,1e-3,3e-3: each trains a fresh network a few epochs "
+                             "from the same seed, the lowest validation loss is used (replaces --lr).")
 
 
 def log() -> typer.models.OptionInfo:

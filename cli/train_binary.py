@@ -25,8 +25,7 @@ def train_binary(
     epochs: int = typer.Option(_D.epochs, "--epochs", help="Most epochs (early stopping keeps the best)."),
     batch_size: int = typer.Option(_D.batch_size, "--batch-size", help="Clips per batch."),
     lr: float = opt.lr(_D.lr),
-    lr_search: str = typer.Option(None, "--lr-search", help="Candidate learning rates, e.g. 3e-4,1e-3,3e-3: each "
-                                  "trains a few epochs, the lowest validation loss is used (replaces --lr)."),
+    lr_search: str = opt.lr_search(),
     val_fraction: float = typer.Option(_D.val_fraction, "--val-fraction", help="Held-out share per class."),
     patience: int = typer.Option(_D.patience, "--patience", help="Epochs without improvement before stopping (0: never)."),
     seed: int = opt.seed(_D.seed),
@@ -54,7 +53,8 @@ def train_binary(
     """Train a binary detector (BCE, early stopping on validation loss); the front end is stored in the model."""
     from lfkit.augment import parse_augment, parse_augment_snr
     from lfkit.checkpoint import training_files
-    from lfkit.train import parse_lr_search, train_binary as run
+    from lfkit.lr_search import parse_lr_search
+    from lfkit.train import train_binary as run
 
     cfg = TrainConfig(arch=arch, epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction,
                       patience=patience, seed=seed, device=device, mean_branch=mean_branch, probe=probe,

@@ -34,7 +34,8 @@ def train_oneclass(
     epochs: int = typer.Option(_D.epochs, "--epochs", help="Most epochs of extractor training."),
     batch_size: int = typer.Option(_D.batch_size, "--batch-size", help="Clips per batch."),
     lr: float = opt.lr(_D.lr),
-    nu: float = typer.Option(_D.nu, "--nu", help="ocsvm: nu, in (0, 1]."),
+    lr_search: str = opt.lr_search(),
+    nu: float = typer.Option(_D.nu, "--nu", help="ocsvm: nu, in (0, 1) (about the share of training positives left outside)."),
     gamma: str = typer.Option(_D.gamma, "--gamma", help="ocsvm: RBF width on standardised features, or 'scale'."),
     n_components: int = typer.Option(_D.n_components, "--n-components", help="gmm: mixture components."),
     n_estimators: int = typer.Option(_D.n_estimators, "--n-estimators", help="iforest: trees."),
@@ -50,12 +51,14 @@ def train_oneclass(
 ):
     """Train a one-class model from positives only; higher score = more like the target."""
     from lfkit.checkpoint import training_files
+    from lfkit.lr_search import parse_lr_search
     from lfkit.oneclass import train_oneclass as run
 
     cfg = OneClassConfig(extractor=extractor, detector=detector, reduce=reduce, epochs=epochs, batch_size=batch_size,
                          lr=lr, n_surrogate=n_surrogate, clips_per_class=clips_per_class, nu=nu, gamma=gamma,
                          n_components=n_components, n_estimators=n_estimators, contamination=contamination,
-                         surrogates=surrogates, joint=joint, seed=seed, device=device)
+                         surrogates=surrogates, joint=joint, seed=seed, device=device,
+                         lr_search=parse_lr_search(lr_search))
     hooks = {"on_epoch": epoch_printer("train-oneclass", quiet)}
     with training_files(output, log, resume, hooks, notice=reporter("train-oneclass", quiet)) as hooks:
         run(data, output, positive, cfg, frontend_changes, aux, workers, None, hooks=hooks,

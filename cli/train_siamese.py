@@ -30,6 +30,7 @@ def train_siamese(
     batch_size: int = typer.Option(_D.batch_size, "--batch-size", help="Identities per batch."),
     clips_per_class: int = typer.Option(_D.clips_per_class, "--clips-per-class", help="Clips of each identity per batch."),
     lr: float = opt.lr(_D.lr),
+    lr_search: str = opt.lr_search(),
     val_fraction: float = typer.Option(_D.val_fraction, "--val-fraction", help="Share of identities held out for validation."),
     augment: str = typer.Option(_D.augment, "--augment",
                                 help="New identities in every batch: shift (roll each identity along frequency by a random shift), twins (shift, and split each identity into two shifted differently), vary (twins, plus per-clip jitter, noise tilt and contrast), none.",
@@ -49,6 +50,7 @@ def train_siamese(
 ):
     """Train a siamese embedding (contrastive or triplet loss); validation on unseen identities picks the epoch and threshold."""
     from lfkit.checkpoint import training_files
+    from lfkit.lr_search import parse_lr_search
     from lfkit.siamese_train import train_siamese as run
 
     try:
@@ -60,7 +62,7 @@ def train_siamese(
     cfg = SiameseConfig(arch=arch, loss=loss, mining=mining, margin=margin, epochs=epochs, batch_size=batch_size,
                         clips_per_class=clips_per_class, lr=lr, val_fraction=val_fraction,
                         embedding_dim=embedding_dim, augment=augment, max_shift_bins=max_shift_bins, joint=joint,
-                        seed=seed, device=device)
+                        seed=seed, device=device, lr_search=parse_lr_search(lr_search))
     hooks = {"on_epoch": epoch_printer("train-siamese", quiet)}
     with training_files(output, log, resume, hooks, notice=reporter("train-siamese", quiet)) as hooks:
         run(data, output, cfg, frontend_changes, workers, None, hooks=hooks, notice=reporter("train-siamese", quiet),

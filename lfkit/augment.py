@@ -212,8 +212,8 @@ def mask_spectrograms(S: np.ndarray, cfg: AugmentConfig, seed: int, copy: int) -
     return np.stack(out).astype(np.float32)
 
 
-def load_backgrounds(folder, sr: int, min_samples: int) -> list:
-    """Read every audio file under ``folder`` (mono), resampled to ``sr`` Hz.
+def load_backgrounds(folder, sr: int, min_samples: int, channel: int | None = None) -> list:
+    """Read every audio file under ``folder`` (one channel, or their mean), resampled to ``sr`` Hz.
 
     Parameters
     ----------
@@ -223,6 +223,8 @@ def load_backgrounds(folder, sr: int, min_samples: int) -> list:
         Sample rate to bring them to, Hz.
     min_samples : int
         Length of one clip: shorter recordings are refused.
+    channel : int or None
+        The channel to read (0-based, ``--channel``, as for the training clips); None averages them.
 
     Returns
     -------
@@ -236,7 +238,9 @@ def load_backgrounds(folder, sr: int, min_samples: int) -> list:
     """
     from lfkit import io
     from lfkit.features import resample
+    from lfkit.segments import ReadPlan, read_clip
 
+    plan = ReadPlan(channel=channel)  # the reader of every clip; a bad channel is refused before reading
     p = Path(str(folder))
     if not p.exists():
         raise DataError(f"background={folder}: no such file or directory")
@@ -248,7 +252,7 @@ def load_backgrounds(folder, sr: int, min_samples: int) -> list:
         raise DataError(f"background={folder}: holds no audio ({', '.join(io.AUDIO_EXTENSIONS)})")
     out = []
     for f in files:
-        y, rate = io.read_audio(f)
+        y, rate = read_clip(str(f), plan)
         if rate != sr:
             g = math.gcd(int(rate), int(sr))
             if max(rate // g, sr // g) > MAX_RESAMPLE_FACTOR:

@@ -7,7 +7,14 @@ drawn, seeded, from time no annotation touches. The folder has the layout
 :func:`lfkit.io.write_dataset`), so ``train-binary``, ``train-oneclass`` and
 ``train-siamese`` take it as it is. ``labels.csv`` has ``path``, ``label``,
 ``source`` (the recording), ``clip_start_s`` / ``clip_end_s`` (where the clip
-was cut), and the annotation's own columns.
+was cut), ``clip_channel`` (the channel cut, 0-based; empty: the mean of the
+channels), and the annotation's own columns.
+
+Channels: ``channel`` (``--channel``) cuts every clip from that channel.
+Without it, an annotation of a Raven table with a ``Channel`` column (1-based)
+is cut from its own channel, and each negative from one of the channels its
+recording's annotations name (drawn, seeded); everything else is the mean of
+the channels.
 
 Every table, recording and time is checked before anything is written.
 """
@@ -124,7 +131,8 @@ def make_clips(inputs, output, clip_s: float | None = None, n_negative: int | No
         ...or the table column that holds each one's label (Raven ``Annotation``; Audacity's text is ``annotation``).
     negative_label : str
     channel : int or None
-        Channel of multichannel recordings to cut (0-based); None averages them.
+        Channel of multichannel recordings to cut (0-based), for every clip; None: each annotation's own
+        (a Raven ``Channel`` column), else the mean of the channels.
 
     Returns
     -------
@@ -147,6 +155,10 @@ def make_clips(inputs, output, clip_s: float | None = None, n_negative: int | No
         srs.add(sr)
         dur = n / sr
         for row in rows:
+            own = row.get("_channel")
+            if channel is None and own is not None and own >= n_channels:
+                raise DataError(f"{row['_where']}: Channel {own + 1} is out of range: {rec} has {n_channels} "
+                                "channel(s)")
             if row["_end"] > dur + 0.5 / sr:
                 raise DataError(f"{row['_where']}: ends at {row['_end']:g} s, past the end of {rec} ({dur:g} s)")
             if label_column and label_column not in row:
@@ -165,6 +177,7 @@ def make_clips(inputs, output, clip_s: float | None = None, n_negative: int | No
         if n < n_clip:
             raise DataError(f"{rec}: {n / sr:g} s long, shorter than clip_s={clip_s:g} s")
     negatives = _draw_negatives(pairs, info, clip_s, len(annotations) if n_negative is None else n_negative, seed)
+    negative_channels = _negative_channels(pairs, negatives, channel, seed)
     columns = [k for _, row in annotations for k in row if not k.startswith("_")]
     columns = list(dict.fromkeys(columns))
 
@@ -175,21 +188,23 @@ def make_clips(inputs, output, clip_s: float | None = None, n_negative: int | No
             centre = (row["_begin"] + row["_end"]) / 2
             start = int(min(max(round(centre * sr) - n_clip // 2, 0), n - n_clip))
             lab = str(row[label_column]) if label_column else label
-            yield _row(k, lab, rec, start, n_clip, sr, {c: row.get(c, "") for c in columns}), _read_span(
-                rec, start, n_clip, channel)
+            ch = channel if channel is not None else row.get("_channel")
+            yield _row(k, lab, rec, start, n_clip, sr, ch, {c: row.get(c, "") for c in columns}), _read_span(
+                rec, start, n_clip, ch)
             k += 1
-        for rec, start in negatives:
-            yield _row(k, negative_label, rec, start, n_clip, sr, {c: "" for c in columns}), _read_span(
-                rec, start, n_clip, channel)
+        for (rec, start), ch in zip(negatives, negative_channels):
+            yield _row(k, negative_label, rec, start, n_clip, sr, ch, {c: "" for c in columns}), _read_span(
+                rec, start, n_clip, ch)
             k += 1
 
     io.write_dataset(output, items(), sr, command="clips")
     return {"n_positive": len(annotations), "n_negative": len(negatives), "clip_s": clip_s, "sr": sr}
 
 
-def _row(k, label, rec, start, n_clip, sr, meta) -> dict:
+def _row(k, label, rec, start, n_clip, sr, channel, meta) -> dict:
     row = {"path": f"c{k:05d}.wav", "label": label, "source": str(Path(rec).resolve()),
-           "clip_start_s": f"{start / sr:.6f}", "clip_end_s": f"{(start + n_clip) / sr:.6f}"}
+           "clip_start_s": f"{start / sr:.6f}", "clip_end_s": f"{(start + n_clip) / sr:.6f}",
+           "clip_channel": "" if channel is None else str(channel)}
     row.update({c: v for c, v in meta.items() if c not in row})
     return row
 
@@ -215,6 +230,16 @@ def _draw_negatives(pairs, info, clip_s, n, seed):
         lo, hi = int(np.ceil(a * sr)), int(np.floor(b * sr))  # whole samples inside the free stretch
         out.append((rec, int(rng.integers(lo, hi + 1)) if hi > lo else lo))
     return out
+
+
+def _negative_channels(pairs, negatives, channel, seed) -> list:
+    """The channel each negative is cut from: ``channel``; else one its recording's annotations name (seeded,
+    uniform over them; a generator of its own, so the negatives' times do not depend on it); else None (the mean)."""
+    if channel is not None:
+        return [channel] * len(negatives)
+    named = {rec: sorted({r["_channel"] for r in rows if r.get("_channel") is not None}) for rec, rows in pairs}
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xC4A]))
+    return [int(named[rec][rng.integers(len(named[rec]))]) if named.get(rec) else None for rec, _ in negatives]
 
 
 def _read_span(path, start: int, n: int, channel: int | None = None) -> np.ndarray:

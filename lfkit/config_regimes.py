@@ -10,8 +10,46 @@ from dataclasses import dataclass
 from lfkit.config_base import DEFAULT_DEVICE, _JsonConfig
 from lfkit.errors import ParameterError, check_device, check_number, check_seed
 
+
+#: Largest learning rate (``--lr``, and each ``--lr-search`` candidate).
+LR_MAX = 10.0
+_LR_SEARCH_EXAMPLE = "--lr-search takes learning rates separated by commas, e.g. 3e-4,1e-3,3e-3"
+
+
+def check_lr_search(rates) -> tuple:
+    """``rates`` as a tuple of floats, each in (0, ``LR_MAX``]; else a :class:`ParameterError` naming ``lr_search``."""
+    if isinstance(rates, (str, bytes)) or not hasattr(rates, "__iter__"):
+        raise ParameterError(f"lr_search={rates!r} must be a sequence of learning rates ({_LR_SEARCH_EXAMPLE})")
+    out = []
+    for rate in rates:
+        try:
+            out.append(check_number("lr_search", rate, 0, LR_MAX, lo_open=True))
+        except ParameterError as exc:
+            raise ParameterError(f"{exc} ({_LR_SEARCH_EXAMPLE})") from None
+    return tuple(out)
+
+
 @dataclass(frozen=True)
-class TrainConfig(_JsonConfig):
+class _NetworkTraining(_JsonConfig):
+    """What every regime that trains a network shares: the learning-rate search (:mod:`lfkit.lr_search`).
+
+    Parameters
+    ----------
+    lr_search : tuple of float
+        Candidate learning rates, each in (0, 10]: each trains a fresh
+        network from the run's seed for ``lr_search_epochs`` epochs (at most
+        ``epochs``) on the training split, and the one of lowest validation
+        loss becomes ``lr``. Empty: ``lr`` as given.
+    lr_search_epochs : int
+        Epochs per candidate.
+    """
+
+    lr_search: tuple = ()
+    lr_search_epochs: int = 3
+
+
+@dataclass(frozen=True)
+class TrainConfig(_NetworkTraining):
     """Defaults of ``lfkit train-binary`` (the seed paper: BCE, 20 epochs, batch 20).
 
     ``mean_branch`` adds Spec-CNN's time-averaged-spectrum branch (``speccnn``
@@ -20,13 +58,11 @@ class TrainConfig(_JsonConfig):
     trained with seeds ``seed``, ``seed + 1``, ... and stored in one model
     file whose score is their mean probability. The learning rate rises
     linearly from ``lr / steps`` to ``lr`` over the first ``warmup_epochs``
-    epochs' batches (0: no warm-up). With ``lr_search`` (candidate rates),
-    each candidate trains ``lr_search_epochs`` epochs from the same seed on
-    the training split and the one of lowest validation loss becomes ``lr``
-    (:func:`lfkit.train.search_lr`); empty: ``lr`` as given. With ``probe``
-    (spectrogram networks) a linear probe on the time-averaged input is fitted
-    on the training split and fused with the network at the weight of best
-    validation AUC (:mod:`lfkit.fusion`; weight 0 is the network alone).
+    epochs' batches (0: no warm-up). ``lr_search`` and ``lr_search_epochs``:
+    see :class:`_NetworkTraining`. With ``probe`` (spectrogram networks) a
+    linear probe on the time-averaged input is fitted on the training split
+    and fused with the network at the weight of best validation AUC
+    (:mod:`lfkit.fusion`; weight 0 is the network alone).
     """
 
     arch: str = "speccnn"
@@ -41,8 +77,6 @@ class TrainConfig(_JsonConfig):
     mean_branch: bool = True
     ensemble: int = 1
     warmup_epochs: float = 1.0
-    lr_search: tuple = ()
-    lr_search_epochs: int = 3
     probe: bool = True
 
     def __post_init__(self):
@@ -50,10 +84,6 @@ class TrainConfig(_JsonConfig):
 
         check_positive_int("epochs", self.epochs)
         check_positive_int("batch_size", self.batch_size)
-        object.__setattr__(self, "lr_search", tuple(self.lr_search))  # a JSON round trip gives a list
-        for rate in self.lr_search:
-            check_number("lr_search", rate, 0, 10, lo_open=True)
-        check_positive_int("lr_search_epochs", self.lr_search_epochs)
         check_number("warmup_epochs", self.warmup_epochs, 0, 1000)
         check_number("ensemble", self.ensemble, 1, 64)
         check_positive_int("ensemble", self.ensemble)
@@ -120,8 +150,12 @@ class AugmentConfig(_JsonConfig):
 
 
 def _check_common(cfg) -> None:
-    """The numeric fields every training configuration shares: finite, in range; seed and device."""
-    check_number("lr", cfg.lr, 0, 10, lo_open=True)
+    """The numeric fields every training configuration shares: finite, in range; seed, device, the lr search."""
+    from lfkit.errors import check_positive_int
+
+    object.__setattr__(cfg, "lr_search", check_lr_search(cfg.lr_search))  # a JSON round trip gives a list
+    check_positive_int("lr_search_epochs", cfg.lr_search_epochs)
+    check_number("lr", cfg.lr, 0, LR_MAX, lo_open=True)
     check_number("weight_decay", cfg.weight_decay, 0, 10)
     check_number("val_fraction", cfg.val_fraction, 0, 1, hi_open=True)
     if hasattr(cfg, "patience"):
@@ -137,7 +171,8 @@ class DetectorDefaults:
     Parameters
     ----------
     nu : float
-        One-class SVM's nu, in (0, 1].
+        One-class SVM's nu, in (0, 1): at 1 every training clip would be a bounded support vector
+        and the SVM has no boundary (scikit-learn's fit fails).
     gamma : float
         One-class SVM's RBF width on standardised features.
     n_components : int
@@ -170,7 +205,7 @@ SURROGATE_SOURCES = ("shift", "notch", "add", "background", "tones", "aux")
 
 
 @dataclass(frozen=True)
-class OneClassConfig(_JsonConfig):
+class OneClassConfig(_NetworkTraining):
     """Defaults of ``lfkit train-oneclass`` (the seed paper: 30 epochs, batch 30; here 10 epochs, early
     stopping after 3 without progress: the joint score carries the rest, in under 2 minutes on 2 cores).
 
@@ -187,7 +222,7 @@ class OneClassConfig(_JsonConfig):
     clips_per_class : int
         Clips per surrogate class (0: a quarter of the positives, at least 10).
     nu : float
-        One-class SVM's nu, in (0, 1].
+        One-class SVM's nu, in (0, 1).
     gamma : str
         RBF width on standardised features, a number or ``scale``.
     surrogates : str
@@ -234,8 +269,11 @@ class OneClassConfig(_JsonConfig):
         check_positive_int("n_surrogate", self.n_surrogate)
         check_positive_int("n_components", self.n_components)
         check_positive_int("n_estimators", self.n_estimators)
-        if isinstance(self.nu, bool) or not isinstance(self.nu, (int, float)) or not 0 < self.nu <= 1:
-            raise ParameterError(f"nu={self.nu!r} must be in (0, 1]")
+        try:
+            check_number("nu", self.nu, 0, 1, lo_open=True, hi_open=True)
+        except ParameterError as exc:
+            why = ": at 1 every training clip is a bounded support vector and the SVM has no boundary"
+            raise ParameterError(f"{exc}{why if self.nu == 1 else ''}") from None
         if isinstance(self.contamination, bool) or not 0 < self.contamination <= 0.5:
             raise ParameterError(f"contamination={self.contamination!r} must be in (0, 0.5]")
         if self.clips_per_class < 0:
@@ -246,7 +284,7 @@ class OneClassConfig(_JsonConfig):
 
 
 @dataclass(frozen=True)
-class SiameseConfig(_JsonConfig):
+class SiameseConfig(_NetworkTraining):
     """Defaults of ``lfkit train-siamese`` (the seed paper: 30 epochs, batch 10; here 6 epochs, the best
     validation epoch kept: the joint embedding carries the rest, in under 2 minutes on 2 cores).
 

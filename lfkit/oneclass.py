@@ -28,10 +28,11 @@ from lfkit.config import OneClassConfig
 from lfkit.eta import with_eta
 from lfkit.errors import DataError, ParameterError, check_choice
 from lfkit.inference.heads import RawExtractor
+from lfkit.lr_search import chosen_lr, lr_record, search_lr
 from lfkit.parallel import NET_BATCH, net_batches
 
 __all__ = ["extractor_names", "RawExtractor", "build_detector", "fit_extractor", "calibration_negatives",
-           "train_oneclass"]
+           "train_oneclass", "search_extractor_lr"]
 
 
 def extractor_names() -> tuple:
@@ -119,7 +120,7 @@ def calibration_negatives(ds, X_pos, pos_rows, cfg, info):
 
 
 def fit_extractor(ds, X_pos, pos_rows, cfg: OneClassConfig, aux=None, workers: int = 1, hooks=None, notice=None,
-                  Y_pos=None, background=None, positive: str = "positive") -> dict:
+                  Y_pos=None, background=None, positive: str = "positive", channel: int | None = None) -> dict:
     """Fit ``cfg.extractor`` on the positives and their surrogate classes (:mod:`lfkit.oneclass_sets`).
 
     Parameters
@@ -133,6 +134,8 @@ def fit_extractor(ds, X_pos, pos_rows, cfg: OneClassConfig, aux=None, workers: i
         Their waveforms, for the data-made surrogates (None: spectrogram folder).
     background : np.ndarray, shape (n_crops, n_samples), or None
         Crops of ``--background`` recordings.
+    channel : int or None
+        Channel of the ``aux`` recordings (0-based, as for the positives); None averages them.
 
     Returns
     -------
@@ -150,14 +153,49 @@ def fit_extractor(ds, X_pos, pos_rows, cfg: OneClassConfig, aux=None, workers: i
 
     from lfkit.oneclass_sets import classifier_set
 
-    X, y, names, info = classifier_set(ds, X_pos, pos_rows, cfg, aux, workers, notice, Y_pos, background, positive)
-    seed_everything(cfg.seed)
-    net = create_model(cfg.extractor, n_outputs=len(names), **_extractor_kwargs(cfg.extractor, X_pos.shape[1:]))
+    X, y, names, info = classifier_set(ds, X_pos, pos_rows, cfg, aux, workers, notice, Y_pos, background, positive,
+                                       channel=channel)
+
+    def build():
+        seed_everything(cfg.seed)
+        return create_model(cfg.extractor, n_outputs=len(names), **_extractor_kwargs(cfg.extractor, X_pos.shape[1:]))
+
+    tried = None
+    if cfg.lr_search:
+        tried = search_extractor_lr(build, X, y, len(names), cfg, notice)
+        cfg = cfg.replace(lr=chosen_lr(tried))
+        if notice:
+            notice(f"learning rate {cfg.lr:g} chosen on the validation split")
+    net = build()
     history, best = fit_classifier(net, X, y, len(names), cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay,
                                    cfg.val_fraction, cfg.patience, cfg.seed, cfg.device, with_eta(hooks, cfg.epochs))
     device = next(net.parameters()).device
     return {"embed": lambda A: net_embed(net, A, device), "arch": cfg.extractor, "net": net,
-            "state": {"kind": "network", "classes": names}, "info": info, "history": history, "best": best}
+            "state": {"kind": "network", "classes": names}, "info": info, "history": history, "best": best,
+            "lr": cfg.lr, "lr_search": tried}
+
+
+def search_extractor_lr(build, X, y, n_classes: int, cfg: OneClassConfig, notice=None) -> list:
+    """:func:`lfkit.lr_search.search_lr` for a learned extractor: the surrogate-class classifier's validation loss.
+
+    Each of ``cfg.lr_search`` trains ``build()`` (a fresh network, built after seeding with
+    ``cfg.seed``) as the classifier :func:`fit_extractor` trains, over the same
+    classes and split, for ``cfg.lr_search_epochs`` epochs (at most
+    ``cfg.epochs``) without early stopping; its best epoch's validation loss
+    (then accuracy) ranks it.
+    """
+    from lfkit.train_loop import fit_classifier, seed_everything
+
+    if not cfg.val_fraction > 0:
+        raise ParameterError("lr_search needs a validation split (val_fraction > 0)")
+
+    def train_at(rate):
+        seed_everything(cfg.seed)
+        _, best = fit_classifier(build(), X, y, n_classes, min(cfg.epochs, cfg.lr_search_epochs), cfg.batch_size,
+                                 rate, cfg.weight_decay, cfg.val_fraction, 0, cfg.seed, cfg.device, None)
+        return best["val_loss"], best.get("val_accuracy")
+
+    return search_lr(train_at, cfg.lr_search, notice)
 
 
 def _dev_split(n: int, seed: int):
@@ -211,6 +249,9 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
     check_choice("extractor", cfg.extractor, extractor_names())
     det = build_detector(cfg)  # parameters are checked before any work
     learned = cfg.extractor != "raw"
+    if cfg.lr_search and not learned:
+        raise ParameterError("lr_search: extractor='raw' trains no network; the learning-rate search is for "
+                             "network extractors")
     if learned:
         check_sources(cfg, aux, background)
     if learned:
@@ -241,16 +282,18 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
         if not ds.sr or not ds.n_samples:
             raise DataError(f"background={str(background)!r}: mixing recordings needs audio positives, "
                             "not spectrograms")
-        crops = load_background(background, ds.sr, ds.n_samples, cfg.seed)
+        crops = load_background(background, ds.sr, ds.n_samples, cfg.seed, channel=channel)
     t0 = time.perf_counter()
     Y_pos = positive_waves(ds, pos_rows, workers) if learned else None
     fit, dev = _dev_split(len(X_pos), cfg.seed) if learned and cfg.joint else (np.arange(len(X_pos)), None)
     if dev is not None and len(fit) < need:
         fit, dev = np.arange(len(X_pos)), None
     fitted = fit_extractor(ds, X_pos[fit], [pos_rows[i] for i in fit], cfg, aux, workers, hooks, notice,
-                           None if Y_pos is None else Y_pos[fit], crops, positive)
+                           None if Y_pos is None else Y_pos[fit], crops, positive, channel)
     embed, net, info, history, best = fitted["embed"], fitted["net"], fitted["info"], fitted["history"], fitted["best"]
     arch, ext_state = fitted["arch"], fitted["state"]
+    if fitted.get("lr_search"):
+        cfg = cfg.replace(lr=fitted["lr"])
     Z = embed(X_pos)
     if not np.isfinite(Z).all():
         raise DataError("features hold NaN or Inf (the extractor diverged; lower --lr)")
@@ -287,7 +330,8 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
                 "surrogate": info, "embedding_dim": int(Z.shape[1]), "frontend_selection": ds.selection,
                 "joint_weight": None if joint is None else joint.weight,
                 "joint_dev_auc": None if joint is None else joint.dev_auc,
-                "below_threshold": float((train_scores < threshold).mean())}
+                "below_threshold": float((train_scores < threshold).mean()),
+                **({"lr_search": lr_record(fitted["lr_search"], "val_accuracy")} if fitted.get("lr_search") else {})}
     for line in ds.notes if notice else ():  # the front end chosen from the data, said once training worked
         notice(line)
     save_model(output, "oneclass", ds.frontend,

@@ -110,10 +110,10 @@ def _kinds(cfg, aux, background, have_waves: bool, notice):
     return kinds
 
 
-def _aux_set(aux, ds, X_pos, positive, workers, notice):
+def _aux_set(aux, ds, X_pos, positive, workers, notice, channel=None):
     from lfkit.data import load_dataset
 
-    ax = load_dataset(aux, ds.frontend.to_dict(), workers=workers)
+    ax = load_dataset(aux, ds.frontend.to_dict(), workers=workers, channel=channel)
     if ax.X.shape[1:] != X_pos.shape[1:]:
         raise DataError(f"{aux}: clips of shape {ax.X.shape[1:]} differ from the positives' {X_pos.shape[1:]}")
     keep = np.array([lab != positive for lab in ax.labels])
@@ -128,7 +128,7 @@ def _aux_set(aux, ds, X_pos, positive, workers, notice):
 
 def classifier_set(ds, X_pos, pos_rows, cfg, aux=None, workers: int = 1, notice=None, Y_pos=None,
                    background=None, positive: str = "positive", seed: int | None = None, per_class=None,
-                   quiet: bool = False):
+                   quiet: bool = False, channel: int | None = None):
     """Training set of a learned extractor: the positives (class 0) and the surrogate classes.
 
     Parameters
@@ -142,6 +142,8 @@ def classifier_set(ds, X_pos, pos_rows, cfg, aux=None, workers: int = 1, notice=
         The positives' waveforms (None: spectrogram folder, data-made sources skipped).
     background : np.ndarray, shape (n_crops, n_samples), or None
         Crops of ``--background`` recordings.
+    channel : int or None
+        Channel of the ``aux`` recordings to read (0-based, as for the positives); None averages them.
 
     Returns
     -------
@@ -180,7 +182,7 @@ def classifier_set(ds, X_pos, pos_rows, cfg, aux=None, workers: int = 1, notice=
         names.extend(f"tones{j:02d}" for j in range(counts["tones"]))
         info.update(target_tones_hz=tones, snr_db=list(snr), noise=noise)
     if "aux" in kinds:
-        Xa, la = _aux_set(aux, ds, X_pos, positive, workers, notice)
+        Xa, la = _aux_set(aux, ds, X_pos, positive, workers, notice, channel)
         aux_names = sorted(set(la))
         parts.append(Xa)
         labels.append(len(names) + np.array([aux_names.index(v) for v in la], dtype=np.int64))

@@ -2,9 +2,11 @@
 
 Each annotation is a dict: ``_begin`` / ``_end`` (seconds within its
 recording), ``_file`` (the recording a multi-file Raven table names, else
-None), ``_low`` / ``_high`` (Hz, or None), ``_where`` (``table: selection N``
-for messages), and the table's own columns under their own names (carried
-through into a dataset's ``labels.csv``).
+None), ``_low`` / ``_high`` (Hz, or None), ``_channel`` (the channel it was
+drawn on, 0-based: Raven's ``Channel`` column, which counts from 1; None
+without one), ``_where`` (``table: selection N`` for messages), and the
+table's own columns under their own names (carried through into a dataset's
+``labels.csv``).
 
 Raven: a tab-separated table with ``Begin Time (s)`` and ``End Time (s)``;
 a table over several files also has ``Begin File`` or ``Begin Path`` and
@@ -61,6 +63,19 @@ def _num(where, col, v) -> float:
         raise DataError(f"{where}: {col}={v!r} is not a number") from None
 
 
+def _channel(where, v) -> int | None:
+    """Raven's ``Channel`` (1-based) as a 0-based channel; None when the column is absent or empty."""
+    if v is None or not str(v).strip():
+        return None
+    try:
+        number = float(v)
+    except ValueError:
+        number = 0.0
+    if not (number.is_integer() and number >= 1):
+        raise DataError(f"{where}: Channel={v!r} is not a channel number (Raven counts them from 1)")
+    return int(number) - 1
+
+
 def _raven(path, text) -> list[dict]:
     reader = csv.DictReader(_io.StringIO(text), delimiter="\t")
     header = reader.fieldnames or []
@@ -90,7 +105,8 @@ def _raven(path, text) -> list[dict]:
             rec["_file"] = None
         low = _num(where, "Low Freq (Hz)", row["Low Freq (Hz)"]) if row.get("Low Freq (Hz)") else None
         high = _num(where, "High Freq (Hz)", row["High Freq (Hz)"]) if row.get("High Freq (Hz)") else None
-        rec.update(_begin=begin, _end=end, _low=low, _high=high, _where=where)
+        rec.update(_begin=begin, _end=end, _low=low, _high=high, _channel=_channel(where, row.get("Channel")),
+                   _where=where)
         out.append(rec)
     return out
 
@@ -113,5 +129,5 @@ def _audacity(path, text) -> list[dict]:
         begin, end = _num(where, "start", parts[0]), _num(where, "end", parts[1])
         label = parts[2] if len(parts) > 2 else ""
         out.append({"annotation": label, "_begin": begin, "_end": end, "_file": None, "_low": None, "_high": None,
-                    "_where": f"{where} ({label or 'no label'})"})
+                    "_channel": None, "_where": f"{where} ({label or 'no label'})"})
     return out

@@ -119,11 +119,12 @@ def open_set_threshold(E, y, seed: int = 0) -> dict:
             "n_impostor": int((1 - t).sum())}
 
 
-def with_aux(ds, aux, workers, notice):
-    """The dataset's clips and labels plus those of ``aux`` (another labelled dataset, same front end)."""
+def with_aux(ds, aux, workers, notice, channel: int | None = None):
+    """The dataset's clips and labels plus those of ``aux`` (another labelled dataset, same front end and
+    ``channel``: 0-based, None for the mean of the channels)."""
     from lfkit.data import load_dataset
 
-    ax = load_dataset(aux, ds.frontend.to_dict(), kind=ds.kind, workers=workers)
+    ax = load_dataset(aux, ds.frontend.to_dict(), kind=ds.kind, workers=workers, channel=channel)
     if ax.X.shape[1:] != ds.X.shape[1:]:
         raise DataError(f"aux={str(aux)!r}: clips of shape {ax.X.shape[1:]} differ from the data's {ds.X.shape[1:]}")
     shared = sorted(set(ax.labels) & set(ds.labels))

@@ -40,12 +40,13 @@ import numpy as np
 from lfkit.config import SiameseConfig
 from lfkit.errors import DataError, ParameterError
 from lfkit.eta import with_eta
+from lfkit.lr_search import chosen_lr, lr_record, search_lr
 from lfkit.parallel import NET_BATCH, net_batches
 from lfkit.siamese_batches import (class_split, contrastive_loss, pk_batches, shift_identities,  # noqa: F401
                                    triplet_loss, twin_identities, vary_clips)
 
 __all__ = ["class_split", "pk_batches", "shift_identities", "contrastive_loss", "triplet_loss", "fit_siamese",
-           "train_siamese", "siamese_arch_kwargs"]
+           "train_siamese", "siamese_arch_kwargs", "validation_loss", "search_siamese_lr"]
 
 
 def _embed(net, X, normalize: bool):
@@ -76,6 +77,56 @@ def verification(E: np.ndarray, y: np.ndarray) -> dict:
     s = similarity(d)
     th, e = eer_threshold(same, s, one_class="none")  # no same-identity pair (or no other): no EER, no threshold
     return {"val_auc": roc_auc(same, s), "val_eer": e, "val_threshold": th}
+
+
+def validation_loss(E: np.ndarray, y: np.ndarray, cfg: SiameseConfig) -> float | None:
+    """The training loss (``cfg.loss``, ``cfg.margin``, ``cfg.mining``) over the validation clips as one batch.
+
+    Parameters
+    ----------
+    E : np.ndarray, shape (N, D)
+        Embeddings of the validation clips (normalised as in training).
+    y : np.ndarray of int, shape (N,)
+        Their identities (no augmentation: the clips as they are).
+
+    Returns
+    -------
+    float or None
+        None with fewer than two validation clips (no pair).
+    """
+    import torch
+
+    if E is None or len(E) < 2:
+        return None
+    Et, yt = torch.as_tensor(np.asarray(E, dtype=np.float32)), torch.as_tensor(np.asarray(y))
+    with torch.no_grad():
+        loss = contrastive_loss(Et, yt, cfg.margin) if cfg.loss == "contrastive" else triplet_loss(
+            Et, yt, cfg.margin, cfg.mining)
+    return float(loss)
+
+
+def search_siamese_lr(build, X: np.ndarray, labels, cfg: SiameseConfig, notice=None) -> list:
+    """:func:`lfkit.lr_search.search_lr` for the siamese regime: the loss on the validation identities.
+
+    Each of ``cfg.lr_search`` trains ``build()`` (a fresh network, seeded
+    with ``cfg.seed``) as :func:`fit_siamese` does, on the same split and
+    batches, for ``cfg.lr_search_epochs`` epochs (at most ``cfg.epochs``);
+    the lowest validation loss of its epochs (:func:`validation_loss`), then
+    that epoch's verification AUC, ranks it.
+    """
+    from lfkit.train_loop import seed_everything
+
+    def train_at(rate):
+        sub = cfg.replace(lr=rate, epochs=min(cfg.epochs, cfg.lr_search_epochs))
+        seed_everything(cfg.seed)
+        history, _ = fit_siamese(build(), X, labels, sub)
+        rec = min(history, key=lambda r: r["val_loss"] if r["val_loss"] is not None and np.isfinite(r["val_loss"])
+                  else np.inf)
+        if rec["val_loss"] is None:
+            raise ParameterError("lr_search needs a validation split (val_fraction > 0)")
+        return rec["val_loss"], rec["val_auc"]
+
+    return search_lr(train_at, cfg.lr_search, notice)
 
 
 def fit_siamese(net, X: np.ndarray, labels, cfg: SiameseConfig, hooks: dict | None = None, notice=None):
@@ -121,7 +172,7 @@ def fit_siamese(net, X: np.ndarray, labels, cfg: SiameseConfig, hooks: dict | No
     history, best, best_state = [], None, None
     ckpt = hooks.get("checkpoint")  # lfkit.checkpoint.Checkpoint: resume from, and save after every epoch
     run = {"n": int(len(labels)), "shape": list(np.shape(X)), "train": np.asarray(tr).tolist(),
-           "config": {k: v for k, v in cfg.to_dict().items() if k != "epochs"}}
+           "config": {k: v for k, v in cfg.to_dict().items() if k not in ("epochs", "lr_search", "lr_search_epochs")}}
     state = ckpt.restore(run, net, opt, [rng, aug_rng]) if ckpt is not None else None
     if state is not None:
         history, best, best_state = state["history"], state["best"], state["best_state"]
@@ -147,7 +198,9 @@ def fit_siamese(net, X: np.ndarray, labels, cfg: SiameseConfig, hooks: dict | No
         rec = {"epoch": epoch, "loss": total / n_batches}
         if not np.isfinite(rec["loss"]):
             raise DataError(f"training diverged at epoch {epoch} (loss={rec['loss']}); lower --lr")
-        rec.update(verification(embed_array(net, Xt[va], cfg.normalize, dev), y[va]))
+        E_va = embed_array(net, Xt[va], cfg.normalize, dev)
+        rec["val_loss"] = validation_loss(E_va, y[va], cfg)
+        rec.update(verification(E_va, y[va]))
         rec["seconds"] = time.perf_counter() - t0
         key = (-(rec["val_auc"] if rec["val_auc"] is not None else 0.0), rec["val_eer"] if rec["val_eer"] is not None else 1.0)
         rec["best"] = best is None or key < best["_key"]
@@ -210,6 +263,8 @@ def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_c
         Network arguments added to (and overriding) :func:`siamese_arch_kwargs`.
     aux : str or None
         Another labelled dataset (real recordings of more sources) trained on beside ``data``.
+    channel : int or None
+        Channel of multichannel audio to read (0-based), for ``data`` and ``aux``; None averages them.
 
     Returns
     -------
@@ -229,14 +284,23 @@ def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_c
     ds = load_dataset(data, frontend_changes, kind=kind, workers=workers, auto=True, channel=channel)
     X, labels = ds.X, list(ds.labels)
     if aux is not None:
-        X, labels = with_aux(ds, aux, workers, notice)
+        X, labels = with_aux(ds, aux, workers, notice, channel)
     check_identities(labels, str(data))
     kw = dict(siamese_arch_kwargs(cfg.arch, cfg, ds.X.shape[1:]), **(arch_kwargs or {}))
     from lfkit.train_loop import as_input, seed_everything, torch_device
 
-    seed_everything(cfg.seed)
-    net = create_model(cfg.arch, **kw)
+    def build():
+        seed_everything(cfg.seed)
+        return create_model(cfg.arch, **kw)
+
     t0 = time.perf_counter()
+    tried = None
+    if cfg.lr_search:
+        tried = search_siamese_lr(build, X, labels, cfg, notice)
+        cfg = cfg.replace(lr=chosen_lr(tried))
+        if notice:
+            notice(f"learning rate {cfg.lr:g} chosen on the validation identities")
+    net = build()
     history, best = fit_siamese(net, X, labels, cfg, with_eta(hooks, cfg.epochs), notice)
     _, y = np.unique(np.asarray(labels), return_inverse=True)
     _, va, _ = class_split(np.asarray(labels), cfg.val_fraction, cfg.seed)
@@ -245,7 +309,8 @@ def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_c
     seconds = time.perf_counter() - t0
     training = {"config": cfg.to_dict(), "best": best, "epochs_run": len(history), "seconds": seconds,
                 "n_train": int(len(labels)), "n_classes": len(set(labels)), "data": str(data),
-                "aux": None if aux is None else str(aux), "frontend_selection": ds.selection, **held}
+                "aux": None if aux is None else str(aux), "frontend_selection": ds.selection, **held,
+                **({"lr_search": lr_record(tried, "val_auc")} if tried else {})}
     open_set = held["open_set"]
     for line in ds.notes if notice else ():  # the front end chosen from the data, said once training worked
         notice(line)

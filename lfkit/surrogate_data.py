@@ -197,8 +197,12 @@ def add_line(y, sr: int, from_hz: float, to_hz: float, width_hz: float | None = 
     return (y + _istft(add, n, len(y))).astype(np.float32)
 
 
-def load_background(path, sr: int, n_samples: int, seed: int = 0, n_crops: int = 64) -> np.ndarray:
+def load_background(path, sr: int, n_samples: int, seed: int = 0, n_crops: int = 64,
+                    channel: int | None = None) -> np.ndarray:
     """Clips of ``n_samples`` cut from the audio under ``path`` (resampled to ``sr``).
+
+    ``channel`` (0-based, ``--channel``, as for the training clips) is the
+    channel read from each recording; None averages them.
 
     Returns
     -------
@@ -211,7 +215,9 @@ def load_background(path, sr: int, n_samples: int, seed: int = 0, n_crops: int =
         ``path`` holds no audio, or no file is as long as a clip.
     """
     from lfkit import features, io
+    from lfkit.segments import ReadPlan, read_clip
 
+    plan = ReadPlan(channel=channel)  # the reader of every clip; a bad channel is refused before reading
     try:
         clips = [c for c in io.find_inputs([str(path)], allow_npy=False) if c["_file"] != io.STDIO]
     except DataError as exc:
@@ -221,7 +227,7 @@ def load_background(path, sr: int, n_samples: int, seed: int = 0, n_crops: int =
         raise DataError(f"background={str(path)!r} holds no audio ({', '.join(io.AUDIO_EXTENSIONS)})")
     waves = []
     for c in clips:
-        y, file_sr = io.read_audio(c["_file"])
+        y, file_sr = read_clip(c, plan)
         if file_sr != sr:
             y = features.resample(y, file_sr, sr)
         if len(y) >= n_samples:

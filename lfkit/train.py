@@ -9,10 +9,11 @@ import numpy as np
 
 from lfkit.config import DEFAULT_THRESHOLD, AugmentConfig, TrainConfig
 from lfkit.errors import DataError, ParameterError
+from lfkit.lr_search import chosen_lr, lr_record, search_lr
 from lfkit.train_loop import as_input, fit_classifier, predict_logits, seed_everything, stratified_split
 
 __all__ = ["seed_everything", "stratified_split", "fit_classifier", "train_binary", "predict_logits",
-           "validation_threshold"]
+           "validation_threshold", "search_binary_lr"]
 
 
 def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = TrainConfig(),
@@ -90,14 +91,14 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
     split = stratified_split(y, cfg.val_fraction, cfg.seed)
     X, y_fit = ds.X, y
     if aug.kinds or background is not None:
-        backgrounds = load_backgrounds(background, ds.sr, ds.X.shape[1]) if background is not None else None
+        backgrounds = load_backgrounds(background, ds.sr, ds.X.shape[1], channel) if background is not None else None
         X, y_fit, split = multi_condition_set(ds.X, ds.sr, y, split, aug, cfg.seed,
                                               ds.frontend if kind == "spectrogram" else None, backgrounds)
     kwargs = {"n_outputs": 1, **({"mean_branch": True} if cfg.arch == "speccnn" and cfg.mean_branch else {})}
     lr_tried = None
     if cfg.lr_search:
-        lr_tried = search_lr(lambda: create_model(cfg.arch, **kwargs), X, y_fit, split, cfg, notice)
-        cfg = cfg.replace(lr=min(lr_tried, key=lambda t: t["_key"])["lr"])
+        lr_tried = search_binary_lr(lambda: create_model(cfg.arch, **kwargs), X, y_fit, split, cfg, notice)
+        cfg = cfg.replace(lr=chosen_lr(lr_tried))
         if notice:
             notice(f"learning rate {cfg.lr:g} chosen on the validation split")
     members, records = [], []
@@ -139,7 +140,7 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
                 "val_balanced_accuracy": bacc, "frontend_selection": ds.selection,
                 **({"probe": {k: probe[k] for k in ("weight", "weights", "val_auc", "C")}} if probe else {}),
                 **({"members_best": records} if len(members) > 1 else {}),
-                **({"lr_search": [{k: v for k, v in t.items() if k != "_key"} for t in lr_tried]} if lr_tried else {})}
+                **({"lr_search": lr_record(lr_tried, "val_auc")} if lr_tried else {})}
     save_model(output, "binary", ds.frontend,
                {"kind": kind, "sr": ds.sr, "n_samples": ds.n_samples, "shape": list(X.shape[1:])},
                arch=cfg.arch, arch_kwargs=members[0].arch_kwargs, state_dict=members[0].state_dict(),
@@ -152,49 +153,25 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
     return training
 
 
-def parse_lr_search(text) -> tuple:
-    """``"3e-4,1e-3,3e-3"`` -> the candidate learning rates (``None`` or ``""``: no search)."""
-    if text is None or not str(text).strip():
-        return ()
-    try:
-        return tuple(float(part) for part in str(text).split(","))
-    except ValueError:
-        raise ParameterError(f"lr_search={text!r} must be learning rates separated by commas, "
-                             "e.g. 3e-4,1e-3,3e-3") from None
+def search_binary_lr(build, X, y, split, cfg, notice=None) -> list:
+    """:func:`lfkit.lr_search.search_lr` for a binary classifier: each of ``cfg.lr_search`` on the validation split.
 
-
-def search_lr(build, X, y, split, cfg, notice=None) -> list:
-    """Try each learning rate of ``cfg.lr_search`` on the validation split; the caller keeps the lowest loss.
-
-    Each candidate trains a fresh network (``build()``, seeded with
+    Each candidate trains a fresh network (``build()``, built after seeding with
     ``cfg.seed``) for ``cfg.lr_search_epochs`` epochs (at most ``cfg.epochs``)
     on ``split``'s training part, without early stopping; its best epoch's
-    validation loss (then AUC) ranks it. A rate whose training diverges ranks
-    last. The test set is never seen.
-
-    Returns
-    -------
-    list of dict
-        Per candidate: ``lr``, ``val_loss``, ``val_auc`` (None when it
-        diverged) and ``_key``, the sort key (lower is better).
+    validation loss (then AUC) ranks it.
     """
     if not len(split[1]):
         raise ParameterError("lr_search needs a validation split (val_fraction > 0)")
-    tried = []
-    for rate in cfg.lr_search:
+
+    def train_at(rate):
         seed_everything(cfg.seed)
-        try:
-            _, best = fit_classifier(build(), X, y, 1, min(cfg.epochs, cfg.lr_search_epochs), cfg.batch_size, rate,
-                                     cfg.weight_decay, cfg.val_fraction, 0, cfg.seed, cfg.device, None, split=split,
-                                     warmup_epochs=cfg.warmup_epochs)
-            val_loss, val_auc = float(best["val_loss"]), best.get("val_auc")
-        except DataError:  # diverged
-            val_loss, val_auc = None, None
-        key = (val_loss if val_loss is not None and np.isfinite(val_loss) else np.inf, -(val_auc or 0.0))
-        tried.append({"lr": rate, "val_loss": val_loss, "val_auc": val_auc, "_key": key})
-        if notice:
-            notice(f"lr {rate:g}: validation loss {'diverged' if val_loss is None else f'{val_loss:.4f}'}")
-    return tried
+        _, best = fit_classifier(build(), X, y, 1, min(cfg.epochs, cfg.lr_search_epochs), cfg.batch_size, rate,
+                                 cfg.weight_decay, cfg.val_fraction, 0, cfg.seed, cfg.device, None, split=split,
+                                 warmup_epochs=cfg.warmup_epochs)
+        return best["val_loss"], best.get("val_auc")
+
+    return search_lr(train_at, cfg.lr_search, notice)
 
 
 def validation_threshold(net, X, y, val_idx, notice=None, probe=None) -> tuple[float, float | None]:

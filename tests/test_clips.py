@@ -34,12 +34,12 @@ def _recording(path, duration_s=20.0, events=EVENTS, seed=0):
     return path
 
 
-def _raven(path, events=EVENTS, head=RAVEN_HEAD, kinds=None):
+def _raven(path, events=EVENTS, head=RAVEN_HEAD, kinds=None, channel=1):
     """A Raven table as Raven writes it: each selection once per view (waveform, spectrogram)."""
     lines = ["\t".join(head)]
     for i, (b, e) in enumerate(events, 1):
         for view in ("Waveform 1", "Spectrogram 1"):
-            vals = {"Selection": i, "View": view, "Channel": 1, "Begin Time (s)": b, "End Time (s)": e,
+            vals = {"Selection": i, "View": view, "Channel": channel, "Begin Time (s)": b, "End Time (s)": e,
                     "Low Freq (Hz)": 100.0, "High Freq (Hz)": 800.0,
                     "Annotation": (kinds or ["boat"] * len(events))[i - 1]}
             lines.append("\t".join(str(vals[h]) for h in head))
@@ -178,3 +178,47 @@ def test_channel_picks_one_channel_of_a_stereo_recording(rec, tmp_path):
     code, _, err = invoke("clips", str(stereo), str(table), "-o", str(tmp_path / "c5"), "--channel", "5")
     assert code == 2 and "channel=5 is out of range" in one_error_line(err, "clips")
     assert not (tmp_path / "c5").exists()
+
+
+def test_raven_channel_column_cuts_each_annotation_from_its_channel(rec, tmp_path):
+    """The events are only in channel 2 (Raven counts from 1) and the table says so: the clips are that channel,
+    not the mean; negatives come from the channel the annotations name; --channel wins for every clip."""
+    y, sr = io.read_audio(rec)
+    other = io.read_audio(_recording(tmp_path / "other.wav", events=[], seed=1))[0]  # noise, no event
+    stereo = tmp_path / "st.wav"
+    io.write_audio(np.stack([other, y], axis=1), sr, stereo, subtype="FLOAT")
+    table = _raven(tmp_path / "st.Table.1.selections.txt", channel=2)
+    code, _, err = invoke("clips", stereo, table, "-o", tmp_path / "own", "--clip", "1", "--negatives", "3")
+    assert code == 0, err
+    make_clips([str(stereo), str(table)], str(tmp_path / "first"), clip_s=1.0, n_negative=3, channel=0)
+
+    def cut(folder, r):
+        return io.read_audio(folder / r["path"])[0]
+
+    def source(channel_data, r):
+        s = int(round(float(r["clip_start_s"]) * sr))
+        return channel_data[s : s + sr]
+
+    rows = _labels(tmp_path / "own")
+    assert [r["label"] for r in rows] == ["positive"] * 6 + ["negative"] * 3
+    assert {r["clip_channel"] for r in rows} == {"1"} and {r["Channel"] for r in rows[:6]} == {"2"}
+    for r in rows:
+        assert np.allclose(cut(tmp_path / "own", r), source(y, r), atol=1e-4)  # channel 2 itself (16-bit)
+        assert not np.allclose(cut(tmp_path / "own", r), source((y + other) / 2, r), atol=1e-3)  # not the mean
+    first = _labels(tmp_path / "first")
+    assert {r["clip_channel"] for r in first} == {"0"}
+    assert [r["clip_start_s"] for r in first] == [r["clip_start_s"] for r in rows]  # same times, other channel
+    for r in first:
+        assert np.allclose(cut(tmp_path / "first", r), source(other, r), atol=1e-4)
+
+
+@pytest.mark.parametrize("channel,needle", [(3, "selection 1: Channel 3 is out of range"),
+                                            ("left", "selection 1: Channel='left' is not a channel number"),
+                                            (0, "Channel='0' is not a channel number")])
+def test_raven_channel_the_recording_lacks_is_refused(rec, tmp_path, channel, needle):
+    table = _raven(tmp_path / "rec.Table.1.selections.txt", channel=channel)
+    code, _, err = invoke("clips", rec, table, "-o", tmp_path / "set", "--clip", "1")
+    assert code == 1 and needle in one_error_line(err, "clips")
+    assert not (tmp_path / "set").exists()
+    code, _, err = invoke("clips", rec, table, "-o", tmp_path / "set", "--clip", "1", "--channel", "0")
+    assert (code == 0) == (channel == 3), err  # --channel wins over a column it makes moot, not over a malformed one

@@ -12,7 +12,7 @@ ARCHITECTURE.md draws this table)::
 
     7 metrics report   evaluate
     6 scoring          scoring, enroll, embedding
-    5 regimes          train, baselines, oneclass, oneclass_sets, siamese, siamese_train, siamese_joint
+    5 regimes          train, lr_search, baselines, oneclass, oneclass_sets, siamese, siamese_train, siamese_joint
     4 inference        inference.* (model file, checks, numpy heads, scorers), modelfile (old name)
     3 models           models.*, detectors.*, joint
     2 signal           mel, floor, features, frontend, autofront, probe, synth, augment, surrogate,
@@ -42,7 +42,7 @@ LAYERS = {
     3: ["lfkit.models.*", "lfkit.detectors.*", "lfkit.joint"],
     4: ["lfkit.inference.*", "lfkit.modelfile"],
     5: ["lfkit.train", "lfkit.train_loop", "lfkit.fusion", "lfkit.baselines", "lfkit.oneclass", "lfkit.oneclass_sets", "lfkit.siamese",
-        "lfkit.siamese_train", "lfkit.siamese_batches", "lfkit.siamese_joint"],
+        "lfkit.siamese_train", "lfkit.siamese_batches", "lfkit.siamese_joint", "lfkit.lr_search"],
     6: ["lfkit.scoring", "lfkit.scoring_stream", "lfkit.enroll", "lfkit.embedding", "lfkit.detections", "lfkit.clips", "lfkit.export", "lfkit.cluster",
         "lfkit.onnx_graph"],
     7: ["lfkit.evaluate"],

@@ -297,6 +297,20 @@ def test_nu_outside_zero_one(nu, sets, tmp_path, lfkit_fast):
     _fails(lfkit_fast, tmp_path, sets["small"], "--extractor", "raw", "--nu", nu, code=2, needle="nu=")
 
 
+def test_nu_of_one_is_refused_before_any_work_and_just_below_trains(sets, tmp_path, lfkit_fast):
+    """scikit-learn's one-class SVM accepts nu=1 but its fit fails (every point a bounded support vector):
+    refused up front, naming nu, even before the data is read; 0.99 still trains."""
+    from lfkit.detectors import create_detector
+
+    _fails(lfkit_fast, tmp_path, tmp_path / "no-such-data", "--nu", "1", code=2,
+           needle="nu=1.0 must be in (0, 1): at 1 every training clip is a bounded support vector")
+    with pytest.raises(ParameterError, match=r"nu=1\.0 must be in \(0, 1\)"):
+        create_detector("ocsvm", nu=1.0).fit(np.random.default_rng(0).normal(size=(20, 4)))
+    r = lfkit_fast("train-oneclass", sets["small"], "--extractor", "raw", "--nu", "0.99", "-o", tmp_path / "m.pt")
+    assert r.returncode == 0, r.stderr.decode()
+    assert load_model(tmp_path / "m.pt")["training"]["config"]["nu"] == 0.99
+
+
 @pytest.mark.parametrize("flag,value,needle", [
     ("--detector", "svdd", "detector='svdd' is not known; choose one of: ocsvm, gmm, iforest"),
     ("--extractor", "wave1d", "extractor='wave1d' is not known; choose one of: ocspeccnn, raw"),

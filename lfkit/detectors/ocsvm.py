@@ -16,7 +16,8 @@ class OCSVMDetector(Detector):
     Parameters
     ----------
     nu : float
-        Upper bound on the fraction of training outliers, in (0, 1]; also the
+        Upper bound on the fraction of training outliers, in (0, 1) (at 1 every training point is a
+        bounded support vector and scikit-learn's fit fails); also the
         quantile of training scores used as ``threshold_``.
     gamma : float, str
         RBF width on standardised features: a positive number (or a string
@@ -57,6 +58,8 @@ class OCSVMDetector(Detector):
 
     def _validate_params(self):
         _check_fraction("nu", self.nu, 1.0)
+        if float(self.nu) == 1.0:
+            raise ParameterError(f"nu={self.nu!r} must be in (0, 1): at 1 the one-class SVM has no boundary")
         self._gamma_value()
         if self.kernel != "rbf":
             raise ParameterError(f"kernel={self.kernel!r} is not supported; choose one of: rbf")
