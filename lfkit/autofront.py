@@ -143,7 +143,7 @@ def select_frontend(Y: np.ndarray, sr: float, labels, changes: dict | None = Non
 
 
 def select_and_transform(Y: np.ndarray, sr: float, labels, changes: dict | None = None, seed: int = 0,
-                         notice=None, transform: bool = True, target_lines: bool = False):
+                         notice=None, transform: bool = True):
     """Choose the front end for labelled clips (see the module docstring).
 
     Parameters
@@ -164,15 +164,6 @@ def select_and_transform(Y: np.ndarray, sr: float, labels, changes: dict | None 
         Seeds the folds and the label shuffles.
     notice : callable(str) or None
         Gets one line per candidate and one for the choice.
-    transform : bool
-        Also return the spectrograms (else ``X`` is None).
-    target_lines : bool
-        ``labels`` are target flags (binary training: True for the target):
-        the band also covers the target's own lines (:func:`_own_lines` over
-        the target clips), not only the bins where the training classes
-        differ. Negatives met only later (another recording, another source)
-        are told apart by the target's harmonics that the training negatives
-        happened to share.
 
     Returns
     -------
@@ -234,10 +225,6 @@ def select_and_transform(Y: np.ndarray, sr: float, labels, changes: dict | None 
     D = np.concatenate([10.0 * np.log10(np.maximum(P.mean(axis=1, dtype=np.float64), 1e-20)) for P in P_blocks])
     if fixed_band is None:
         found = class_band(D - D.mean(axis=1, keepdims=True), y, freqs, seed)
-        own = _own_lines(P_blocks, y == 1, sr, n_fft) if target_lines and found and len(classes) == 2 else None
-        if own is not None:
-            report["target_lines_hz"] = list(own)
-            found = (min(found[0], own[0]), max(found[1], own[1]))
         if found:
             band = _snap_band(found, sr / n_fft, nyquist)
             report["class_band_hz"] = [band[0], nyquist if band[1] is None else band[1]]
@@ -324,44 +311,6 @@ def _snap_band(band, df: float, nyquist: float):
     return lo, hi
 
 
-def _line_span(R: np.ndarray, sr: float, n_fft: int):
-    """(lo, hi) Hz of the bins whose mean line strength ``R`` (n_freq,) stands more than 5 robust standard
-    deviations above the median bin, padded by 3 bins or a tenth of the span; None when none does."""
-    from lfkit.features import fft_frequencies
-
-    med = np.median(R)
-    mad = 1.4826 * np.median(np.abs(R - med))
-    sig = np.flatnonzero(R > med + 5 * max(mad, 1e-6))
-    if sig.size == 0:
-        return None
-    freqs = fft_frequencies(sr, n_fft)
-    lo, hi = float(freqs[sig[0]]), float(freqs[sig[-1]])
-    pad = max(3 * sr / n_fft, 0.1 * (hi - lo))
-    return max(0.0, lo - pad), min(sr / 2, hi + pad)
-
-
-def _own_lines(P_blocks, is_target: np.ndarray, sr: float, n_fft: int):
-    """The span of the target clips' own lines, from the power already computed (see :func:`_line_span`).
-
-    Parameters
-    ----------
-    P_blocks : list of np.ndarray, each (clips, n_frames, n_freq)
-        Power of every clip, in order.
-    is_target : np.ndarray of bool, shape (n_clips,)
-    """
-    from lfkit.floor import line_strength_db
-
-    R, i = [], 0
-    for P in P_blocks:
-        m = is_target[i : i + len(P)]
-        i += len(P)
-        for j in range(0, int(m.sum()), 64):
-            R.append(line_strength_db(P[m][j : j + 64].transpose(0, 2, 1)).sum(axis=0))
-    if not R:
-        return None
-    return _line_span(np.sum(R, axis=0) / max(int(is_target.sum()), 1), sr, n_fft)
-
-
 def _target_band(Y: np.ndarray, sr: float, n_fft: int, hop: int):
     """The band of one class's own lines (one-class training without other labels).
 
@@ -371,13 +320,21 @@ def _target_band(Y: np.ndarray, sr: float, n_fft: int, hop: int):
     them as :func:`class_band` widens it. None (the full band) when no bin
     stands out.
     """
-    from lfkit.features import power_tf
+    from lfkit.features import power_tf, fft_frequencies
     from lfkit.floor import line_strength_db
 
     R = np.concatenate([line_strength_db(power_tf(Y[i : i + 64], n_fft, hop).transpose(0, 2, 1))
                         for i in range(0, len(Y), 64)]).mean(axis=0)
-    span = _line_span(R, sr, n_fft)
-    return (0.0, None) if span is None else _snap_band(span, sr / n_fft, sr / 2)
+    med = np.median(R)
+    mad = 1.4826 * np.median(np.abs(R - med))
+    sig = np.flatnonzero(R > med + 5 * max(mad, 1e-6))
+    if sig.size == 0:
+        return (0.0, None)
+    freqs = fft_frequencies(sr, n_fft)
+    df = sr / n_fft
+    lo, hi = float(freqs[sig[0]]), float(freqs[sig[-1]])
+    pad = max(3 * df, 0.1 * (hi - lo))
+    return _snap_band((max(0.0, lo - pad), min(sr / 2, hi + pad)), df, sr / 2)
 
 
 def _fallback(base: FrontendConfig, kind, band) -> FrontendConfig:

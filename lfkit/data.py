@@ -210,8 +210,7 @@ def _load_auto(data, rows, changes, workers, positive, notice, kind, channel=Non
         if notice:
             notice(message)
 
-    cfg, report, X = select_and_transform(Y, sr, target, changes, notice=say, transform=kind == "spectrogram",
-                                          target_lines=positive is not None)
+    cfg, report, X = select_and_transform(Y, sr, target, changes, notice=say, transform=kind == "spectrogram")
     return Dataset(X=Y if X is None else X, labels=labels, rows=rows, frontend=cfg, sr=sr, n_samples=n_samples,
                    kind=kind, notes=lines, selection=report)
 

@@ -218,32 +218,3 @@ def test_lfkit_synth_data_keep_todays_front_end(tmp_path):
     ref = load_dataset(str(data), {"kind": "log"})  # the same arrays as with today's flags
     np.testing.assert_allclose(ds.X, ref.X, rtol=1e-6, atol=1e-6)
 
-
-def _harmonic_clips(n_each=12, seed=3):
-    """Target: lines at 300 and 3000 Hz; others: lines at 320 and 3000 Hz. The classes differ below 1 kHz only."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(N) / SR
-    Y, flags = [], []
-    for i in range(2 * n_each):
-        f0 = 300.0 if i < n_each else 320.0
-        y = rng.standard_normal(N) * 0.05
-        for f in (f0, 3000.0):
-            y = y + 0.5 * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
-        Y.append(0.2 * y / np.abs(y).max())
-        flags.append(i < n_each)
-    return np.array(Y, dtype=np.float32), flags
-
-
-def test_binary_band_also_covers_the_targets_own_lines():
-    """Training negatives that share the target's 3 kHz line leave it out of the class band; the target's own
-    lines put it back (``target_lines``, what train-binary asks), so a later negative without it is told apart."""
-    from lfkit.autofront import select_and_transform
-
-    Y, flags = _harmonic_clips()
-    cfg, report, _ = select_and_transform(Y, SR, flags, transform=False)
-    assert (cfg.fmin, cfg.fmax) == (0.0, 1000.0)  # where the classes differ: today's band
-    cfg, report, _ = select_and_transform(Y, SR, flags, transform=False, target_lines=True)
-    lo, hi = report["target_lines_hz"]
-    assert lo < 300.0 and 3000.0 < hi < 3500.0  # the span of the target's lines, padded by a tenth
-    top = SR / 2 if cfg.fmax is None else cfg.fmax
-    assert cfg.fmin <= 300.0 and top >= 3000.0
