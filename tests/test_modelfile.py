@@ -176,8 +176,10 @@ def test_loading_reads_only_weights(sh):
         members = {k: z[k] for k in z.files}
     assert all(a.dtype != object for a in members.values())
     header = json.loads(members.pop("header").tobytes().decode("utf-8"))
-    assert header["format"] == FORMAT_TAG and len(members) == len(read_raw(sh.model)["state_dict"])
     raw = read_raw(sh.model)
+    probe = (raw["extra"] or {}).get("probe") or {}  # lfkit.fusion: the linear probe's arrays
+    n_probe = sum(isinstance(v, np.ndarray) for v in probe.values())
+    assert header["format"] == FORMAT_TAG and len(members) == len(raw["state_dict"]) + n_probe
     assert _leaf_types(raw) <= {np.ndarray, str, int, float, bool, type(None)}, _leaf_types(raw)
     net = build_network(load_model(sh.model))
     state = net.state_dict()
