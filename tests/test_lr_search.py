@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from binary_helpers import invoke, one_error_line
+from test_siamese import _tiny  # the same tiny identities
 from lfkit.config import OneClassConfig, SiameseConfig, SynthConfig, TrainConfig
 from lfkit.errors import DataError, ParameterError
 from lfkit.lr_search import chosen_lr, parse_lr_search, search_lr
@@ -156,19 +157,6 @@ def test_oneclass_raw_extractor_refuses_a_search(positives, tmp_path):
 
 
 # ----------------------------------------------------------------------------- siamese
-
-
-def _tiny(n_classes=4, n=6, seed=0, frames=12, n_freq=24):
-    rng = np.random.default_rng(seed)
-    X, labels = [], []
-    for c in range(n_classes):
-        rows = rng.choice(n_freq, 3, replace=False)
-        for _ in range(n):
-            S = rng.normal(size=(n_freq, frames)).astype(np.float32)
-            S[rows] += 2.5
-            X.append(S)
-            labels.append(f"id{c}")
-    return np.stack(X), labels
 
 
 def test_siamese_validation_loss_is_the_training_loss_on_the_validation_clips():
