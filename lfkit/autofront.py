@@ -14,7 +14,7 @@ recorded instruments are told apart by harmonics up to the Nyquist frequency.
   it is 0-1000 Hz, and reaching from near 0 to near the Nyquist
   frequency it is the full band. Outside it the bins hold no evidence, only
   noise and compute. If no bin differs, the full band, with a notice.
-* Kinds: :data:`AUTO_KINDS` (``log``, ``whiten``, ``logmel``, ``pcen``).
+* Kinds: :data:`AUTO_KINDS` (``log``, ``whiten``, ``logmel``; not ``pcen``, see there).
 * Each kind, on that band, is scored by a cross-validated linear probe
   (:func:`lfkit.probe.probe_score`) on the time-averaged spectrum the model would see
   (kind, band and per-clip norm applied): ridge regression on the few rows
@@ -43,8 +43,12 @@ from lfkit.probe import auc_standard_error, class_band, f_statistic, probe_score
 __all__ = ["AUTO_KINDS", "TIE", "MIN_FRAMES", "wants_auto", "choose_n_fft", "f_statistic", "class_band",
            "probe_score", "select_frontend", "select_and_transform", "summary", "describe", "frontend_flags"]
 
-#: Kinds scored, simplest first (ties go to the earlier one).
-AUTO_KINDS = ("log", "whiten", "logmel", "pcen")
+#: Kinds scored, simplest first (ties go to the earlier one). ``pcen`` is not among them: its gain control
+#: normalises stationary lines away and keeps what is particular to a recording; on a development rendering of
+#: the real sets (``benchmarks/real/build.py --quick --seed 9``, horn on A3) it won the probe (0.869 against log's
+#: 0.809, the folds sharing recordings) and its network scored AUC 0.50-0.56 on other recordings at every SNR,
+#: where ``log`` gave 0.77-0.95. ``--kind pcen`` still gives it.
+AUTO_KINDS = ("log", "whiten", "logmel")
 #: Probe scores within this of the best count as ties.
 TIE = 0.02
 #: Narrowest band chosen, in FFT bins.
