@@ -59,7 +59,7 @@ class TrainConfig(_NetworkTraining):
     file whose score is their mean probability. The learning rate rises
     linearly from ``lr / steps`` to ``lr`` over the first ``warmup_epochs``
     epochs' batches (0: no warm-up). ``lr_search`` and ``lr_search_epochs``:
-    see :class:`_NetworkTraining`. With ``probe`` (spectrogram networks) a
+    see :class:`_NetworkTraining`. With ``probe`` (off by default: see the README) a
     linear probe on the time-averaged input is fitted on the training split
     and fused with the network at the weight of best validation AUC
     (:mod:`lfkit.fusion`; weight 0 is the network alone).
@@ -77,7 +77,7 @@ class TrainConfig(_NetworkTraining):
     mean_branch: bool = True
     ensemble: int = 1
     warmup_epochs: float = 1.0
-    probe: bool = True
+    probe: bool = False
 
     def __post_init__(self):
         from lfkit.errors import check_positive_int

@@ -77,7 +77,7 @@ def test_probe_fusion_scores_equal_lfkit(sets, tmp_path):
     from lfkit.inference.modelfile import read_raw, write_raw
 
     model = tmp_path / "p.pt"
-    train(sets["train"], model, epochs=1)
+    train(sets["train"], model, epochs=1, probe=True)
     doc = read_raw(model)
     assert "probe" in doc["extra"]
     doc["extra"]["probe"].update(cnn_gain=0.5, probe_gain=0.7)
