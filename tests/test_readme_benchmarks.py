@@ -138,3 +138,38 @@ def test_readme_without_its_markers_is_refused_and_left_alone(tmp_path, text):
     with pytest.raises(SystemExit, match="needs one <!-- real:begin --> line followed by one"):
         mod.main([*args, "--readme", str(readme)])
     assert readme.read_text() == text
+
+
+def _load_path(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_rerunning_one_regime_keeps_the_other_rows_of_the_same_sets_only(tmp_path):
+    run = _load_path("bench_real_run", ROOT / "benchmarks" / "real" / "run.py")
+    rows = [{"design": d, "regime": r, "method": m} for d in ("main", "hum")
+            for r, m in (("binary", "train-binary (defaults)"), ("binary", "ridge, mean x"),
+                         ("oneclass", "train-oneclass (defaults)"))]
+    path = tmp_path / "t_seed1.json"
+    path.write_text(json.dumps({"manifest": {"seed": 1}, "clips": {}, "results": rows, "runs": [{"command": "a"}]}))
+    planned = {("main", "binary"), ("hum", "binary")}
+    keep, runs = run.prior_results(path, {"seed": 1}, planned, False, lambda m: None)
+    assert [(r["design"], r["regime"]) for r in keep] == [("main", "oneclass"), ("hum", "oneclass")]
+    assert runs == [{"command": "a"}]
+    keep, _ = run.prior_results(path, {"seed": 1}, planned, True, lambda m: None)  # --baselines-only
+    assert [r["method"] for r in keep] == ["train-binary (defaults)", "train-oneclass (defaults)"] * 2
+    said = []
+    assert run.prior_results(path, {"seed": 2}, planned, False, said.append) == ([], [])  # other sets: replaced
+    assert "other sets" in said[0]
+
+
+def test_results_json_keeps_per_clip_lists_on_one_line_and_round_trips(tmp_path):
+    R = _load_path("bench_resultsfile", ROOT / "benchmarks" / "resultsfile.py")
+    doc = {"scores": [0.5, -1.25, 3], "labels": ["a, b", "[c]"], "nested": [[1, 2], {"x": []}], "s": "[ 1 ]"}
+    text = R.dumps(doc)
+    assert json.loads(text) == doc
+    assert '"scores": [0.5,-1.25,3]' in text and '"labels": ["a, b","[c]"]' in text
+    R.write_text(tmp_path / "r.json", text)
+    assert (tmp_path / "r.json").read_text() == text and not list(tmp_path.glob("*.tmp"))
