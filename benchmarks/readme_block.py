@@ -314,8 +314,8 @@ def render_robust(docs: list, band: list, tag: str) -> str:
     if not docs:
         raise SystemExit(f"readme_block.py: no benchmarks/results/robust_{tag}_seed*.json")
     seeds = [s for s, _, _ in docs]
-    lines = [f"Mean over {_seeds_phrase(seeds)} (each its own `lfkit synth` training sets, lfkit `--seed`, test "
-             "clips and signatures) and [95% bootstrap interval over seeds and clips]; AUC per per-tone SNR, "
+    lines = [f"Mean over {_seeds_phrase(seeds)}, each with its own `lfkit synth` training sets, lfkit `--seed`, test "
+             "clips and signatures, and [95% bootstrap interval over seeds and clips]; AUC per per-tone SNR, "
              "mean column over the four SNRs.", ""]
     lines += _robust_table(docs, "SNR over the full band (lfkit's definition)")
     if band:
