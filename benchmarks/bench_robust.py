@@ -35,6 +35,18 @@ check of issue 10: 12 unseen signatures from this generator, 5 enrolment and
 10 test clips each, closed-set top-1 at -35/-32 dB, beside nearest centroid of
 the noise-floor-whitened mean spectrum (0-1000 Hz, 4096-point FFT at 44.1 kHz).
 Results: ``benchmarks/results/robust_<tag>.json`` and ``.md``.
+
+``--seed S`` (results ``robust_<tag>_seedS.json``) draws a new experiment:
+the three ``lfkit synth`` training sets with ``--seed S``, every ``lfkit
+train-*`` with ``--seed S``, the test clips with seed ``2024 + S`` and the
+siamese signatures and clips with seed ``77 + S``; without it the seeds are
+those above (0, lfkit's default, 2024 and 77), as before. The JSON holds each
+test clip's label, SNR and colour (``clips``) and each row's per-clip scores
+(``scores``, 6 decimals; siamese: ``correct``), for
+``benchmarks/readme_block.py``'s intervals. A run of some regimes into an
+existing results file of the same seed and settings replaces only their rows::
+
+    python benchmarks/bench_robust.py --tag s17 --seed 1 --regimes binary
 """
 
 from __future__ import annotations
@@ -54,6 +66,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import baselines as B  # noqa: E402
+import resultsfile as R  # noqa: E402
 
 TARGET_HZ = (120.0, 340.0, 777.0)
 SNRS = (-35, -30, -25, -20)
@@ -259,6 +272,9 @@ def main(argv=None) -> int:
                     help="smaller sets: 200 training clips, 100 positives, 20 clips per siamese class, "
                          "40+40 test clips per SNR")
     ap.add_argument("--tag", default="latest", help="results name: benchmarks/results/robust_<tag>.json/.md")
+    ap.add_argument("--seed", type=int, default=None,
+                    help="experiment seed S: synth and training --seed S, test clips 2024+S, signatures 77+S; "
+                         "results robust_<tag>_seed<S>.json")
     ap.add_argument("--regimes", default="binary,oneclass,siamese")
     ap.add_argument("--snr-ref", default="full", choices=("full", "band"),
                     help="full: lfkit's per-tone SNR against the full-band noise variance; band: coloured noise "
@@ -268,6 +284,10 @@ def main(argv=None) -> int:
     ap.add_argument("--results", default=str(HERE / "results"))
     args = ap.parse_args(argv)
     regimes = set(args.regimes.split(","))
+    s = 0 if args.seed is None else args.seed
+    seeds = {"synth": s, "test": 2024 + s, "siamese": 77 + s}
+    train_seed = [] if args.seed is None else ["--seed", str(args.seed)]
+    name = f"robust_{args.tag}" if args.seed is None else f"robust_{args.tag}_seed{args.seed}"
 
     def log(msg):
         print(f"[bench_robust {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
@@ -275,19 +295,22 @@ def main(argv=None) -> int:
     work = Path(args.work) / ("quick" if args.quick else "full")
     work.mkdir(parents=True, exist_ok=True)
     run = Runner(work, args.workers, log)
-    w = ["--workers", str(args.workers), "-q"]
+    w = ["--workers", str(args.workers), "-q", *train_seed]
+    ws = ["--workers", str(args.workers), "-q"]
     n_train, n_pos, n_multi, n_test = (200, 100, 20, 40) if args.quick else (400, 200, 40, 100)
     t0 = time.perf_counter()
-    results, tones = [], ",".join(f"{t:g}" for t in TARGET_HZ)
+    results, clips, tones = [], {}, ",".join(f"{t:g}" for t in TARGET_HZ)
 
     if regimes & {"binary", "oneclass"}:
-        write_clips(work / "test", binary_test_set(n_test, seed=2024, snr_ref=args.snr_ref))
+        write_clips(work / "test", binary_test_set(n_test, seed=seeds["test"], snr_ref=args.snr_ref))
         rows = B.read_labels(work / "test")
+        clips["test"] = {"path": [r["path"] for r in rows], "label": [int(r["label"] == "positive") for r in rows],
+                         "snr_db": [int(r["snr_db"]) for r in rows], "noise": [r["noise"] for r in rows]}
         log(f"test set: {len(rows)} clips")
         models = []
         if "binary" in regimes:
             run.lfkit("synth train", ["synth", "-o", "train", "--positive", tones, "--n", str(n_train), "--snr",
-                                      "-35:-20", "--seed", "0"])
+                                      "-35:-20", "--seed", str(seeds["synth"])])
             run.lfkit("train binary", ["train-binary", "train", "-o", "binary.pt", *w])
             run.lfkit("train knowntone", ["train-binary", "train", "-o", "knowntone.pt", "--arch", "knowntone",
                                           "--tones", tones, *w])
@@ -295,60 +318,82 @@ def main(argv=None) -> int:
                        (f"train-binary --arch knowntone --tones {tones}", "knowntone.pt", "train knowntone")]
         if "oneclass" in regimes:
             run.lfkit("synth pos", ["synth", "-o", "pos", "--positive", tones, "--positive-only", "--n", str(n_pos),
-                                    "--snr", "-35:-20", "--seed", "0"])
+                                    "--snr", "-35:-20", "--seed", str(seeds["synth"])])
             run.lfkit("train oneclass", ["train-oneclass", "pos", "-o", "oneclass.pt", *w])
             models.append(("train-oneclass (defaults)", "oneclass.pt", "train oneclass"))
-        for name, model, train_key in models:
-            run.lfkit(f"score {model}", ["score", model, "test", "-o", f"{model}.jsonl", *w])
+        for method, model, train_key in models:
+            run.lfkit(f"score {model}", ["score", model, "test", "-o", f"{model}.jsonl", *ws])
             recs = scores_by_name(work / f"{model}.jsonl")
-            aucs = auc_table(rows, [recs[Path(r["path"]).name]["score"] for r in rows])
-            results.append({"regime": "binary" if "binary" in name else "oneclass", "method": name, "auc": aucs,
-                            "train_s": run.times[train_key]})
-            log(f"{name}: {aucs}")
-        kt = next((r for r in results if "knowntone" in r["method"]), None)
-        if kt is not None:
-            for r in results:
-                r["loss_vs_knowntone"] = {k: round(kt["auc"][k] - r["auc"][k], 3) for k in [*map(str, SNRS), "mean"]}
+            scores = [recs[Path(r["path"]).name]["score"] for r in rows]
+            aucs = auc_table(rows, scores)
+            results.append({"regime": "binary" if "binary" in method else "oneclass", "method": method, "auc": aucs,
+                            "train_s": run.times[train_key], "scores": [round(float(x), 6) for x in scores]})
+            log(f"{method}: {aucs}")
 
     if "siamese" in regimes:
         run.lfkit("synth multi", ["synth", "-o", "multi", "--classes", "20", "--n", str(n_multi), "--snr", "-38:-25",
-                                  "--seed", "0"])
+                                  "--seed", str(seeds["synth"])])
         run.lfkit("train siamese", ["train-siamese", "multi", "-o", "siamese.pt", *w])
-        sets = identity_sets(12, 5, 10, seed=77, snr_ref=args.snr_ref)
-        lf, nc = {}, {}
+        sets = identity_sets(12, 5, 10, seed=seeds["siamese"], snr_ref=args.snr_ref)
+        lf, nc, lf_ok, nc_ok = {}, {}, {}, {}
         for snr in SIAMESE_SNRS:
             write_clips(work / f"enroll_{snr}", sets[("enroll", snr)])
             write_clips(work / f"id_test_{snr}", sets[("test", snr)])
             run.lfkit(f"score siamese {snr}", ["score", "siamese.pt", "--enroll", f"enroll_{snr}", f"id_test_{snr}",
-                                               "-o", f"siamese_{snr}.jsonl", *w])
+                                               "-o", f"siamese_{snr}.jsonl", *ws])
             recs = scores_by_name(work / f"siamese_{snr}.jsonl")
             te, en = B.read_labels(work / f"id_test_{snr}"), B.read_labels(work / f"enroll_{snr}")
             truth = [r["label"] for r in te]
             best = [max(recs[Path(r["path"]).name]["scores"].items(), key=lambda kv: kv[1])[0] for r in te]
-            lf[str(snr)] = round(float(np.mean([b == t for b, t in zip(best, truth)])), 3)
+            clips[f"siamese_{snr}"] = {"label": truth}
+            lf_ok[str(snr)] = [int(b == t) for b, t in zip(best, truth)]
+            lf[str(snr)] = round(float(np.mean(lf_ok[str(snr)])), 3)
             W = lambda rows: B.whitened_mean_spectrum([B.read_mono(r["file"], 44100) for r in rows], 44100,  # noqa
                                                       fmax=1000.0)
             pred = B.nearest_centroid(W(en), [r["label"] for r in en], W(te))
-            nc[str(snr)] = round(float(np.mean([p == t for p, t in zip(pred, truth)])), 3)
+            nc_ok[str(snr)] = [int(p == t) for p, t in zip(pred, truth)]
+            nc[str(snr)] = round(float(np.mean(nc_ok[str(snr)])), 3)
         results += [{"regime": "siamese", "method": "train-siamese (defaults)", "top1": lf,
-                     "train_s": run.times["train siamese"]},
-                    {"regime": "siamese", "method": "nearest centroid, whitened mean spectrum 0-1 kHz", "top1": nc}]
+                     "train_s": run.times["train siamese"], "correct": lf_ok},
+                    {"regime": "siamese", "method": "nearest centroid, whitened mean spectrum 0-1 kHz", "top1": nc,
+                     "correct": nc_ok}]
         log(f"siamese top-1: lfkit {lf}, nearest centroid {nc}")
 
-    md = markdown(results)
     argv = sys.argv[1:] if argv is None else list(argv)
     import lfkit
 
-    doc = {"command": " ".join(["python benchmarks/bench_robust.py", *argv]),
-           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "lfkit_path": lfkit.__file__,
-           "quick": args.quick, "snr_ref": args.snr_ref, "n_train": n_train, "n_test_per_class_per_snr": n_test,
-           "seconds": round(time.perf_counter() - t0, 1), "command_seconds": run.times, "results": results}
+    head = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    settings = {"quick": args.quick, "snr_ref": args.snr_ref, "seed": args.seed, "seeds": seeds,
+                "n_train": n_train, "n_test_per_class_per_snr": n_test}
+    this_run = {"command": " ".join(["python benchmarks/bench_robust.py", *argv]),
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "git_head": head.stdout.strip(),
+                "regimes": sorted(regimes), "seconds": round(time.perf_counter() - t0, 1)}
+    for r in results:
+        r["git_head"] = this_run["git_head"]
     out = Path(args.results)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"robust_{args.tag}.json").write_text(json.dumps(doc, indent=2) + "\n")
-    (out / f"robust_{args.tag}.md").write_text(f"{doc['command']} ({doc['date']}, {doc['seconds']:.0f} s)\n\n{md}")
+    prior, runs = [], []
+    if (out / f"{name}.json").exists():
+        old = json.loads((out / f"{name}.json").read_text())
+        if all(old.get(k) == v for k, v in settings.items()) and "clips" in old:
+            prior = [r for r in old["results"] if r["regime"] not in regimes]
+            runs, clips = old.get("runs", []), {**old["clips"], **clips}
+        else:
+            log(f"{out / f'{name}.json'}: other settings (or no per-clip scores); replacing it")
+    order = {"binary": 0, "oneclass": 1, "siamese": 2}
+    results = sorted(prior + results, key=lambda r: order[r["regime"]])
+    kt = next((r for r in results if "knowntone" in r["method"]), None)
+    for r in results:
+        r.pop("loss_vs_knowntone", None)
+        if kt is not None and "auc" in r:
+            r["loss_vs_knowntone"] = {k: round(kt["auc"][k] - r["auc"][k], 3) for k in [*map(str, SNRS), "mean"]}
+    md = markdown(results)
+    doc = {"command": this_run["command"], "date": this_run["date"], "lfkit_path": lfkit.__file__,
+           "git_head": this_run["git_head"], **settings, "seconds": this_run["seconds"],
+           "command_seconds": run.times, "runs": [*runs, this_run], "results": results, "clips": clips}
+    R.write_text(out / f"{name}.json", R.dumps(doc))
+    R.write_text(out / f"{name}.md", f"{doc['command']} ({doc['date']}, {doc['seconds']:.0f} s)\n\n{md}")
     print(md)
-    log(f"wrote {out / f'robust_{args.tag}.json'} ({doc['seconds']:.0f} s)")
+    log(f"wrote {out / f'{name}.json'} ({doc['seconds']:.0f} s)")
     return 0
 
 
