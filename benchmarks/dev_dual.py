@@ -19,8 +19,9 @@ Each is trained with ``lfkit train-binary --augment none`` (spectrogram
 training has no waveform augmentation) and scored with ``lfkit score``;
 ``--wav`` also trains on the audio: defaults (``wavdef``) and ``--kind logmel
 --fmax nyquist`` (``wavlm``). Prints AUC per SNR and the training time and
-writes ``WORK/dev_dual.json``. Baselines: ``benchmarks/real/run.py DATA
---baselines-only --regimes binary``.
+writes ``WORK/dev_dual.json``; ``--seeds 0,1`` repeats each training with
+another seed. Baselines: ``benchmarks/real/run.py DATA --baselines-only
+--regimes binary``.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def main() -> None:
     ap.add_argument("--designs", default="main,hum")
     ap.add_argument("--views", default=",".join(VIEWS))
     ap.add_argument("--n-mels", type=int, default=48, help="bands of the coarse full-band view")
+    ap.add_argument("--seeds", default="0", help="train-binary --seed values, e.g. 0,1 (training noise)")
     ap.add_argument("--wav", action="store_true", help="also train on the audio: defaults and logmel/nyquist")
     args = ap.parse_args()
     models = args.work / "models"
@@ -123,9 +125,10 @@ def main() -> None:
             if args.wav:
                 runs += [("wavdef", data / d / "train", data / d / "test", []),
                          ("wavlm", data / d / "train", data / d / "test", ["--kind", "logmel", "--fmax", "nyquist"])]
-            for v, tr, te, flags in runs:
-                r = res[key][v] = train_score(f"{data.name}-{d}-{v}", tr, te, models, flags)
-                print(f"{key:14s} {v:7s}", " ".join(f"{r[s]:.3f}" for s in SNRS), f"mean {r['mean']:.3f}",
+            for (v, tr, te, flags), seed in ((r, s) for r in runs for s in args.seeds.split(",")):
+                name = f"{v}-seed{seed}"
+                r = res[key][name] = train_score(f"{data.name}-{d}-{name}", tr, te, models, [*flags, "--seed", seed])
+                print(f"{key:14s} {name:13s}", " ".join(f"{r[s]:.3f}" for s in SNRS), f"mean {r['mean']:.3f}",
                       f"train {r['train_s']} s", flush=True)
             (args.work / "dev_dual.json").write_text(json.dumps(res, indent=1))
 
