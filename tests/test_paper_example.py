@@ -62,6 +62,9 @@ def test_makefile_dry_run_builds_every_row_with_unique_outputs(profile):
         assert pinned == network, line
         # Each network's learning rate is chosen on its validation split; the reference rows have none.
         assert ("--lr-search 3e-4,1e-3,3e-3" in line) == network, line
+    flat = out.replace("\\\n", " ")
+    for line in re.findall(r"lfkit train-(?:oneclass|siamese) .*", flat):
+        assert ("--lr-search 3e-4,1e-3,3e-3" in line) == ("--extractor raw " not in line), line
     # Each seed scores its own test sets, made with their own synth seeds.
     assert re.search(r"lfkit score \S+/t1/speccnn/s2\.pt \S+/bintest-s2/snr-35/ ", out)
     synth_seeds = re.findall(r"lfkit synth -o \S+/bintest-s\d/snr-10 .*?--seed \$\(\((.*?)\)\)", out, re.S)
