@@ -117,20 +117,19 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
         from lfkit.models.ensemble import Ensemble
 
         net = Ensemble(members)
-    probe = None
-    if cfg.probe and kind == "spectrogram" and len(np.unique(y_fit[split[1]])) == 2:
+    probe, va = None, split[1]
+    z_val = predict_logits(net, as_input(X[va], None))[:, 0] if len(va) else None  # once: fusion and threshold
+    if cfg.probe and kind == "spectrogram" and len(np.unique(y_fit[va])) == 2:
         from lfkit.fusion import fit_fusion
 
-        va = split[1]
-        probe = fit_fusion(X[split[0]], y_fit[split[0]], X[va], y_fit[va],
-                           predict_logits(net, as_input(X[va], None))[:, 0], cfg.seed)
+        probe = fit_fusion(X[split[0]], y_fit[split[0]], X[va], y_fit[va], z_val, cfg.seed)
         if notice:
             notice(f"probe: weight {probe['weight']:g} of a linear probe on the time-averaged input (validation "
                    f"AUC {', '.join('-' if a is None else f'{a:.3f}' for a in probe['val_auc'])} at weights "
                    f"{', '.join(f'{w:g}' for w in probe['weights'])})")
     elif cfg.probe and kind == "spectrogram" and notice:
         notice("probe: no validation split with both classes; the network alone")
-    threshold, bacc = validation_threshold(net, X, y_fit, split[1], notice, probe=probe)
+    threshold, bacc = validation_threshold(z_val, X[va], y_fit[va], notice, probe=probe)
     seconds = time.perf_counter() - t0
     others = sorted(c for c in ds.classes if c != positive)
     training = {"config": cfg.to_dict(), "best": best, "epochs_run": len(history), "seconds": seconds,
@@ -174,13 +173,21 @@ def search_binary_lr(build, X, y, split, cfg, notice=None) -> list:
     return search_lr(train_at, cfg.lr_search, notice)
 
 
-def validation_threshold(net, X, y, val_idx, notice=None, probe=None) -> tuple[float, float | None]:
+def validation_threshold(net_logit, X_val, y_val, notice=None, probe=None) -> tuple[float, float | None]:
     """The decision threshold on the scorer's scale (sigmoid of the logit), picked on the validation split.
 
     Best balanced accuracy (:func:`lfkit.thresholds.balanced_accuracy_threshold`)
-    over the validation clips ``X[val_idx]``; 0.5 with a notice when the
-    split is empty or holds one class. With ``probe`` (:mod:`lfkit.fusion`)
-    the logit is the fused one, as the scorer computes it.
+    over the validation clips; 0.5 with a notice when the split is empty or
+    holds one class. With ``probe`` (:mod:`lfkit.fusion`) the logit is the
+    fused one, as the scorer computes it.
+
+    Parameters
+    ----------
+    net_logit : np.ndarray, shape (n_val,), or None
+        The trained network's logits on the validation clips (None: no split).
+    X_val : np.ndarray, shape (n_val, ...)
+        Those clips' inputs (the probe reads them).
+    y_val : np.ndarray of int, shape (n_val,)
 
     Returns
     -------
@@ -190,15 +197,14 @@ def validation_threshold(net, X, y, val_idx, notice=None, probe=None) -> tuple[f
     """
     from lfkit.thresholds import balanced_accuracy_threshold
 
-    val_idx = np.asarray(val_idx, dtype=int)
-    yv = np.asarray(y)[val_idx]
-    if len(np.unique(yv)) < 2:
+    yv = np.asarray(y_val)
+    if net_logit is None or len(np.unique(yv)) < 2:
         if notice:
             notice(f"threshold: no validation split with both classes; using {DEFAULT_THRESHOLD:g}")
         return DEFAULT_THRESHOLD, None
     from lfkit.inference.heads import fused_logit
 
-    logit = fused_logit(predict_logits(net, as_input(X[val_idx], None))[:, 0], X[val_idx], probe)
+    logit = fused_logit(net_logit, X_val, probe)
     p = 1.0 / (1.0 + np.exp(-logit))
     threshold, bacc = balanced_accuracy_threshold(yv, p)
     if notice:

@@ -22,18 +22,9 @@ from lfkit import io_files
 from lfkit.partial_dir import RECORDS, read_records
 from test_cluster import HAVE_DASK, two_workers  # noqa: F401  (the fixture: a real scheduler and two workers)
 
-N_CLIPS = 12
+from test_spectro_resume import N_CLIPS, data  # noqa: F401  (the fixture: a dozen 0.2 s clips at 8 kHz)
+
 FRONT = ["--n-fft", "256", "--hop-length", "64", "-q"]
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    """A dozen 0.2 s clips at 8 kHz made with lfkit synth."""
-    root = tmp_path_factory.mktemp("speed")
-    res = invoke_lfkit("synth", "-o", root / "data", "--positive", "1000", "--n", N_CLIPS,
-                       "--duration", "0.2", "--sr", "8000")
-    assert res.returncode == 0, res.stderr
-    return root / "data"
 
 
 @pytest.fixture(scope="module")
