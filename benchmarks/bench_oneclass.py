@@ -131,11 +131,10 @@ def main(argv=None) -> int:
     from lfkit.oneclass_sets import positive_waves
 
     Y_pos = positive_waves(ds, rows)
-    results = joint_rows(train, test_data, args, log)
+    results = joint_rows(train, test_data, args, log)  # kept: the JSON holds the defaults' rows too
     for rec in results:
         print(f"{rec['extractor']:26s} {rec['detector']:8s} " + " ".join(f"{rec['auc'][s]:.3f}" for s in SNRS)
               + f"  {rec['fit_s']:.1f}s  w={rec['joint_weight']}", flush=True)
-    results = []
     base = {k: v for k, v in (("epochs", args.epochs), ("n_surrogate", args.n_surrogate),
                                ("surrogates", args.surrogates)) if v is not None}
     for ext in extractors:

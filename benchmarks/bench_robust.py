@@ -36,6 +36,15 @@ check of issue 10: 12 unseen signatures from this generator, 5 enrolment and
 the noise-floor-whitened mean spectrum (0-1000 Hz, 4096-point FFT at 44.1 kHz).
 Results: ``benchmarks/results/robust_<tag>.json`` and ``.md``.
 
+``--generator lfkit`` keeps the training and swaps the test clips for lfkit's
+own generator (the README's "lfkit's own generator" table): ``lfkit synth
+--positive 120,340,777 --n 200 --snr S --seed T+i`` per SNR (``test_<S>``,
+T the test seed), and for the siamese check 12 signatures drawn as ``lfkit
+synth --classes`` draws them (seed 77 + S, ``new_signatures.json``),
+rendered by ``lfkit synth --signatures`` into enrolment (seed + 1) and test
+clips (seed + 2); white noise, 44.1 kHz, 1 s, ``lfkit synth``'s defaults.
+Results ``robust_<tag>_seedS.json`` as above (settings ``generator: lfkit``).
+
 ``--seed S`` (results ``robust_<tag>_seedS.json``) draws a new experiment:
 the three ``lfkit synth`` training sets with ``--seed S``, every ``lfkit
 train-*`` with ``--seed S``, the test clips with seed ``2024 + S`` and the
@@ -248,8 +257,39 @@ class Runner:
         return self.times[name]
 
 
+def clip_key(path) -> str:
+    """``folder/name`` of a clip: unique across the test folders of one run."""
+    p = Path(path)
+    return f"{p.parent.name}/{p.name}"
+
+
 def scores_by_name(path: Path) -> dict:
-    return {Path(r["path"]).name: r for r in map(json.loads, path.read_text().splitlines())}
+    return {clip_key(r["path"]): r for r in map(json.loads, path.read_text().splitlines())}
+
+
+def lfkit_test_sets(run: "Runner", tones: str, n_per_class: int, seed: int) -> list:
+    """``lfkit synth`` one binary test set per SNR (``test_<SNR>``, seed ``seed + i``); the test folders' names."""
+    folders = []
+    for i, snr in enumerate(SNRS):
+        folders.append(f"test_{snr}")
+        run.lfkit(f"synth test {snr}", ["synth", "-o", folders[-1], "--positive", tones, "--n", str(2 * n_per_class),
+                                        "--snr", str(snr), "--seed", str(seed + i)])
+    return folders
+
+
+def lfkit_identity_sets(run: "Runner", n_ids: int, n_enroll: int, n_test: int, seed: int) -> None:
+    """``n_ids`` signatures drawn as ``lfkit synth --classes`` draws them (seed ``seed``, named ``new00``..), written
+    to ``new_signatures.json``; ``lfkit synth --signatures`` renders ``enroll_<SNR>`` (seed ``seed + 1``) and
+    ``id_test_<SNR>`` (seed ``seed + 2``) at every siamese SNR."""
+    from lfkit.config import SynthConfig
+    from lfkit.synth import random_signatures
+
+    sigs = random_signatures(n_ids, SynthConfig(), seed, prefix="new")
+    (run.work / "new_signatures.json").write_text(json.dumps(sigs, indent=1) + "\n")
+    for snr in SIAMESE_SNRS:
+        for part, n, k in (("enroll", n_enroll, 1), ("id_test", n_test, 2)):
+            run.lfkit(f"synth {part} {snr}", ["synth", "-o", f"{part}_{snr}", "--signatures", "new_signatures.json",
+                                              "--n", str(n), "--snr", str(snr), "--seed", str(seed + k)])
 
 
 def auc_table(rows: list, scores: list) -> dict:
@@ -260,7 +300,7 @@ def auc_table(rows: list, scores: list) -> dict:
     noise = np.array([r["noise"] for r in rows])
     out = {str(v): round(B.auc(y[snr == v], s[snr == v]), 3) for v in SNRS}
     out["mean"] = round(float(np.mean([out[str(v)] for v in SNRS])), 3)
-    for nz in NOISES:
+    for nz in [c for c in NOISES if c in set(noise)]:
         out[nz] = {str(v): round(B.auc(y[(snr == v) & (noise == nz)], s[(snr == v) & (noise == nz)]), 3)
                    for v in SNRS}
     return out
@@ -279,6 +319,9 @@ def main(argv=None) -> int:
     ap.add_argument("--snr-ref", default="full", choices=("full", "band"),
                     help="full: lfkit's per-tone SNR against the full-band noise variance; band: coloured noise "
                          "scaled to white's density in 20-1000 Hz, so colours are equally hard at the tones")
+    ap.add_argument("--generator", default="robust", choices=("robust", "lfkit"),
+                    help="robust: test clips from this file's generator; lfkit: from `lfkit synth` (white noise, "
+                         "lfkit's own generator; --snr-ref does not apply)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--work", default=str(HERE / "out" / "robust"), help="scratch folder (replaced)")
     ap.add_argument("--results", default=str(HERE / "results"))
@@ -302,8 +345,12 @@ def main(argv=None) -> int:
     results, clips, tones = [], {}, ",".join(f"{t:g}" for t in TARGET_HZ)
 
     if regimes & {"binary", "oneclass"}:
-        write_clips(work / "test", binary_test_set(n_test, seed=seeds["test"], snr_ref=args.snr_ref))
-        rows = B.read_labels(work / "test")
+        if args.generator == "lfkit":
+            test_dirs = lfkit_test_sets(run, tones, n_test, seeds["test"])
+        else:
+            test_dirs = ["test"]
+            write_clips(work / "test", binary_test_set(n_test, seed=seeds["test"], snr_ref=args.snr_ref))
+        rows = [{**r, "path": f"{d}/{r['path']}"} for d in test_dirs for r in B.read_labels(work / d)]
         clips["test"] = {"path": [r["path"] for r in rows], "label": [int(r["label"] == "positive") for r in rows],
                          "snr_db": [int(r["snr_db"]) for r in rows], "noise": [r["noise"] for r in rows]}
         log(f"test set: {len(rows)} clips")
@@ -322,9 +369,9 @@ def main(argv=None) -> int:
             run.lfkit("train oneclass", ["train-oneclass", "pos", "-o", "oneclass.pt", *w])
             models.append(("train-oneclass (defaults)", "oneclass.pt", "train oneclass"))
         for method, model, train_key in models:
-            run.lfkit(f"score {model}", ["score", model, "test", "-o", f"{model}.jsonl", *ws])
+            run.lfkit(f"score {model}", ["score", model, *test_dirs, "-o", f"{model}.jsonl", *ws])
             recs = scores_by_name(work / f"{model}.jsonl")
-            scores = [recs[Path(r["path"]).name]["score"] for r in rows]
+            scores = [recs[clip_key(r["path"])]["score"] for r in rows]
             aucs = auc_table(rows, scores)
             results.append({"regime": "binary" if "binary" in method else "oneclass", "method": method, "auc": aucs,
                             "train_s": run.times[train_key], "scores": [round(float(x), 6) for x in scores]})
@@ -334,17 +381,21 @@ def main(argv=None) -> int:
         run.lfkit("synth multi", ["synth", "-o", "multi", "--classes", "20", "--n", str(n_multi), "--snr", "-38:-25",
                                   "--seed", str(seeds["synth"])])
         run.lfkit("train siamese", ["train-siamese", "multi", "-o", "siamese.pt", *w])
-        sets = identity_sets(12, 5, 10, seed=seeds["siamese"], snr_ref=args.snr_ref)
+        if args.generator == "lfkit":
+            lfkit_identity_sets(run, 12, 5, 10, seed=seeds["siamese"])
+        else:
+            sets = identity_sets(12, 5, 10, seed=seeds["siamese"], snr_ref=args.snr_ref)
         lf, nc, lf_ok, nc_ok = {}, {}, {}, {}
         for snr in SIAMESE_SNRS:
-            write_clips(work / f"enroll_{snr}", sets[("enroll", snr)])
-            write_clips(work / f"id_test_{snr}", sets[("test", snr)])
+            if args.generator != "lfkit":
+                write_clips(work / f"enroll_{snr}", sets[("enroll", snr)])
+                write_clips(work / f"id_test_{snr}", sets[("test", snr)])
             run.lfkit(f"score siamese {snr}", ["score", "siamese.pt", "--enroll", f"enroll_{snr}", f"id_test_{snr}",
                                                "-o", f"siamese_{snr}.jsonl", *ws])
             recs = scores_by_name(work / f"siamese_{snr}.jsonl")
             te, en = B.read_labels(work / f"id_test_{snr}"), B.read_labels(work / f"enroll_{snr}")
             truth = [r["label"] for r in te]
-            best = [max(recs[Path(r["path"]).name]["scores"].items(), key=lambda kv: kv[1])[0] for r in te]
+            best = [max(recs[clip_key(r["file"])]["scores"].items(), key=lambda kv: kv[1])[0] for r in te]
             clips[f"siamese_{snr}"] = {"label": truth}
             lf_ok[str(snr)] = [int(b == t) for b, t in zip(best, truth)]
             lf[str(snr)] = round(float(np.mean(lf_ok[str(snr)])), 3)
@@ -363,7 +414,7 @@ def main(argv=None) -> int:
     import lfkit
 
     head = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    settings = {"quick": args.quick, "snr_ref": args.snr_ref, "seed": args.seed, "seeds": seeds,
+    settings = {"quick": args.quick, **({"generator": "lfkit"} if args.generator == "lfkit" else {}), "snr_ref": args.snr_ref, "seed": args.seed, "seeds": seeds,
                 "n_train": n_train, "n_test_per_class_per_snr": n_test}
     this_run = {"command": " ".join(["python benchmarks/bench_robust.py", *argv]),
                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "git_head": head.stdout.strip(),
@@ -410,11 +461,12 @@ def markdown(results: list) -> str:
             loss = r.get("loss_vs_knowntone", {}).get("mean", "")
             lines.append(f"| {r['method']} | " + " | ".join(f"{a[str(v)]:.3f}" for v in SNRS)
                          + f" | {a['mean']:.3f} | {loss} | {r['train_s']} |")
+        colours = [nz for nz in NOISES if nz in auc_rows[0]["auc"]]
         lines += ["", "AUC per noise colour (-35 / -30 / -25 / -20 dB)", "",
-                  "| method | " + " | ".join(NOISES) + " |", "|---|" + "---|" * len(NOISES)]
+                  "| method | " + " | ".join(colours) + " |", "|---|" + "---|" * len(colours)]
         for r in auc_rows:
             lines.append(f"| {r['method']} | " + " | ".join(" / ".join(f"{r['auc'][nz][str(v)]:.2f}" for v in SNRS)
-                                                           for nz in NOISES) + " |")
+                                                           for nz in colours) + " |")
     sia = [r for r in results if "top1" in r]
     if sia:
         lines += ["", "Siamese: top-1 of 12 unseen signatures (5-shot)", "",
