@@ -227,16 +227,17 @@ def test_zero_variance_column_gets_scale_one():
     assert np.isfinite(det.score_samples(X)).all()
 
 
-@pytest.mark.parametrize("nu", [1.5, 0, -0.1, "a"])
+@pytest.mark.parametrize("nu", [1.5, 1, 0, -0.1, "a"])
 def test_ocsvm_nu_range(nu):
     with pytest.raises(ParameterError, match=f"nu={nu!r}"):
         OCSVMDetector(nu=nu).fit(blob(20))
-    with pytest.raises(ParameterError, match=r"must be .*\(0, 1\]"):
+    with pytest.raises(ParameterError, match=r"must be .*\(0, 1\)$"):
         create_detector("ocsvm", nu=nu)
 
 
-def test_ocsvm_nu_message():
-    with pytest.raises(ParameterError, match=r"^nu=1.5 must be in \(0, 1\]$"):
+def test_ocsvm_nu_message_states_the_open_interval():
+    """nu = 1 is refused too (the one-class SVM has no boundary there), so the message says (0, 1), not (0, 1]."""
+    with pytest.raises(ParameterError, match=r"^nu=1.5 must be in \(0, 1\)$"):
         create_detector("ocsvm", nu=1.5)
 
 

@@ -326,11 +326,13 @@ class Detector:
         raise NotImplementedError
 
 
-def _check_fraction(name: str, value, high: float) -> float:
+def _check_fraction(name: str, value, high: float, closed: bool = True) -> float:
+    """``value`` as a float in (0, high] (``closed=False``: in (0, high)); ParameterError naming ``name`` if not."""
+    span = f"(0, {high:g}{']' if closed else ')'}"
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ParameterError(f"{name}={value!r} must be a number in (0, {high:g}]")
-    if not 0.0 < float(value) <= high:
-        raise ParameterError(f"{name}={value!r} must be in (0, {high:g}]")
+        raise ParameterError(f"{name}={value!r} must be a number in {span}")
+    if not (0.0 < float(value) <= high if closed else 0.0 < float(value) < high):
+        raise ParameterError(f"{name}={value!r} must be in {span}")
     return float(value)
 
 

@@ -57,9 +57,7 @@ class OCSVMDetector(Detector):
         return float(g)
 
     def _validate_params(self):
-        _check_fraction("nu", self.nu, 1.0)
-        if float(self.nu) == 1.0:
-            raise ParameterError(f"nu={self.nu!r} must be in (0, 1): at 1 the one-class SVM has no boundary")
+        _check_fraction("nu", self.nu, 1.0, closed=False)  # at 1 the one-class SVM has no boundary
         self._gamma_value()
         if self.kernel != "rbf":
             raise ParameterError(f"kernel={self.kernel!r} is not supported; choose one of: rbf")
