@@ -35,6 +35,7 @@ def synth(
     harmonics: int = typer.Option(_D.harmonics, "--harmonics", help="Harmonics added to every tone."),
     background: str = typer.Option(None, "--background", help="Your own recordings (folder or file): tones go into "
                                    "random excerpts of them, SNR measured against them, instead of generated noise."),
+    channel: int = opt.channel("Read this channel (0-based) of the --background recordings instead of their mean."),
 ):
     """Generate tones in noise: one clip to a WAV (or standard output), or a dataset folder with labels.csv."""
     from lfkit.synth import synthesize
@@ -43,7 +44,7 @@ def synth(
                       jitter_hz=jitter_hz, drift_hz=drift_hz, gain_spread_db=gain_spread_db, harmonics=harmonics)
     synthesize(output, cfg, snr=snr, seed=seed, tones=tones, positive=positive, n=n, label=label,
                positive_only=positive_only, classes=classes, signatures=signatures,
-               subtype="FLOAT" if float32 else "PCM_16", background=background)
+               subtype="FLOAT" if float32 else "PCM_16", background=background, channel=channel)
 
 
 def register(app: typer.Typer) -> None:

@@ -260,7 +260,7 @@ def load_signatures(path) -> dict:
 
 def synthesize(output, cfg: SynthConfig, snr="-30", seed: int = 0, tones=None, positive=None, n=None,
                label: str = "positive", positive_only: bool = False, classes=None, signatures=None,
-               subtype: str = "PCM_16", background=None) -> None:
+               subtype: str = "PCM_16", background=None, channel: int | None = None) -> None:
     """Generate one clip or a dataset and write it (the whole of ``lfkit synth``).
 
     Parameters
@@ -288,18 +288,23 @@ def synthesize(output, cfg: SynthConfig, snr="-30", seed: int = 0, tones=None, p
         A folder of the user's own recordings (or one file): the tones go
         into random excerpts of them instead of generated noise, each tone's
         SNR measured against the excerpt (``cfg.noise`` is then unused).
+    channel : int or None
+        The channel (0-based) read from every ``background`` recording;
+        None averages their channels. Only with ``background``.
     """
     from lfkit import io
 
     lo_hi = parse_snr(snr)
     check_seed(seed)
+    if channel is not None and background is None:
+        raise ParameterError(f"channel={channel!r} picks a channel of the --background recordings; give --background")
     modes = [m for m, v in (("--positive", positive), ("--classes", classes), ("--signatures", signatures)) if v]
     if len(modes) > 1:
         raise ParameterError(f"{' and '.join(modes)} cannot be combined: choose one kind of set")
     if not modes:
         if n is not None or positive_only:
             raise ParameterError("--n/--positive-only make a set: give --positive, --classes or --signatures")
-        backgrounds = _backgrounds(background, cfg, output)
+        backgrounds = _backgrounds(background, cfg, output, channel)
         rng = clip_rng(seed, 0)
         t = parse_tones(tones) if tones is not None else random_tones(rng, cfg)
         snr_db = _draw_snr(rng, lo_hi)
@@ -312,7 +317,7 @@ def synthesize(output, cfg: SynthConfig, snr="-30", seed: int = 0, tones=None, p
     if n is None:
         raise ParameterError(f"n is required with {modes[0]}")
     io.check_outputs([output], [("signatures file", signatures)] if signatures else [])
-    backgrounds = _backgrounds(background, cfg, output)
+    backgrounds = _backgrounds(background, cfg, output, channel)
     extra = {}
     if positive:
         items = binary_set(parse_tones(positive), n, lo_hi, cfg, seed, label=label, positive_only=positive_only,
@@ -325,11 +330,12 @@ def synthesize(output, cfg: SynthConfig, snr="-30", seed: int = 0, tones=None, p
         items = multiclass_set(sigs, n, lo_hi, cfg, seed, backgrounds=backgrounds)
         extra["signatures.json"] = sigs
     extra["synth.json"] = {"synth": cfg.to_dict(), "snr": list(lo_hi), "seed": seed,
-                           **({"background": str(background)} if background is not None else {})}
+                           **({"background": str(background)} if background is not None else {}),
+                           **({"channel": channel} if channel is not None else {})}
     io.write_dataset(output, items, cfg.sr, subtype=subtype, extra_json=extra)
 
 
-def _backgrounds(background, cfg: SynthConfig, output):
+def _backgrounds(background, cfg: SynthConfig, output, channel=None):
     """The user's recordings for ``--background`` at ``cfg.sr``, each at least one clip long (or None)."""
     if background is None:
         return None
@@ -337,4 +343,4 @@ def _backgrounds(background, cfg: SynthConfig, output):
     from lfkit.augment import load_backgrounds
 
     io.check_outputs([output], [("background", background)])
-    return load_backgrounds(background, cfg.sr, int(round(cfg.duration_s * cfg.sr)))
+    return load_backgrounds(background, cfg.sr, int(round(cfg.duration_s * cfg.sr)), channel=channel)

@@ -106,3 +106,31 @@ def test_training_commands_read_background_and_aux_through_the_channel(command, 
     line = one_error_line(err, command)
     assert code == exit_code and "channel=1 is out of range" in line and names in line, line
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_synth_background_reads_the_chosen_channel(tmp_path):
+    """``lfkit synth --background --channel 1`` puts the tones into the target-free channel: no 777 Hz line in the
+    clip (with channel 0 it dominates); ``--channel`` without ``--background`` is refused naming it, nothing written."""
+    bg = tmp_path / "bg"
+    bg.mkdir()
+    _stereo_background(bg)
+    cfg = SynthConfig(sr=SR, duration_s=1.0)
+
+    def line_db(channel):
+        out = tmp_path / f"c{channel}.wav"
+        synthesize(str(out), cfg, snr="-10", seed=3, tones="300", background=str(bg), channel=channel)
+        y, _ = io.read_audio(str(out))
+        P = np.abs(np.fft.rfft(y)) ** 2
+        f = np.fft.rfftfreq(len(y), 1 / SR)
+        return 10 * np.log10(P[np.abs(f - 777) < 2].max() / np.median(P))
+
+    assert line_db(0) > 40 and line_db(1) < 20
+    code, _, err = invoke("synth", "-o", tmp_path / "set", "--positive", "300", "--n", "4", "--channel", "1")
+    line = one_error_line(err, "synth")
+    assert code == 2 and "channel=1" in line and "--background" in line, line
+    assert not (tmp_path / "set").exists()
+    code, _, err = invoke("synth", "-o", tmp_path / "set", "--positive", "300", "--n", "4", "--snr", "-10",
+                          "--background", bg, "--channel", "1")
+    assert code == 0, err
+    import json
+    assert json.loads((tmp_path / "set" / "synth.json").read_text())["channel"] == 1
