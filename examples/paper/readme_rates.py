@@ -18,7 +18,10 @@ Two blocks, each between its markers (on lines of their own):
 
 They are read from the ``lr`` records ``tables.py`` writes per row and seed
 (from each model file's ``training["lr_search"]``). README.md is rewritten
-under a temporary name and renamed; nothing outside the blocks changes.
+under a temporary name and renamed; nothing outside the blocks changes. A
+block whose ``table*.json`` carry no ``lr`` records (written by an older
+``tables.py``) is left as it stands, said on standard error, and the exit
+status is 1, with ``--check`` too.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import argparse
 import json
 import math
 import os
+import sys
 import textwrap
 from pathlib import Path
 
@@ -248,18 +252,47 @@ def split_block(text: str, name: str, where: str = "README") -> tuple[str, str, 
     return text[:i], text[i:text.index(end)], text[text.index(end):]
 
 
-def render(results: Path) -> dict:
-    """``{block name: its Markdown}`` from the ``table1.json``, ``table2.json`` and ``table3.json`` in ``results``."""
+def _docs(results: Path) -> dict:
     docs = {}
     for t in ("table1", "table2", "table3"):
         path = Path(results) / f"{t}.json"
         if not path.exists():
             raise SystemExit(f"readme_rates.py: no {path} (run make, which writes it)")
         docs[t] = json.loads(path.read_text(encoding="utf-8"))
-    return {"rates1": render_table1(docs["table1"]), "rates23": render_tables23(docs["table2"], docs["table3"])}
+    return docs
+
+
+#: Each block and how it is made from the three table documents.
+BLOCKS = {"rates1": lambda d: render_table1(d["table1"]), "rates23": lambda d: render_tables23(d["table2"], d["table3"])}
+
+
+def render_each(results: Path) -> dict:
+    """``{block name: (Markdown, None) or (None, why not)}``: a block whose tables carry no ``lr`` records says why."""
+    docs, out = _docs(results), {}
+    for name, make in BLOCKS.items():
+        try:
+            out[name] = (make(docs), None)
+        except SystemExit as exc:
+            out[name] = (None, str(exc))
+    return out
+
+
+def render(results: Path) -> dict:
+    """``{block name: its Markdown}`` from the ``table*.json`` in ``results``; SystemExit if one cannot be made."""
+    out = {}
+    for name, (text, why) in render_each(results).items():
+        if why:
+            raise SystemExit(why)
+        out[name] = text
+    return out
 
 
 def main(argv=None) -> int:
+    """Rewrite (or with ``--check`` compare) every block; exit 1 when one differs or cannot be made.
+
+    A block whose results carry no ``lr`` records is left as it stands, with
+    a line on standard error saying why; the other block is still written.
+    """
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results", default=str(HERE / "results"), help="folder of table1.json, table2.json, table3.json")
     ap.add_argument("--readme", default=str(HERE / "README.md"))
@@ -267,22 +300,25 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     readme = Path(args.readme)
     old = readme.read_text(encoding="utf-8")
-    for name in ("rates1", "rates23"):
-        split_block(old, name, str(readme))  # both pairs of markers, before any work
-    text = old
-    for name, want in render(Path(args.results)).items():
+    for name in BLOCKS:
+        split_block(old, name, str(readme))  # every pair of markers, before any work
+    text, left = old, []
+    for name, (want, why) in render_each(Path(args.results)).items():
+        if why:
+            left.append(name)
+            print(f"{why} (block {name} of {readme} left as it is)", file=sys.stderr)
+            continue
         before, _, after = split_block(text, name, str(readme))
         text = before + want + after
     if args.check:
         if text != old:
             print(f"{readme}: the learning-rate blocks differ from {args.results}; run examples/paper/readme_rates.py")
-            return 1
-        return 0
+        return 1 if text != old or left else 0
     if text != old:
         tmp = readme.with_name(readme.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, readme)
-    return 0
+    return 1 if left else 0
 
 
 if __name__ == "__main__":
