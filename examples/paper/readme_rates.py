@@ -129,7 +129,8 @@ def _table1_prose(rows: list, seeds: list) -> str:
         return "No Table 1 network searched its learning rate."
     every = {x for v in chosen.values() for x in v}
     split = [k for k, v in chosen.items() if len(set(v)) > 1]
-    lead = "No single rate wins for every backbone" if len(every) > 1 else f"Every backbone chose {fmt_rate(every.pop())}"
+    lead = ("No single rate wins for every backbone" if len(every) > 1
+            else f"Every backbone chose {fmt_rate(every.pop())}")
     n_seeds = _word(len(seeds))
     text = (f"{lead}, and the {n_seeds} seeds of a backbone disagree for {_word(len(split))} of the "
             f"{_word(len(chosen))}." if split else f"{lead}, and the {n_seeds} seeds of every backbone agree.")
@@ -263,7 +264,8 @@ def _docs(results: Path) -> dict:
 
 
 #: Each block and how it is made from the three table documents.
-BLOCKS = {"rates1": lambda d: render_table1(d["table1"]), "rates23": lambda d: render_tables23(d["table2"], d["table3"])}
+BLOCKS = {"rates1": lambda d: render_table1(d["table1"]),
+          "rates23": lambda d: render_tables23(d["table2"], d["table3"])}
 
 
 def render_each(results: Path) -> dict:
