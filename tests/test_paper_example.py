@@ -71,15 +71,29 @@ def test_makefile_dry_run_builds_every_row_with_unique_outputs(profile):
     assert len(set(synth_seeds)) == 3, synth_seeds
 
 
-def _write_seed(build: Path, row: str, seed: int, clips: dict, threshold: float = 0.5):
-    """Score records (as `lfkit score` writes them) and the matching eval JSON of one row and seed.
+def _write_model(path: Path, arch, lr_search=None, lr: float = 1e-3):
+    """A model file holding only what tables.py reads: the network's name and the training metadata."""
+    from lfkit.config import FrontendConfig
+    from lfkit.modelfile import save_model
 
-    ``clips``: ``{snr: (labels 0/1, scores)}``.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config = {"lr": lr, "epochs": 5, "lr_search_epochs": 3, "warmup_epochs": 1.0}
+    training = {"config": config, **({"lr_search": lr_search} if lr_search else {})}
+    save_model(path, "binary" if arch else "knowntone", FrontendConfig(),
+               {"kind": "spectrogram", "sr": 8000, "n_samples": 8000, "shape": [4, 4]}, arch=arch, training=training)
+
+
+def _write_seed(build: Path, row: str, seed: int, clips: dict, threshold: float = 0.5, lr_search=None):
+    """Score records (as `lfkit score` writes them), the matching eval JSON and the model file of one row and seed.
+
+    ``clips``: ``{snr: (labels 0/1, scores)}``. The model has a network unless the row is ``knowntone``.
     """
     from sklearn.metrics import roc_auc_score
 
     d = build / "t1" / row
     d.mkdir(parents=True, exist_ok=True)
+    lr = min(lr_search, key=lambda t: t["rank"])["lr"] if lr_search else 1e-3
+    _write_model(d / f"s{seed}.pt", None if row == "knowntone" else row, lr_search, lr)
     recs, by, ally, alls = [], {}, [], []
     for snr, (y, s) in clips.items():
         for k, (yy, ss) in enumerate(zip(y, s)):
@@ -99,7 +113,10 @@ def test_tables_mean_interval_and_clip_counts_from_score_records(tmp_path):
     build, out = tmp_path / "build", tmp_path / "results"
     y = np.array([0, 0, 0, 1, 1, 1])
     # Seed 1 at -30 dB: AUC 8/9 (one inversion); seed 2: 1.0. At -10 dB both perfect.
-    _write_seed(build, "speccnn", 1, {-30: (y, [0.1, 0.2, 0.7, 0.6, 0.8, 0.9]), -10: (y, [0, 0.1, 0.2, 0.8, 0.9, 1])})
+    search = [{"lr": 1e-3, "val_loss": 0.41, "val_auc": 0.9, "rank": 1},
+              {"lr": 3e-3, "val_loss": 0.25, "val_auc": 0.8, "rank": 0}, {"lr": 5.0, "val_loss": None, "rank": 2}]
+    _write_seed(build, "speccnn", 1, {-30: (y, [0.1, 0.2, 0.7, 0.6, 0.8, 0.9]), -10: (y, [0, 0.1, 0.2, 0.8, 0.9, 1])},
+                lr_search=search)
     _write_seed(build, "speccnn", 2, {-30: (y, [0.1, 0.2, 0.3, 0.6, 0.8, 0.9]), -10: (y, [0, 0.1, 0.2, 0.8, 0.9, 1])})
     for seed in (1, 2):
         _write_seed(build, "knowntone", seed, {-30: (y, [0, 0, 0, 1, 1, 1]), -10: (y, [0, 0, 0, 1, 1, 1])})
@@ -118,6 +135,12 @@ def test_tables_mean_interval_and_clip_counts_from_score_records(tmp_path):
     assert row["accuracy"]["-30"]["mean"] == pytest.approx((5 / 6 + 1) / 2, abs=1e-4)
     assert row["accuracy_best"]["-30"] == pytest.approx((5 / 6 + 1) / 2, abs=1e-4)
     assert row["n"] == {"all": 24, "-30": 12, "-10": 12}
+    # Each seed's learning-rate search, as the model file stores it; seed 2 trained at one rate, unsearched.
+    assert row["lr"]["s1"] == {"chosen": 3e-3, "val_loss": 0.25, "search_epochs": 3, "warmup_epochs": 1.0,
+                               "candidates": search}
+    assert row["lr"]["s2"] == {"chosen": 1e-3, "val_loss": None, "search_epochs": None, "warmup_epochs": 1.0,
+                               "candidates": []}
+    assert doc["rows"][1]["lr"] is None  # the known-tone detector trains no network
     md = (out / "table1.md").read_text()
     assert f"| Spec-CNN | 1.00 | 0.94 [{auc['lo']:.2f}, 1.00] | 1.00 [1.00, 1.00] |" in md
     assert "| *clips per cell (2 seeds' test sets together)* | | 12 | 12 | 24 |" in md
@@ -172,6 +195,7 @@ def test_tables_siamese_reads_pairs_and_one_eval_per_snr(tmp_path):
     recs = [{"a": str(pairs_dir / "snr-35" / f"{a}.wav"), "b": str(pairs_dir / "snr-35" / f"{b}.wav"),
              "score": sc, "threshold": 0.45} for (a, b), sc in scores.items()]
     (t3 / "s1.scores.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    _write_model(t3 / "s1.pt", "sispeccnn", [{"lr": 1e-3, "val_loss": 0.3, "val_auc": 0.7, "rank": 0}])
     for tag in ("all", "snr-35"):  # AUC 3/4: one different pair (0.5) outranks one same pair (0.4)
         (t3 / f"s1.{tag}.eval.json").write_text(json.dumps({"auc": 0.75, "accuracy": 0.5}))
     tables.main(["table3", "--build", str(build), "--rows", "sispeccnn-contrastive", "--seeds", "1",
@@ -181,6 +205,43 @@ def test_tables_siamese_reads_pairs_and_one_eval_per_snr(tmp_path):
     assert row["accuracy"]["-35"]["mean"] == 0.5  # 0.9 and 0.1 right, 0.4 and 0.5 wrong at 0.45
     md = (tmp_path / "r" / "table3.md").read_text()
     assert "| Si-SpecCNN + contrastive | 0.91 | 0.75 [" in md and "pairs per cell" in md
+    assert row["lr"]["s1"]["chosen"] == 1e-3 and row["lr"]["s1"]["val_loss"] == 0.3
+
+
+def test_tables_refuse_a_missing_or_foreign_model_file(tmp_path):
+    tables = _load("tables")
+    build = tmp_path / "build"
+    y = np.array([0, 0, 1, 1])
+    _write_seed(build, "lenet", 1, {-10: (y, [0.1, 0.2, 0.8, 0.9])})
+    args = ["table1", "--build", str(build), "--rows", "lenet", "--seeds", "1", "--snrs", "-10",
+            "-o", str(tmp_path / "r"), "--no-plot"]
+    model = build / "t1" / "lenet" / "s1.pt"
+    model.write_bytes(b"not a model")
+    with pytest.raises(SystemExit, match="s1.pt: not a readable lfkit model"):
+        tables.main(args)
+    model.unlink()
+    with pytest.raises(SystemExit, match=r"no model file .*s1\.pt \(run make"):
+        tables.main(args)
+    assert not (tmp_path / "r" / "table1.json").exists()
+
+
+def test_read_lr_of_a_trained_model_equals_its_stored_search(tmp_path):
+    """A real search (train_binary, two candidates, one epoch each): read_lr gives what the model stores."""
+    from binary_helpers import make_set
+    from lfkit.config import TrainConfig
+    from lfkit.modelfile import read_raw
+    from lfkit.train import train_binary
+
+    tables = _load("tables")
+    data = make_set(tmp_path / "d", n=16, duration_s=0.5, snr="-5", sr=8000)
+    cfg = TrainConfig(arch="lenet", epochs=2, lr_search=(3e-3, 5.0), lr_search_epochs=1, patience=0, seed=3)
+    train_binary(str(data), str(tmp_path / "m.pt"), cfg=cfg, augment=None)
+    stored = read_raw(tmp_path / "m.pt")["training"]
+    rec = tables.read_lr(tmp_path / "m.pt")
+    assert rec["candidates"] == stored["lr_search"] and [c["lr"] for c in rec["candidates"]] == [3e-3, 5.0]
+    win = next(c for c in stored["lr_search"] if c["rank"] == 0)
+    assert rec["chosen"] == win["lr"] == stored["config"]["lr"] and rec["val_loss"] == win["val_loss"] is not None
+    assert rec["search_epochs"] == 1 and rec["warmup_epochs"] == cfg.warmup_epochs
 
 
 def test_make_pairs_is_balanced_and_within_one_dataset(tmp_path):

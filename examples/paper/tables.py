@@ -15,8 +15,9 @@ Reads, for every row and seed,
 and writes ``OUT/tableN.md``, ``OUT/tableN.png`` (AUC against SNR, one line
 per row, bars = 95% intervals) and ``OUT/tableN.json`` (per row and SNR: mean
 over seeds, 95% bootstrap interval over seeds and clips, per-seed values,
-clips per cell, best-threshold accuracy). Each file is written under a
-temporary name and renamed.
+clips per cell, best-threshold accuracy; per row and seed, the learning-rate
+search stored in the model file, see :func:`read_lr`). Each file is written
+under a temporary name and renamed.
 
 The cells come from the score records ``BUILD/t1|t2/ROW/sSEED.scores.jsonl``
 (``lfkit score``; Table 3: ``BUILD/t3/ROW/sSEED.scores.jsonl`` with the
@@ -167,6 +168,59 @@ def read_clips(build: Path, table: str, row: str, seed: str, snrs: list) -> dict
     return out
 
 
+def model_path(build: Path, table: str, row: str, seed: str) -> Path:
+    """The model file of one row and seed (``BUILD/t1|t2|t3/ROW/sSEED.pt``; Table 2's knowntone: Table 1's)."""
+    sub = {"table1": "t1", "table2": "t2", "table3": "t3"}[table]
+    return build / ("t1" if row == "knowntone" else sub) / row / f"s{seed}.pt"
+
+
+def read_lr(path: Path) -> dict | None:
+    """The learning-rate search stored in a model file (``training["lr_search"]``), as the table JSON keeps it.
+
+    The file is read with :func:`lfkit.modelfile.load_model` (nothing in it
+    runs; a current-format file needs no torch).
+
+    Returns
+    -------
+    dict or None
+        None for a model without a network (known-tone detector, logistic
+        regression, the ``raw`` extractor). Otherwise ``chosen``: the rate
+        the network trained at (the search's rank-0 candidate); ``val_loss``:
+        the winner's validation loss after the search epochs; ``search_epochs``
+        and ``warmup_epochs`` (epochs each candidate trained, of which the
+        warm-up; None when the model does not say); ``candidates``: the stored
+        list, per rate ``lr``, ``val_loss``, a secondary score (``val_auc``;
+        one-class ``val_accuracy``) and ``rank`` (0 best). A network trained
+        without a search has ``candidates`` ``[]`` and ``val_loss`` None.
+    """
+    from lfkit.errors import DataError
+    from lfkit.modelfile import load_model
+
+    if not Path(path).exists():
+        raise SystemExit(f"tables.py: no model file {path} (run make, which builds it)")
+    try:
+        doc = load_model(path)
+    except DataError as exc:
+        raise SystemExit(f"tables.py: {exc}") from None
+    if not doc.get("arch"):
+        return None
+    training = doc.get("training") or {}
+    cfg = training.get("config") or {}
+    tried = training.get("lr_search") or []
+    if not tried:
+        return {"chosen": cfg.get("lr"), "val_loss": None, "search_epochs": None,
+                "warmup_epochs": cfg.get("warmup_epochs"), "candidates": []}
+    win = next((t for t in tried if t.get("rank") == 0), None)
+    if win is None or (cfg.get("lr") is not None and win["lr"] != cfg["lr"]):
+        raise SystemExit(f"tables.py: {path}: damaged learning-rate search (no rank-0 candidate that the "
+                         f"model trained at, lr={cfg.get('lr')!r})")
+    epochs = cfg.get("lr_search_epochs")
+    if epochs is not None and cfg.get("epochs") is not None:
+        epochs = min(int(epochs), int(cfg["epochs"]))
+    return {"chosen": win["lr"], "val_loss": win["val_loss"], "search_epochs": epochs,
+            "warmup_epochs": cfg.get("warmup_epochs"), "candidates": tried}
+
+
 def auc_rows(y: np.ndarray, S: np.ndarray) -> np.ndarray:
     """ROC AUC of every row of scores ``S`` (B, n) against labels ``y`` (B, n) or (n,) (ties count half)."""
     from scipy.stats import rankdata
@@ -240,7 +294,12 @@ def _check_against_eval(row: str, seed: str, key, clips: tuple, ev: dict) -> Non
 
 
 def collect(build: Path, table: str, rows: list, seeds: list, snrs: list) -> list:
-    """One summary per row: paper numbers and, per key (``all`` and each SNR), mean and 95% interval."""
+    """One summary per row: paper numbers and, per key (``all`` and each SNR), mean and 95% interval.
+
+    ``lr`` holds, per seed (``"s1"``, ...), :func:`read_lr` of the row's model
+    file (None for a reference row). A Table 2 row records its extractor's
+    search: the three detectors of an extractor and seed repeat the same one.
+    """
     out = []
     for row in rows:
         clips = {s: read_clips(build, table, row, s, snrs) for s in seeds}
@@ -259,8 +318,16 @@ def collect(build: Path, table: str, rows: list, seeds: list, snrs: list) -> lis
             "accuracy": {k: b["accuracy"] for k, b in boot.items()},
             "accuracy_best": {k: b["accuracy_best"] for k, b in boot.items()},
             "n": {k: b["n"] for k, b in boot.items()},
+            "lr": _lr_per_seed([read_lr(model_path(build, table, row, s)) for s in seeds], seeds),
         })
     return out
+
+
+def _lr_per_seed(records: list, seeds: list) -> dict | None:
+    """``{"s1": read_lr(...), ...}`` of a row, or None when its models have no network (a reference row)."""
+    if all(r is None for r in records):
+        return None
+    return {f"s{s}": r for s, r in zip(seeds, records)}
 
 
 def _cell(s: dict) -> str:
