@@ -1,4 +1,4 @@
-"""Write the README's two benchmark tables (real recordings, robustness suite) from the per-seed results files.
+"""Write the README's benchmark tables (real recordings, robustness suite, lfkit's own generator) from results files.
 
 The tables in the README's "Audio lfkit did not make" section are generated,
 never pasted::
@@ -10,7 +10,9 @@ Inputs, one file per seed (``--tag T``, default ``s17``):
 
 * ``benchmarks/real/results/T_seed<S>.json`` (``benchmarks/real/run.py DIR --tag T --seed S``);
 * ``benchmarks/results/robust_T_seed<S>.json`` (``benchmarks/bench_robust.py --tag T --seed S``), and,
-  where present, ``robust_Tband_seed<S>.json`` (the same with ``--snr-ref band --tag Tband``).
+  where present, ``robust_Tband_seed<S>.json`` (the same with ``--snr-ref band --tag Tband``);
+* ``benchmarks/results/robust_O_seed<S>.json`` (``--own-tag O``, default ``s18own``: ``bench_robust.py
+  --generator lfkit --tag O --seed S``, the same models tested on ``lfkit synth`` clips).
 
 Each file holds every test clip's label and SNR and every row's per-clip
 scores. A cell is the mean over seeds of the per-seed value, with a 95%
@@ -23,9 +25,9 @@ row of a cell. "Best simple baseline at each SNR" is the highest AUC of the
 baselines (``benchmarks/baselines.py``, no lfkit code) at that SNR in each
 seed (and in each bootstrap replicate), then averaged over seeds.
 
-The blocks lie between ``<!-- real:begin -->`` / ``<!-- real:end -->`` and
-``<!-- robust:begin -->`` / ``<!-- robust:end -->`` (each on a line of its
-own). The README is rewritten under a temporary name and renamed; nothing
+The blocks lie between ``<!-- real:begin -->`` / ``<!-- real:end -->``,
+``<!-- robust:begin -->`` / ``<!-- robust:end -->`` and ``<!-- own:begin -->``
+/ ``<!-- own:end -->`` (each on a line of its own). The README is rewritten under a temporary name and renamed; nothing
 outside the blocks changes.
 """
 
@@ -44,8 +46,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TAG = "s17"
+OWN_TAG = "s18own"
 MARKERS = {"real": ("<!-- real:begin -->", "<!-- real:end -->"),
-           "robust": ("<!-- robust:begin -->", "<!-- robust:end -->")}
+           "robust": ("<!-- robust:begin -->", "<!-- robust:end -->"),
+           "own": ("<!-- own:begin -->", "<!-- own:end -->")}
 REAL_SNRS = ("0", "-10", "-20", "-30")
 ROBUST_SNRS = ("-35", "-30", "-25", "-20")
 SIAMESE_ROBUST_SNRS = ("-35", "-32")
@@ -282,7 +286,7 @@ def render_real(docs: list, tag: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _robust_table(docs: list, title: str) -> list:
+def _robust_table(docs: list, title: str, clips_note: str = "all three noise colours, 44.1 and 48 kHz") -> list:
     methods = (("train-binary (defaults)", "`train-binary` defaults"),
                ("train-binary --arch knowntone --tones 120,340,777", "known-tone detector (`--arch knowntone`)"),
                ("train-oneclass (defaults)", "`train-oneclass` defaults"))
@@ -304,8 +308,30 @@ def _robust_table(docs: list, title: str) -> list:
         mean = bootstrap_stat(reps, lambda A, i=i: (A[:, i, :] - A[:, 1, :]).mean(axis=1))
         lines.append(f"| {name} | " + " | ".join(_fmt(c, True) for c in cells) + f" | {_fmt_mean(mean, True)} |")
     n = [int(np.sum(np.asarray(d["clips"]["test"]["snr_db"]) == snrs[0])) for _, _, d in docs]
-    lines += ["", f"Test clips per SNR cell: {_count(n)} (half targets; all three noise colours, 44.1 and "
-              f"48 kHz), {_seeds_phrase([s for s, _, _ in docs])}."]
+    lines += ["", f"Test clips per SNR cell: {_count(n)} (half targets; {clips_note}), "
+              f"{_seeds_phrase([s for s, _, _ in docs])}."]
+    return lines
+
+
+def _siamese_table(docs: list, title: str = "**Siamese**: top-1 of 12 unseen signatures, 5-shot") -> list:
+    """Top-1 of lfkit's siamese defaults and nearest centroid, and issue 10's aim at -32 dB; [] without siamese rows."""
+    lines = []
+    sia = [(p, d) for _, p, d in docs if any(r["regime"] == "siamese" for r in d["results"])]
+    if sia:
+        lines += ["", title, "",
+                  "| model | " + " | ".join(f"{v} dB" for v in SIAMESE_ROBUST_SNRS) + " |",
+                  "|---|" + "---:|" * len(SIAMESE_ROBUST_SNRS)]
+        for method, name in (("train-siamese (defaults)", "`train-siamese` defaults"),
+                             ("nearest centroid, whitened mean spectrum 0-1 kHz",
+                              "nearest centroid, whitened mean spectrum 0-1 kHz")):
+            cells = [bootstrap_rate([_row(p, d, lambda r: r["method"] == method)["correct"][v] for p, d in sia])
+                     for v in SIAMESE_ROBUST_SNRS]
+            lines.append(f"| {name} | " + " | ".join(_fmt(c) for c in cells) + " |")
+            if method.startswith("train-siamese"):
+                aim = cells[SIAMESE_ROBUST_SNRS.index("-32")]
+        n = [len(d["clips"][f"siamese_{SIAMESE_ROBUST_SNRS[0]}"]["label"]) for _, d in sia]
+        lines += ["", f"Test clips per SNR cell: {_count(n)}. Issue 10's aim, top-1 of at least 0.90 at -32 dB: "
+                  f"{'met' if aim['mean'] >= 0.90 else 'not met'} ({aim['mean']:.3f})."]
     return lines
 
 
@@ -320,28 +346,54 @@ def render_robust(docs: list, band: list, tag: str) -> str:
     lines += _robust_table(docs, "SNR over the full band (lfkit's definition)")
     if band:
         lines += [""] + _robust_table(band, "SNR at the tones (`--snr-ref band`)")
-    sia = [(p, d) for _, p, d in docs if any(r["regime"] == "siamese" for r in d["results"])]
-    if sia:
-        lines += ["", "**Siamese**: top-1 of 12 unseen signatures, 5-shot", "",
-                  "| model | " + " | ".join(f"{v} dB" for v in SIAMESE_ROBUST_SNRS) + " |",
-                  "|---|" + "---:|" * len(SIAMESE_ROBUST_SNRS)]
-        for method, name in (("train-siamese (defaults)", "`train-siamese` defaults"),
-                             ("nearest centroid, whitened mean spectrum 0-1 kHz",
-                              "nearest centroid, whitened mean spectrum 0-1 kHz")):
-            cells = [bootstrap_rate([_row(p, d, lambda r: r["method"] == method)["correct"][v] for p, d in sia])
-                     for v in SIAMESE_ROBUST_SNRS]
-            lines.append(f"| {name} | " + " | ".join(_fmt(c) for c in cells) + " |")
-            if method.startswith("train-siamese"):
-                aim = cells[SIAMESE_ROBUST_SNRS.index("-32")]
-        n = [len(d["clips"][f"siamese_{SIAMESE_ROBUST_SNRS[0]}"]["label"]) for _, d in sia]
-        lines += ["", f"Test clips per SNR cell: {_count(n)}. Issue 10's aim, top-1 of at least 0.90 at -32 dB: "
-                  f"{'met' if aim['mean'] >= 0.90 else 'not met'} ({aim['mean']:.2f})."]
+    lines += _siamese_table(docs)
+    if band:
+        lines += _siamese_table(band, "**Siamese, SNR at the tones** (`--snr-ref band`): top-1 of 12 unseen "
+                                      "signatures, 5-shot")
     cmd = f"`python benchmarks/bench_robust.py --tag {tag} --seed S`"
     if band:
-        cmd += f" and `--snr-ref band --regimes binary,oneclass --tag {tag}band --seed S`"
+        regimes = "" if all(any(r["regime"] == "siamese" for r in d["results"]) for _, _, d in band) \
+            else " --regimes binary,oneclass"
+        cmd += f" and `--snr-ref band{regimes} --tag {tag}band --seed S`"
     lines += ["", f"Written by `python benchmarks/readme_block.py --tag {tag}` from "
               f"`benchmarks/results/robust_{tag}{'{,band}' if band else ''}_seed*.json`, made by {cmd} for S in "
               f"{' '.join(map(str, seeds))}."]
+    return "\n".join(lines) + "\n"
+
+
+def _aim(docs: list, method: str, snr: int, floor: float) -> str:
+    """``"met (0.97)"`` or ``"not met (0.93)"``: the mean over seeds of ``method``'s AUC at ``snr`` against ``floor``."""
+    per_seed = []
+    for _, p, d in docs:
+        c = d["clips"]["test"]
+        m = np.asarray(c["snr_db"], int) == snr
+        per_seed.append((np.asarray(c["label"], int)[m], np.asarray(_row(p, d, lambda r: r["method"] == method)["scores"])[m]))
+    mean = auc_cell(per_seed)["mean"]
+    return f"{'met' if mean >= floor else 'not met'} ({mean:.3f})"
+
+
+def render_own(docs: list, tag: str) -> str:
+    """The block of lfkit's own generator (without markers) from ``bench_robust.py --generator lfkit`` documents."""
+    if not docs:
+        raise SystemExit(f"readme_block.py: no benchmarks/results/robust_{tag}_seed*.json")
+    bad = [str(p) for _, p, d in docs if d.get("generator") != "lfkit"]
+    if bad:
+        raise SystemExit(f"readme_block.py: {', '.join(bad)}: not a --generator lfkit run")
+    seeds = [s for s, _, _ in docs]
+    binary = "train-binary (defaults)"
+    lines = [f"The robustness suite's models (the same `lfkit synth` training sets, seeds and commands) tested on "
+             f"`lfkit synth` clips, the setting the paper reports. Mean over {_seeds_phrase(seeds)} and [95% "
+             "bootstrap interval over seeds and clips]; AUC per per-tone SNR, mean column over the four SNRs.", ""]
+    lines += _robust_table(docs, "Binary and one-class", "white noise, 44.1 kHz, 1 s; half the negatives share one "
+                           "or two of the target's tones")
+    lines += ["", f"Aims (issues 3, 4): `train-binary` AUC at least 0.95 at -30 dB: {_aim(docs, binary, -30, 0.95)}; "
+              f"at least 0.99 at -25 dB: {_aim(docs, binary, -25, 0.99)} and at -20 dB: "
+              f"{_aim(docs, binary, -20, 0.99)}; `train-oneclass` at least 0.95 at -30 dB: "
+              f"{_aim(docs, 'train-oneclass (defaults)', -30, 0.95)}."]
+    lines += _siamese_table(docs)
+    lines += ["", f"Written by `python benchmarks/readme_block.py --own-tag {tag}` from "
+              f"`benchmarks/results/robust_{tag}_seed*.json`, made by `python benchmarks/bench_robust.py "
+              f"--generator lfkit --tag {tag} --seed S` for S in {' '.join(map(str, seeds))}."]
     return "\n".join(lines) + "\n"
 
 
@@ -356,16 +408,18 @@ def split_readme(text: str, which: str, where: str = "README") -> tuple:
     return text[:i], text[i:j], text[j:]
 
 
-def render_all(tag: str, real_dir: Path, robust_dir: Path) -> dict:
-    """``{"real": block, "robust": block}`` from the results files of ``tag``."""
+def render_all(tag: str, real_dir: Path, robust_dir: Path, own_tag: str = OWN_TAG) -> dict:
+    """``{"real": block, "robust": block, "own": block}`` from the results files of ``tag`` (``own_tag``: own)."""
     return {"real": render_real(read_seeds(real_dir, tag), tag),
             "robust": render_robust(read_seeds(robust_dir, f"robust_{tag}"),
-                                    read_seeds(robust_dir, f"robust_{tag}band"), tag)}
+                                    read_seeds(robust_dir, f"robust_{tag}band"), tag),
+            "own": render_own(read_seeds(robust_dir, f"robust_{own_tag}"), own_tag)}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tag", default=TAG, help="results tag: real/results/<tag>_seed*.json, results/robust_<tag>_...")
+    ap.add_argument("--own-tag", default=OWN_TAG, help="results/robust_<own-tag>_seed*.json: lfkit's own generator")
     ap.add_argument("--readme", default=str(ROOT / "README.md"))
     ap.add_argument("--real-results", default=str(HERE / "real" / "results"))
     ap.add_argument("--robust-results", default=str(HERE / "results"))
@@ -375,7 +429,7 @@ def main(argv=None) -> int:
     text = readme.read_text(encoding="utf-8")
     for which in MARKERS:
         split_readme(text, which, str(readme))
-    want = render_all(args.tag, Path(args.real_results), Path(args.robust_results))
+    want = render_all(args.tag, Path(args.real_results), Path(args.robust_results), args.own_tag)
     new = text
     for which, block in want.items():
         before, _, after = split_readme(new, which, str(readme))
@@ -384,7 +438,8 @@ def main(argv=None) -> int:
         if new != text:
             stale = [w for w in MARKERS if split_readme(text, w)[1] != want[w]]
             print(f"{readme}: the benchmark block(s) {', '.join(stale)} differ from the results files of tag "
-                  f"{args.tag}; run python benchmarks/readme_block.py --tag {args.tag}")
+                  f"{args.tag} (own: {args.own_tag}); run python benchmarks/readme_block.py --tag {args.tag} "
+                  f"--own-tag {args.own_tag}")
             return 1
         return 0
     if new != text:

@@ -64,7 +64,8 @@ def _fake(tmp_path: Path, shift: float = 2.0, seeds=(0, 1)) -> tuple:
     for s in seeds:
         (real / f"t_seed{s}.json").write_text(json.dumps(_real_doc(s, shift)))
         (robust / f"robust_t_seed{s}.json").write_text(json.dumps(_robust_doc(s, shift)))
-    return ["--tag", "t", "--real-results", str(real), "--robust-results", str(robust)]
+        (robust / f"robust_o_seed{s}.json").write_text(json.dumps({**_robust_doc(s + 7, shift), "generator": "lfkit"}))
+    return ["--tag", "t", "--own-tag", "o", "--real-results", str(real), "--robust-results", str(robust)]
 
 
 def test_readme_blocks_equal_the_committed_results_files():
@@ -80,8 +81,9 @@ def test_rewrite_touches_only_the_blocks_and_check_sees_a_change(tmp_path, capsy
     mod = _load()
     args = _fake(tmp_path)
     readme = tmp_path / "README.md"
-    (rb, re_), (ob, oe) = mod.MARKERS["real"], mod.MARKERS["robust"]
-    original = f"intro 0.12\n{rb}\nold 0.99\n{re_}\nmiddle 0.56\n{ob}\nold\n{oe}\nafter 0.34\n"
+    (rb, re_), (ob, oe), (wb, we) = mod.MARKERS["real"], mod.MARKERS["robust"], mod.MARKERS["own"]
+    original = (f"intro 0.12\n{rb}\nold 0.99\n{re_}\nmiddle 0.56\n{ob}\nold\n{oe}\nafter 0.34\n"
+                f"{wb}\nold 0.77\n{we}\nend 0.01\n")
     readme.write_text(original)
     args += ["--readme", str(readme)]
     assert mod.main([*args, "--check"]) == 1
@@ -89,16 +91,36 @@ def test_rewrite_touches_only_the_blocks_and_check_sees_a_change(tmp_path, capsy
     assert readme.read_text() == original  # --check writes nothing
     assert mod.main(args) == 0
     text = readme.read_text()
-    assert text.startswith(f"intro 0.12\n{rb}\n") and text.endswith(f"{oe}\nafter 0.34\n")
-    assert f"{re_}\nmiddle 0.56\n{ob}\n" in text and "old 0.99" not in text
+    assert text.startswith(f"intro 0.12\n{rb}\n") and text.endswith(f"{we}\nend 0.01\n")
+    assert f"{re_}\nmiddle 0.56\n{ob}\n" in text and f"{oe}\nafter 0.34\n{wb}\n" in text
+    assert "old 0.99" not in text and "old 0.77" not in text
+    assert "--generator lfkit --tag o --seed S` for S in 0 1" in text
     assert "2 seeds (0, 1)" in text and "Test clips per SNR cell: 6 per seed, 12 in all" in text
     assert "best simple baseline at each snr" in text.lower()
-    assert "top-1 of at least 0.90 at -32 dB: met (1.00)" in text
+    assert "top-1 of at least 0.90 at -32 dB: met (1.000)" in text
     assert mod.main([*args, "--check"]) == 0
     _fake(tmp_path, shift=0.0)  # results move on: the README is now stale
     assert mod.main([*args, "--check"]) == 1
     assert mod.main(args) == 0
-    assert "top-1 of at least 0.90 at -32 dB: not met (0.75)" in readme.read_text()
+    assert "top-1 of at least 0.90 at -32 dB: not met (0.750)" in readme.read_text()
+
+
+def test_own_block_states_its_aims_from_the_seed_means(tmp_path):
+    mod = _load()
+    from sklearn.metrics import roc_auc_score
+
+    docs = [(s, tmp_path / f"robust_o_seed{s}.json", {**_robust_doc(s, 1.0), "generator": "lfkit"}) for s in (0, 1)]
+    block = mod.render_own(docs, "o")
+    aucs = []
+    for _, _, d in docs:
+        y, snr = np.array(d["clips"]["test"]["label"]), np.array(d["clips"]["test"]["snr_db"])
+        s = np.array(d["results"][0]["scores"])
+        aucs.append(roc_auc_score(y[snr == -30], s[snr == -30]))
+    mean = float(np.mean(aucs))
+    assert f"at least 0.95 at -30 dB: {'met' if mean >= 0.95 else 'not met'} ({mean:.3f})" in block
+    assert "**Siamese**" in block and "2 seeds (0, 1)" in block
+    with pytest.raises(SystemExit, match="not a --generator lfkit run"):
+        mod.render_own([(0, tmp_path / "x.json", _robust_doc(0, 1.0))], "o")
 
 
 def test_cells_are_the_mean_over_seeds_of_the_per_seed_auc(tmp_path):
