@@ -139,6 +139,11 @@ def test_cells_are_the_mean_over_seeds_of_the_per_seed_auc(tmp_path):
     assert st["lfkit"]["-10"]["mean"] == pytest.approx(np.mean([a[0] for a in aucs]), abs=1e-4)
     assert st["best"]["-10"]["mean"] == pytest.approx(np.mean([max(a[1:]) for a in aucs]), abs=1e-4)
     assert st["diff"]["-10"]["mean"] == pytest.approx(np.mean([a[0] - max(a[1:]) for a in aucs]), abs=1e-4)
+    # the single baseline: the one with the highest mean AUC over the four SNRs, per seed
+    per_snr = [[[roc_auc_score(y[snr == int(v)], np.asarray(s)[snr == int(v)]) for v in mod.REAL_SNRS] for s in S]
+               for y, S, snr in per_seed]
+    single = [a[0][1] - a[1 + int(np.argmax([np.mean(b) for b in a[1:]]))][1] for a in per_snr]  # -10 dB is index 1
+    assert st["single"]["-10"]["mean"] == pytest.approx(np.mean(single), abs=1e-4)
     for key in ("lfkit", "best"):
         c = st[key]["-10"]
         assert 0 <= c["lo"] <= c["hi"] <= 1
