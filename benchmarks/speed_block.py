@@ -179,8 +179,8 @@ def row_spectro(doc: dict) -> str:
             f"{ms('write_fsync_each_s')} ms), FFT alone {ms('fft_only_limit_s')} ms; start-up "
             f"{_span([r['startup_s'] for r in runs])} s "
             f"| >= 4x librosa: {_verdict([x >= 4 for x in fast])} against librosa as installed, "
-            f"{_verdict([x >= 4 for x in fair])} against its one-thread time ({cpus} workers against one thread "
-            f"give at most {cpus}x from parallelism alone) |")
+            f"{_verdict([x >= 4 for x in fair])} against its one-thread time ({w} workers against one thread "
+            f"give at most {w}x from parallelism alone) |")
 
 
 def row_scale(doc: dict) -> str:
