@@ -11,6 +11,8 @@ process: model files keep no timings) and its choice::
     python benchmarks/bench_autofront.py --n 400 --epochs 20
 
 Aim (issue 9): the selection adds at most 20% to training time.
+Writes ``benchmarks/results/speed_autofront.json`` (``--results DIR``:
+there), which ``speed_block.py`` renders into the README.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import speed_block  # noqa: E402
 
 LFKIT = [shutil.which("lfkit")] if shutil.which("lfkit") else [sys.executable, "-m", "lfkit_cli.main"]
 
@@ -39,8 +45,10 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=200, help="training clips (README: 200)")
     ap.add_argument("--epochs", type=int, default=8, help="most epochs (README: 8)")
     ap.add_argument("--repeats", type=int, default=2, help="runs of each command (the fastest counts)")
+    ap.add_argument("--results", type=Path, default=None, help="folder for speed_autofront.json [benchmarks/results]")
     args = ap.parse_args(argv)
-    import torch
+    started = speed_block.start()
+    from lfkit.inference.modelfile import load_model
 
     with tempfile.TemporaryDirectory(prefix="bench_autofront_") as tmp:
         work = Path(tmp)
@@ -49,7 +57,7 @@ def main(argv=None) -> int:
         common = ["train-binary", work / "train", "--epochs", args.epochs, "-q"]
         auto = min(lfkit(*common, "-o", work / "auto.pt") for _ in range(args.repeats))
         fixed = min(lfkit(*common, "-o", work / "fixed.pt", "--kind", "log") for _ in range(args.repeats))
-        doc = torch.load(work / "auto.pt", weights_only=True)
+        doc = load_model(work / "auto.pt")  # format 2 (zip of .npy): torch.load cannot read it
         sel = doc["training"]["frontend_selection"]
         # the selection alone, in this process (model files keep no timings): waveforms in, choice out
         from lfkit.autofront import select_frontend
@@ -69,6 +77,10 @@ def main(argv=None) -> int:
     for c in sel["candidates"]:
         print(f"    {c['kind']:7s} {c['fmin']:g}-{'nyquist' if c['fmax'] is None else format(c['fmax'], 'g')} Hz: "
               f"probe AUC {c['score']:.3f}" + ("  <- chosen" if c is chosen else ""))
+    result = {"n": args.n, "epochs": args.epochs, "repeats": args.repeats, "auto_s": round(auto, 2),
+              "fixed_s": round(fixed, 2), "selection_s": round(sel_s, 2),
+              "selection_share_of_fixed": round(sel_s / fixed, 4), "chosen": getattr(doc["frontend"], "kind", None)}
+    print(f"written: {speed_block.write_result('autofront', result, started, args.results, argv)}")
     return 0
 
 

@@ -21,7 +21,9 @@ Over 2,000 one-second clips made with ``lfkit synth`` and a tiny model
     python benchmarks/bench_scale.py --quick    # 300 clips, one run
 
 Aim (issue 13): ``local:2`` no slower than ``--workers 2`` (within 10 %).
-Writes ``benchmarks/out/scale.json`` and prints Markdown tables.
+Writes ``benchmarks/out/scale.json`` and ``benchmarks/results/speed_scale.json``
+(``--results DIR``: there; ``speed_block.py`` renders it into the README) and
+prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 LFKIT = [shutil.which("lfkit")] if shutil.which("lfkit") else [sys.executable, "-m", "lfkit_cli.main"]
 ARCHIVE_H = 1000
+sys.path.insert(0, str(HERE))
+import speed_block  # noqa: E402
 
 
 def lfkit(*args) -> float:
@@ -134,7 +138,9 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="300 clips, one run")
     ap.add_argument("--work", default=str(HERE / "out" / "scale_work"))
     ap.add_argument("-o", "--output", default=str(HERE / "out" / "scale.json"))
+    ap.add_argument("--results", type=Path, default=None, help="folder for speed_scale.json [benchmarks/results]")
     args = ap.parse_args(argv)
+    speed_started = speed_block.start()
     n = 300 if args.quick else args.n
     repeat = 1 if args.quick else args.repeat
     work = Path(args.work)
@@ -201,6 +207,9 @@ def main(argv=None) -> int:
               "per_worker_clips_per_s": per_worker, "network_clips_per_s": round(network, 1), "archive": archive}
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+    kept = {**result, "load_avg": [round(x, 2) for x in result["load_avg"]],
+            "command": [{k: v for k, v in r.items() if k != "output"} for r in command]}  # no paths of this machine
+    print(f"written: {speed_block.write_result('scale', kept, speed_started, args.results, argv)}", file=sys.stderr)
 
     print(f"\nload average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; {n} one-second clips\n")
     print(f"| whole command | wall s | clips/s | clips/s after the {startup:.1f} s start-up |\n|---|---:|---:|---:|")

@@ -19,7 +19,9 @@ process, one step after another over the same clips: the start-up (``import
 torch`` in a fresh process, then loading the model), decode (lfkit's reader),
 the front end (FFT and the rest of the spectrogram), the network (forward
 passes of ``NET_BATCH`` rows) and writing the records. Writes
-``benchmarks/out/score.json`` and prints Markdown tables.
+``benchmarks/out/score.json`` and ``benchmarks/results/speed_score.json``
+(``--results DIR``: there; ``speed_block.py`` renders it into the README)
+and prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import speed_block  # noqa: E402
+
 LFKIT = [shutil.which("lfkit")] if shutil.which("lfkit") else [sys.executable, "-m", "lfkit_cli.main"]
 
 
@@ -114,7 +119,9 @@ def main(argv=None) -> int:
     ap.add_argument("--against", default=None,
                     help="a source tree of another lfkit version (git archive BASE | tar -x -C DIR): its score runs "
                          "alternate with this one's, both reported, and their records are compared byte for byte")
+    ap.add_argument("--results", type=Path, default=None, help="folder for speed_score.json [benchmarks/results]")
     args = ap.parse_args(argv)
+    started = speed_block.start()
     n = 500 if args.quick else args.n
     repeat = 1 if args.quick else args.repeat
     work = Path(args.work).resolve()  # absolute: --against runs from another folder
@@ -158,9 +165,10 @@ def main(argv=None) -> int:
                      **against,
                      **({"breakdown": breakdown(model, clips)} if args.breakdown else {})})
         print(f"{arch}: {n / wall:.0f} clips/s ({wall:.1f} s for {n}, start-up {startup:.1f} s)", file=sys.stderr, flush=True)
-    result = {"cpus": os.cpu_count(), "load_avg": os.getloadavg(), "rows": rows}
+    result = {"cpus": os.cpu_count(), "load_avg": [round(x, 2) for x in os.getloadavg()], "rows": rows}
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written: {speed_block.write_result('score', result, started, args.results, argv)}", file=sys.stderr)
     print("| arch | clips | workers | wall s | clips/s | start-up s | clips/s after start-up | CPU s |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:

@@ -29,7 +29,12 @@ already there with the same N), then times, wall clock, in the same run:
 
 Every array lfkit wrote is compared with librosa's (max abs dB difference).
 Prints a Markdown table per run and writes all runs as JSON to
-``OUT/spectro.json``.
+``OUT/spectro.json`` and to ``benchmarks/results/speed_spectro.json``
+(``--results DIR``: there), which ``speed_block.py`` renders into the README.
+
+``--pipe`` times only the pipe ``lfkit synth --tones 120,340,777 --snr -30 |
+lfkit spectro - > x.npy`` (``--pipe-runs`` times, 7 by default; start-up
+of both commands included) and writes ``speed_pipe.json`` instead.
 """
 
 from __future__ import annotations
@@ -47,6 +52,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import speed_block  # noqa: E402
+
 LFKIT = [shutil.which("lfkit")] if shutil.which("lfkit") else [sys.executable, "-m", "lfkit_cli.main"]
 LOGMEL = ["--kind", "logmel", "--n-fft", "2048", "--hop-length", "512", "--n-mels", "64", "--norm", "none"]
 LIBROSA_KW = dict(n_fft=2048, hop_length=512, center=False, n_mels=64, fmin=0.0, fmax=1000.0)
@@ -219,15 +227,45 @@ def table(r: dict) -> str:
     return "\n".join(lines)
 
 
+PIPE = "lfkit synth --tones 120,340,777 --snr -30 | lfkit spectro - > x.npy"
+
+
+def time_pipe(out: Path, runs: int) -> dict:
+    """Wall seconds of ``PIPE`` (run by bash with pipefail in ``out``), ``runs`` times; the array is checked."""
+    lf = " ".join(LFKIT)
+    cmd = "set -o pipefail; " + PIPE.replace("lfkit ", lf + " ")
+    times = []
+    for _ in range(runs):
+        (out / "x.npy").unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        subprocess.run(["bash", "-c", cmd], check=True, cwd=out)
+        times.append(time.perf_counter() - t0)
+        if np.load(out / "x.npy").ndim != 2:
+            raise SystemExit(f"{out / 'x.npy'}: not a spectrogram")
+    return {"command": PIPE, "runs": runs, "runs_s": [round(t, 3) for t in times],
+            "median_s": round(float(np.median(times)), 3), "min_s": round(min(times), 3),
+            "max_s": round(max(times), 3)}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=2000, help="number of 1 s clips [2000]")
     ap.add_argument("--workers", type=int, default=2, help="lfkit spectro --workers [2]; 1 is timed as well")
     ap.add_argument("--runs", type=int, default=1, help="repeat the whole comparison [1]")
     ap.add_argument("--out", type=Path, default=HERE / "out", help="working folder [benchmarks/out]")
+    ap.add_argument("--pipe", action="store_true", help="time only the synth | spectro pipe; speed_pipe.json")
+    ap.add_argument("--pipe-runs", type=int, default=7, help="runs of the pipe, --pipe [7]")
+    ap.add_argument("--results", type=Path, default=None, help="folder for speed_spectro.json / speed_pipe.json "
+                    "[benchmarks/results]")
     args = ap.parse_args(argv)
+    started = speed_block.start()
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
+    if args.pipe:
+        r = time_pipe(out, args.pipe_runs)
+        print(f"{PIPE}: median {r['median_s']:.2f} s over {r['runs']} runs ({r['min_s']:.2f}-{r['max_s']:.2f})")
+        print(f"written: {speed_block.write_result('pipe', r, started, args.results, argv)}")
+        return 0
     data = out / f"clips{args.n}"
     make_clips(data, args.n)
     files = sorted(data.glob("*.wav"))
@@ -242,6 +280,7 @@ def main(argv=None) -> int:
               "librosa": librosa.__version__, "numpy": np.__version__, "runs": runs}
     (out / "spectro.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"written: {out / 'spectro.json'}")
+    print(f"written: {speed_block.write_result('spectro', result, started, args.results, argv)}")
     return 0
 
 
