@@ -202,7 +202,7 @@ def one_run(data: Path, out: Path, files, workers: int) -> dict:
 
 
 def table(r: dict) -> str:
-    n, w = r["clips"], r["workers"]
+    n = r["clips"]
     lines = [f"{n} one-second 44.1 kHz clips, log-mel 2048/512/64, norm none; load average "
              f"{r['load_avg_1min'][0]} -> {r['load_avg_1min'][1]} on {os.cpu_count()} CPUs", "",
              "| what | seconds | clips/s | vs librosa loop | vs librosa loop, 1 BLAS thread |",

@@ -36,20 +36,22 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import re
 import statistics
+import sys
 from pathlib import Path
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import markdown_blocks as MB  # noqa: E402
+
 TAG = "s17"
 OWN_TAG = "s18own"
-MARKERS = {"real": ("<!-- real:begin -->", "<!-- real:end -->"),
-           "robust": ("<!-- robust:begin -->", "<!-- robust:end -->"),
-           "own": ("<!-- own:begin -->", "<!-- own:end -->")}
+MARKERS = {name: MB.markers(name) for name in ("real", "robust", "own")}
 REAL_SNRS = ("0", "-10", "-20", "-30")
 ROBUST_SNRS = ("-35", "-30", "-25", "-20")
 SIAMESE_ROBUST_SNRS = ("-35", "-32")
@@ -411,12 +413,7 @@ def render_own(docs: list, tag: str) -> str:
 # ---- README -------------------------------------------------------------------------------------------------
 def split_readme(text: str, which: str, where: str = "README") -> tuple:
     """``(before, block, after)`` of ``text`` around block ``which``; SystemExit if its markers are off."""
-    begin, end = MARKERS[which]
-    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
-        raise SystemExit(f"readme_block.py: {where} needs one {begin} line followed by one {end} line")
-    i = text.index(begin) + len(begin) + 1
-    j = text.index(end)
-    return text[:i], text[i:j], text[j:]
+    return MB.split_block(text, *MARKERS[which], where, "readme_block.py")
 
 
 def render_all(tag: str, real_dir: Path, robust_dir: Path, own_tag: str = OWN_TAG) -> dict:
@@ -453,10 +450,7 @@ def main(argv=None) -> int:
                   f"--own-tag {args.own_tag}")
             return 1
         return 0
-    if new != text:
-        tmp = readme.with_name(readme.name + ".tmp")
-        tmp.write_text(new, encoding="utf-8")
-        os.replace(tmp, readme)
+    MB.rewrite(readme, text, new)
     return 0
 
 

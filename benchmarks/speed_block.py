@@ -252,13 +252,18 @@ def render(docs: dict) -> str:
 
 
 # ---- README -------------------------------------------------------------------------------------------------
+def _blocks():
+    """``benchmarks/markdown_blocks.py``, the marker and atomic-rewrite rules every README block writer shares."""
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    import markdown_blocks
+
+    return markdown_blocks
+
+
 def split_readme(text: str, where: str = "README") -> tuple:
     """``(before, block, after)`` of ``text`` around the speed block; SystemExit if its markers are off."""
-    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
-        raise SystemExit(f"speed_block.py: {where} needs one {BEGIN} line followed by one {END} line")
-    i = text.index(BEGIN) + len(BEGIN) + 1
-    j = text.index(END)
-    return text[:i], text[i:j], text[j:]
+    return _blocks().split_block(text, BEGIN, END, where, "speed_block.py")
 
 
 def main(argv=None) -> int:
@@ -277,10 +282,7 @@ def main(argv=None) -> int:
                   "run python benchmarks/speed_block.py")
             return 1
         return 0
-    if block != want:
-        tmp = readme.with_name(readme.name + ".tmp")
-        tmp.write_text(before + want + after, encoding="utf-8")
-        os.replace(tmp, readme)
+    _blocks().rewrite(readme, text, before + want + after)
     return 0
 
 

@@ -29,12 +29,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import textwrap
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / "benchmarks"))
+
+import markdown_blocks as MB  # noqa: E402  (the README block rules every block writer shares)
+
 #: The rate every network trained at before the search (``TrainConfig.lr`` then): a model that
 #: chose it again trains the same weights, so its row did not move.
 BEFORE_LR = 1e-3
@@ -246,11 +249,7 @@ def render_tables23(doc2: dict, doc3: dict) -> str:
 
 def split_block(text: str, name: str, where: str = "README") -> tuple[str, str, str]:
     """``(before, block, after)`` of ``text`` around block ``name``; SystemExit if its markers are off."""
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
-        raise SystemExit(f"readme_rates.py: {where} needs one {begin} line followed by one {end} line")
-    i = text.index(begin) + len(begin) + 1
-    return text[:i], text[i:text.index(end)], text[text.index(end):]
+    return MB.split_block(text, *MB.markers(name), where, "readme_rates.py")
 
 
 def _docs(results: Path) -> dict:
@@ -316,10 +315,7 @@ def main(argv=None) -> int:
         if text != old:
             print(f"{readme}: the learning-rate blocks differ from {args.results}; run examples/paper/readme_rates.py")
         return 1 if text != old or left else 0
-    if text != old:
-        tmp = readme.with_name(readme.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, readme)
+    MB.rewrite(readme, old, text)
     return 1 if left else 0
 
 

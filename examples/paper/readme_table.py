@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / "benchmarks"))
+
+import markdown_blocks as MB  # noqa: E402  (the README block rules every block writer shares)
+
 BEGIN, END = "<!-- table1:begin -->", "<!-- table1:end -->"
 
 
@@ -54,11 +58,7 @@ def render(doc: dict) -> str:
 
 def split_readme(text: str, where: str = "README") -> tuple[str, str, str]:
     """``(before, block, after)`` of ``text`` around the marked block; SystemExit if the markers are off."""
-    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
-        raise SystemExit(f"readme_table.py: {where} needs one {BEGIN} line followed by one {END} line")
-    i = text.index(BEGIN) + len(BEGIN) + 1
-    j = text.index(END)
-    return text[:i], text[i:j], text[j:]
+    return MB.split_block(text, BEGIN, END, where, "readme_table.py")
 
 
 def main(argv=None) -> int:
@@ -68,17 +68,15 @@ def main(argv=None) -> int:
     ap.add_argument("--check", action="store_true", help="only compare; exit 1 when they differ")
     args = ap.parse_args(argv)
     readme = Path(args.readme)
-    before, block, after = split_readme(readme.read_text(encoding="utf-8"), str(readme))
+    text = readme.read_text(encoding="utf-8")
+    before, block, after = split_readme(text, str(readme))
     want = render(json.loads(Path(args.results).read_text()))
     if args.check:
         if block != want:
             print(f"{readme}: the Table 1 block differs from {args.results}; run examples/paper/readme_table.py")
             return 1
         return 0
-    if block != want:
-        tmp = readme.with_name(readme.name + ".tmp")
-        tmp.write_text(before + want + after, encoding="utf-8")
-        os.replace(tmp, readme)
+    MB.rewrite(readme, text, before + want + after)
     return 0
 
 
