@@ -119,3 +119,21 @@ def test_readme_without_one_pair_of_markers_is_refused_and_left_alone(tmp_path, 
     with pytest.raises(SystemExit, match="needs one <!-- speed:begin --> line"):
         S.main(["--readme", str(readme), "--results", str(RESULTS)])
     assert readme.read_text(encoding="utf-8") == text
+
+
+def test_quickstart_benchmark_runs_the_readmes_first_block_without_pip():
+    """bench_quickstart.py times exactly the README's first sh block, less its pip steps; its row quotes the file."""
+    spec = importlib.util.spec_from_file_location("bench_quickstart", ROOT / "benchmarks" / "bench_quickstart.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    steps = mod.quickstart_steps(readme)
+    assert steps and all(s.startswith("lfkit ") for s in steps)
+    assert "pip install torch==2.13.0 && pip install -e . && " + " && ".join(steps) in readme
+    doc = json.loads((RESULTS / "speed_quickstart.json").read_text())
+    assert doc["results"]["steps"] == steps, "the README's first command changed: rerun bench_quickstart.py"
+    row = S.row_quickstart(doc)
+    r = doc["results"]
+    assert f"AUC {r['auc']:.4f} and accuracy {r['accuracy']:.2f} on its {r['n_test']} test clips" in row
+    with pytest.raises(SystemExit, match="no ```sh block"):
+        mod.quickstart_steps("# nothing to run\n")
