@@ -49,3 +49,22 @@ def test_detections_prose_matches_detections_json():
     assert f"{cnn['audio_h_per_wall_s']:.3f} hours of audio per wall second" in text
     assert (f"finds every event (recall {kt['recall']:.2f}) but splits some and takes decoys (precision "
             f"{kt['precision']:.2f}, median end error {kt['end_err_median_s']:.2f} s)") in text
+
+
+def test_dask_prose_matches_scale_md():
+    """The Dask section's cost paragraph quotes benchmarks/results/scale.md (bench_scale.py's tables)."""
+    md = (ROOT / "benchmarks" / "results" / "scale.md").read_text()
+    reading, network = map(int, re.search(r"of which reading (\d+) clips/s and the network (\d+) clips/s", md).groups())
+    w1 = re.search(r"^\| 1 \| ([\d.]+) \| ([\d.]+) \|$", md, re.M).groups()
+    client_floor = re.search(r"^\| 128 \| [\d.]+ \| ([\d.]+) \|$", md, re.M).group(1)
+    local = {m.group(1): m.group(2) for m in re.finditer(r"\| `lfkit score model.pt DIR (--workers 2|--scheduler local:2)` "
+                                                         r"\| ([\d.]+) \|", md)}
+    startup = re.search(r"start-up ([\d.]+) s apart", md).group(1)
+    text = _readme()
+    assert (f"one worker reads and transforms {reading} clips/s and the network scores {network:,} clips/s on one "
+            f"core") in text
+    assert f"about {float(w1[0]):.1f} CPU-hours end to end" in text
+    assert f"about {float(w1[1]):.1f} h with one reading worker and never less than about {float(client_floor):.1f} h" \
+        in text
+    assert (f"{local['--workers 2']} s against {local['--scheduler local:2']} s for `--scheduler local:2` on the "
+            f"2,000 clips, of which {startup} s is the local cluster's start-up") in text
