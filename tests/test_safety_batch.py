@@ -360,23 +360,32 @@ def test_closed_standard_output_is_a_clean_error():
     assert proc.stderr.decode().strip() == "lfkit synth: error: standard output is closed; name an output file with -o"
 
 
+def _sigint_default():
+    """In the child: SIGINT back to its default. A test run started in the background (``cmd &`` in a script)
+    inherits SIGINT ignored, and Python then installs no handler; a user's Ctrl-C reaches a foreground
+    process, whose SIGINT is the default: that is the case these tests model."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_while_starting_exits_130_quietly():
     """The handler installed before the heavy imports: SIGINT then leaves with 130 and one line."""
     code = ("import os, signal, sys, time; sys.argv[0] = 'lfkit'; import lfkit_cli.main; "
             "os.kill(os.getpid(), signal.SIGINT); time.sleep(10)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, env=_ENV)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, env=_ENV,
+                          preexec_fn=_sigint_default)
     assert proc.returncode == 130 and proc.stderr.decode().strip() == "lfkit: error: interrupted"
 
 
 def test_importing_the_shell_elsewhere_keeps_the_sigint_handler():
     code = "import signal, lfkit_cli.main; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, env=_ENV)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, env=_ENV,
+                          preexec_fn=_sigint_default)
     assert proc.stdout.decode().strip() == "True"
 
 
 def test_ctrl_c_while_reading_exits_130_quietly():
     proc = subprocess.Popen([*LFKIT, "spectro", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=_ENV)
+                            stderr=subprocess.PIPE, env=_ENV, preexec_fn=_sigint_default)
     time.sleep(1.5)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
