@@ -20,7 +20,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from binary_helpers import invoke, jsonl, one_error_line, shared
+from binary_helpers import invoke, one_error_line, shared
 from conftest import LFKIT
 from lfkit.errors import DataError, ParameterError
 from lfkit.modelfile import load_model
