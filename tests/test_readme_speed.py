@@ -137,3 +137,9 @@ def test_quickstart_benchmark_runs_the_readmes_first_block_without_pip():
     assert f"AUC {r['auc']:.4f} and accuracy {r['accuracy']:.2f} on its {r['n_test']} test clips" in row
     with pytest.raises(SystemExit, match="no ```sh block"):
         mod.quickstart_steps("# nothing to run\n")
+    for name, start in mod.EXAMPLES.items():  # the one-class and siamese examples, as the README writes them
+        ex = mod.example_steps(readme, start)
+        assert ex == r[name]["steps"] and ex[0].startswith("lfkit synth ") and ex[1].startswith(start)
+        assert f"training {r[name]['wall_s'][-1]:.0f} s wall" in row
+    with pytest.raises(SystemExit, match="no `lfkit synth` line followed by"):
+        mod.example_steps("lfkit train-oneclass pos -o oc.pt\n", mod.EXAMPLES["oneclass"])
