@@ -264,3 +264,35 @@ def test_make_pairs_is_balanced_and_within_one_dataset(tmp_path):
         assert (label[r["a"]] == label[r["b"]]) == (r["same"] == "1")
     make_pairs.main([str(d), "-o", str(tmp_path / "again.csv")])
     assert (tmp_path / "again.csv").read_text() == out.read_text()
+
+
+def test_changing_a_training_flag_retrains_that_table_only(tmp_path):
+    """make compares times, not flags: each table's flags live in B/tN.flags and its models depend on it. The same
+    flags leave a built model alone (and `make -n` says so); another --lr-search retrains Table 1's model, not a
+    Table 2 one; `make stamps` dates the stamps 1970 for a build made before them."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    b = tmp_path / "b"
+    for data, model in (("bintrain-s1", "t1/speccnn/s1.pt"), ("postrain-s1", "t2/lenet-ocsvm/s1.pt")):
+        (b / "data" / data).mkdir(parents=True)
+        (b / "data" / data / "labels.csv").write_text("path,label\n")
+        (b / model).parent.mkdir(parents=True)
+
+    def make(*args):
+        proc = subprocess.run(["make", "-C", str(PAPER), f"B={b}", "LFKIT=lfkit", *args], capture_output=True,
+                              text=True)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    make("stamps")
+    assert "--lr-search 3e-4,1e-3,3e-3" in (b / "t1.flags").read_text()
+    assert (b / "t1.flags").stat().st_mtime < 86400
+    for model in ("t1/speccnn/s1.pt", "t2/lenet-ocsvm/s1.pt"):
+        (b / model).write_bytes(b"model")  # newer than its data and its stamp: up to date
+    targets = [str(b / "t1/speccnn/s1.pt"), str(b / "t2/lenet-ocsvm/s1.pt")]
+    assert "lfkit train-" not in make("-n", *targets)
+    out = make("-n", "LRS=--lr-search 1e-3", *targets)
+    assert "lfkit train-binary" in out and "--lr-search 1e-3 " in out.replace("\\\n", " ")
+    assert "lfkit train-oneclass" not in make("-n", "EPOCHS1=7", str(b / "t2/lenet-ocsvm/s1.pt"))
+    assert "lfkit train-oneclass" in make("-n", "EPOCHS2=7", str(b / "t2/lenet-ocsvm/s1.pt"))
+    assert "--lr-search 3e-4,1e-3,3e-3" in (b / "t1.flags").read_text()  # a dry run writes no stamp
