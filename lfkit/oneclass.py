@@ -214,10 +214,13 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
     """The whole of ``lfkit train-oneclass``: extractor, detector on the positives, one model file.
 
     With a learned extractor and ``cfg.joint``, a fifth of the positives is
-    held out of the extractor's training; with fresh surrogate clips it picks
-    the weight of the learned part against the classical one
-    (:func:`lfkit.joint.fit_oneclass_joint`), and both detectors are then
-    fitted on every positive.
+    held out of the extractor's training; against fresh surrogate clips made
+    *from those held-out positives* it picks the weight of the learned part
+    against the classical one (:func:`lfkit.joint.fit_oneclass_joint`), and
+    both detectors are then fitted on every positive. (Surrogates made from
+    the fitted positives are edits of clips every part was fitted on: they
+    look familiar to a part that fits its clips closely and the choice is
+    biased against it; ``benchmarks/results/dev_oneclass_hum.md``.)
 
     Parameters
     ----------
@@ -310,8 +313,9 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
     if learned and cfg.joint:
         X_dev_neg = None
         if dev is not None:
-            X_dev_neg = dev_negatives(ds, X_pos[fit], [pos_rows[i] for i in fit], cfg,
-                                      None if Y_pos is None else Y_pos[fit], crops)
+            # made from the held-out positives: out of sample for every part, as the held-out positives are
+            X_dev_neg = dev_negatives(ds, X_pos[dev], [pos_rows[i] for i in dev], cfg,
+                                      None if Y_pos is None else Y_pos[dev], crops)
         joint = fit_oneclass_joint(embed, lambda: build_detector(cfg), X_pos[fit],
                                    None if dev is None else X_pos[dev], X_dev_neg, X_pos, det)
         train_scores = joint.score(X_pos, det.score_samples(Z))
@@ -321,7 +325,8 @@ def train_oneclass(data, output, positive: str | None = None, cfg: OneClassConfi
         extra["joint"] = dict(joint.to_state(), threshold=threshold)
         if notice:
             how = (f"AUC {joint.dev_auc[joint.weight]:.3f} on {len(dev)} held-out positives against "
-                   f"{len(X_dev_neg)} fresh surrogate clips" if joint.dev_auc else "no held-out data: fixed")
+                   f"{len(X_dev_neg)} fresh surrogate clips made from them" if joint.dev_auc
+                   else "no held-out data: fixed")
             notice(f"joint score: learned part weighted {joint.weight:g} against the whitened mean spectrum ({how})")
     seconds = time.perf_counter() - t0
     training = {"config": cfg.to_dict(), "best": best, "epochs_run": len(history), "seconds": seconds,

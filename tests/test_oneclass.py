@@ -329,3 +329,29 @@ def test_library_errors_are_typed(sets, tmp_path):
     assert not (tmp_path / "m.pt").exists()
     with pytest.raises(DataError):
         Detector.from_state({"detector": "ocsvm"})
+
+
+def test_joint_weight_is_chosen_against_surrogates_of_the_held_out_positives(sets, tmp_path, monkeypatch):
+    """The development surrogates are made from the held-out fifth, never from the positives the parts are
+    fitted on (those are in-sample for every part): the clips handed to dev_negatives are exactly the held-out
+    positives the joint weight is chosen on, and none of the fitted ones."""
+    import lfkit.joint as joint_mod
+    import lfkit.oneclass_sets as sets_mod
+
+    seen = {}
+    real_neg, real_joint = sets_mod.dev_negatives, joint_mod.fit_oneclass_joint
+
+    def neg_spy(ds, X_pos, *args, **kw):
+        seen["surrogate_sources"] = np.array(X_pos)
+        return real_neg(ds, X_pos, *args, **kw)
+
+    def joint_spy(embed, build, X_fit, X_dev, *args, **kw):
+        seen["fit"], seen["dev"] = np.array(X_fit), np.array(X_dev)
+        return real_joint(embed, build, X_fit, X_dev, *args, **kw)
+
+    monkeypatch.setattr(sets_mod, "dev_negatives", neg_spy)
+    monkeypatch.setattr(joint_mod, "fit_oneclass_joint", joint_spy)
+    train_oneclass(str(sets["pos"]), str(tmp_path / "m.pt"), cfg=OneClassConfig(extractor="ocspeccnn", **TINY))
+    src, fit, dev = seen["surrogate_sources"], seen["fit"], seen["dev"]
+    assert 0 < len(dev) < len(fit) and np.array_equal(src, dev)
+    assert not any(np.array_equal(a, b) for a in src for b in fit)
