@@ -28,6 +28,7 @@ from lfkit.config_base import (
 from lfkit.config_regimes import (
     AUGMENT_KINDS,
     DETECTOR_DEFAULTS,
+    LR_MAX,
     MINING_KINDS,
     REDUCE_KINDS,
     SIAMESE_AUGMENTS,
@@ -38,6 +39,8 @@ from lfkit.config_regimes import (
     OneClassConfig,
     SiameseConfig,
     TrainConfig,
+    _LR_SEARCH_EXAMPLE,
+    check_lr_search,
 )
 from lfkit.errors import ParameterError, check_number
 
@@ -57,6 +60,9 @@ __all__ = [
     "PCEN",
     "SynthConfig",
     "TrainConfig",
+    "LR_MAX",
+    "check_lr_search",
+    "_LR_SEARCH_EXAMPLE",
     "AugmentConfig",
     "AUGMENT_KINDS",
     "OneClassConfig",

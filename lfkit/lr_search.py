@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import math
 
-from lfkit.config_regimes import _LR_SEARCH_EXAMPLE, LR_MAX, check_lr_search
+from lfkit.config import _LR_SEARCH_EXAMPLE, LR_MAX, check_lr_search
 from lfkit.errors import DataError, ParameterError
 
-__all__ = ["LR_MAX", "parse_lr_search", "check_lr_search", "search_lr", "chosen_lr", "lr_record"]
+__all__ = ["LR_MAX", "parse_lr_search", "check_lr_search", "search_lr", "chosen_lr", "use_lr_search", "lr_record"]
+
 
 def parse_lr_search(text) -> tuple:
     """``"3e-4,1e-3,3e-3"`` -> the candidate learning rates (``None`` or ``""``: no search).
@@ -97,6 +98,22 @@ def _key(t: dict) -> tuple:
 def chosen_lr(tried: list[dict]) -> float:
     """The rate ranked first by :func:`search_lr`."""
     return next(t["lr"] for t in tried if t["rank"] == 0)
+
+
+def use_lr_search(cfg, search, notice=None, on: str = "the validation split") -> tuple:
+    """``(cfg, tried)``: with ``cfg.lr_search``, ``search()``'s candidates and ``cfg`` at the rate ranked first.
+
+    Every regime chooses its rate this way (``search`` is its :func:`search_lr` call); without
+    ``cfg.lr_search`` nothing runs and ``(cfg, None)`` comes back. ``notice`` gets the chosen rate and
+    where it was chosen (``on``).
+    """
+    if not cfg.lr_search:
+        return cfg, None
+    tried = search()
+    cfg = cfg.replace(lr=chosen_lr(tried))
+    if notice:
+        notice(f"learning rate {cfg.lr:g} chosen on {on}")
+    return cfg, tried
 
 
 def lr_record(tried: list[dict], secondary: str) -> list[dict]:

@@ -28,7 +28,7 @@ from lfkit.config import OneClassConfig
 from lfkit.eta import with_eta
 from lfkit.errors import DataError, ParameterError, check_choice
 from lfkit.inference.heads import RawExtractor
-from lfkit.lr_search import chosen_lr, lr_record, search_lr
+from lfkit.lr_search import lr_record, search_lr, use_lr_search
 from lfkit.parallel import NET_BATCH, net_batches
 
 __all__ = ["extractor_names", "RawExtractor", "build_detector", "fit_extractor", "calibration_negatives",
@@ -160,12 +160,7 @@ def fit_extractor(ds, X_pos, pos_rows, cfg: OneClassConfig, aux=None, workers: i
         seed_everything(cfg.seed)
         return create_model(cfg.extractor, n_outputs=len(names), **_extractor_kwargs(cfg.extractor, X_pos.shape[1:]))
 
-    tried = None
-    if cfg.lr_search:
-        tried = search_extractor_lr(build, X, y, len(names), cfg, notice)
-        cfg = cfg.replace(lr=chosen_lr(tried))
-        if notice:
-            notice(f"learning rate {cfg.lr:g} chosen on the validation split")
+    cfg, tried = use_lr_search(cfg, lambda: search_extractor_lr(build, X, y, len(names), cfg, notice), notice)
     net = build()
     history, best = fit_classifier(net, X, y, len(names), cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay,
                                    cfg.val_fraction, cfg.patience, cfg.seed, cfg.device, with_eta(hooks, cfg.epochs))

@@ -40,7 +40,7 @@ import numpy as np
 from lfkit.config import SiameseConfig
 from lfkit.errors import DataError, ParameterError
 from lfkit.eta import with_eta
-from lfkit.lr_search import chosen_lr, lr_record, search_lr
+from lfkit.lr_search import lr_record, search_lr, use_lr_search
 from lfkit.parallel import NET_BATCH, net_batches
 from lfkit.siamese_batches import (class_split, contrastive_loss, pk_batches, shift_identities,  # noqa: F401
                                    triplet_loss, twin_identities, vary_clips)
@@ -116,14 +116,16 @@ def search_siamese_lr(build, X: np.ndarray, labels, cfg: SiameseConfig, notice=N
     """
     from lfkit.train_loop import seed_everything
 
+    _, va, _ = class_split(np.asarray(labels), cfg.val_fraction, cfg.seed)  # the split fit_siamese uses
+    if len(va) < 2:  # validation_loss needs a pair: checked before any candidate trains
+        raise ParameterError("lr_search needs a validation split (val_fraction > 0)")
+
     def train_at(rate):
         sub = cfg.replace(lr=rate, epochs=min(cfg.epochs, cfg.lr_search_epochs))
         seed_everything(cfg.seed)
         history, _ = fit_siamese(build(), X, labels, sub)
         rec = min(history, key=lambda r: r["val_loss"] if r["val_loss"] is not None and np.isfinite(r["val_loss"])
                   else np.inf)
-        if rec["val_loss"] is None:
-            raise ParameterError("lr_search needs a validation split (val_fraction > 0)")
         return rec["val_loss"], rec["val_auc"]
 
     return search_lr(train_at, cfg.lr_search, notice)
@@ -294,12 +296,8 @@ def train_siamese(data, output, cfg: SiameseConfig = SiameseConfig(), frontend_c
         return create_model(cfg.arch, **kw)
 
     t0 = time.perf_counter()
-    tried = None
-    if cfg.lr_search:
-        tried = search_siamese_lr(build, X, labels, cfg, notice)
-        cfg = cfg.replace(lr=chosen_lr(tried))
-        if notice:
-            notice(f"learning rate {cfg.lr:g} chosen on the validation identities")
+    cfg, tried = use_lr_search(cfg, lambda: search_siamese_lr(build, X, labels, cfg, notice), notice,
+                               on="the validation identities")
     net = build()
     history, best = fit_siamese(net, X, labels, cfg, with_eta(hooks, cfg.epochs), notice)
     _, y = np.unique(np.asarray(labels), return_inverse=True)

@@ -9,7 +9,7 @@ import numpy as np
 
 from lfkit.config import DEFAULT_THRESHOLD, AugmentConfig, TrainConfig
 from lfkit.errors import DataError, ParameterError
-from lfkit.lr_search import chosen_lr, lr_record, search_lr
+from lfkit.lr_search import lr_record, search_lr, use_lr_search
 from lfkit.train_loop import as_input, fit_classifier, predict_logits, seed_everything, stratified_split
 
 __all__ = ["seed_everything", "stratified_split", "fit_classifier", "train_binary", "predict_logits",
@@ -95,12 +95,8 @@ def train_binary(data, output, positive: str = "positive", cfg: TrainConfig = Tr
         X, y_fit, split = multi_condition_set(ds.X, ds.sr, y, split, aug, cfg.seed,
                                               ds.frontend if kind == "spectrogram" else None, backgrounds)
     kwargs = {"n_outputs": 1, **({"mean_branch": True} if cfg.arch == "speccnn" and cfg.mean_branch else {})}
-    lr_tried = None
-    if cfg.lr_search:
-        lr_tried = search_binary_lr(lambda: create_model(cfg.arch, **kwargs), X, y_fit, split, cfg, notice)
-        cfg = cfg.replace(lr=chosen_lr(lr_tried))
-        if notice:
-            notice(f"learning rate {cfg.lr:g} chosen on the validation split")
+    cfg, lr_tried = use_lr_search(
+        cfg, lambda: search_binary_lr(lambda: create_model(cfg.arch, **kwargs), X, y_fit, split, cfg, notice), notice)
     members, records = [], []
     for k in range(cfg.ensemble):  # --ensemble K: K seeds, same data and split
         if cfg.ensemble > 1 and notice:

@@ -192,6 +192,19 @@ def test_siamese_search_is_the_same_under_a_seed():
     assert a == b and all(t["val_loss"] is not None for t in a)
 
 
+def test_siamese_search_without_validation_identities_is_refused_before_training():
+    from lfkit.siamese_train import search_siamese_lr
+
+    X, labels = _tiny(n_classes=3, n=1)  # three identities of one clip each: no clip is left for validation
+    cfg = SiameseConfig(epochs=2, batch_size=4, clips_per_class=1, val_fraction=0.2, lr_search=(1e-3,), seed=1)
+
+    def build():
+        raise AssertionError("a candidate trained before the missing validation split was noticed")
+
+    with pytest.raises(ParameterError, match=r"lr_search needs a validation split \(val_fraction > 0\)"):
+        search_siamese_lr(build, X, labels, cfg)
+
+
 def test_siamese_search_picks_on_validation_identities_and_stores_it(tmp_path):
     from lfkit.siamese_train import train_siamese
     from lfkit.synth import synthesize
