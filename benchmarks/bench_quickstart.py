@@ -78,25 +78,19 @@ def main(argv=None) -> int:
     ap.add_argument("--readme", default=str(HERE.parent / "README.md"))
     ap.add_argument("--results", default=None, help="folder for speed_quickstart.json [benchmarks/results]")
     args = ap.parse_args(argv)
-    steps = quickstart_steps(Path(args.readme).read_text(encoding="utf-8"))
+    readme = Path(args.readme).read_text(encoding="utf-8")
+    steps = quickstart_steps(readme)
     started = speed_block.start()
     with tempfile.TemporaryDirectory(prefix="lfkit-quickstart-") as work:
-        c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        r = subprocess.run(["bash", "-e", "-c", " && ".join(steps)], cwd=work, capture_output=True, text=True)
-        wall = time.perf_counter() - t0
-        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if r.returncode != 0:
-        raise SystemExit(f"bench_quickstart.py: the README's command failed ({r.returncode}):\n{r.stderr[-2000:]}")
+        t = run_steps([" && ".join(steps)], work)  # the README's command as one shell line, as a user pastes it
+    wall, cpu = t["wall_s"][0], t["cpu_s"][0]
     try:
-        metrics = json.loads(r.stdout)  # lfkit eval writes its metrics as one JSON document on standard output
+        metrics = json.loads(t["stdout"])  # lfkit eval writes its metrics as one JSON document on standard output
     except json.JSONDecodeError:
-        raise SystemExit(f"bench_quickstart.py: no JSON metrics on standard output:\n{r.stdout[-2000:]}") from None
-    cpu = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
+        raise SystemExit(f"bench_quickstart.py: no JSON metrics on standard output:\n{t['stdout'][-2000:]}") from None
     n_test = int(re.search(r"synth -o \S*test \S+ \S+ --n (\d+)", " ".join(steps)).group(1))
-    results = {"steps": steps, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "auc": metrics["auc"],
+    results = {"steps": steps, "wall_s": wall, "cpu_s": cpu, "auc": metrics["auc"],
                "accuracy": metrics["accuracy"], "n_test": n_test}
-    readme = Path(args.readme).read_text(encoding="utf-8")
     for name, start in EXAMPLES.items():
         ex = example_steps(readme, start)
         with tempfile.TemporaryDirectory(prefix=f"lfkit-{name}-") as work:
