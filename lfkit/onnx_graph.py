@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from lfkit.features import LOGMEL_TOP_DB
+from lfkit.inference.heads import PROBE_ARRAYS, PROBE_GAINS
 from lfkit.mel import STD_FLOOR
 
 _AMIN = 1e-10
@@ -82,9 +83,8 @@ class GraphModel(nn.Module):
             self.output_names = ["score", "logit"]
             probe = extra.get("probe")  # lfkit.fusion: the network fused with a linear probe
             self.probe = None if probe is None else {
-                k: torch.as_tensor(np.asarray(probe[k], dtype=np.float64)) for k in ("mean", "scale", "coef")}
-            if probe is not None:
-                self.probe.update({k: float(probe[k]) for k in ("intercept", "cnn_gain", "probe_gain")})
+                **{k: torch.as_tensor(np.asarray(probe[k], dtype=np.float64)) for k in PROBE_ARRAYS},
+                **{k: float(probe[k]) for k in PROBE_GAINS}}
         elif self.regime == "oneclass":
             self.head = DetectorHead(extra["detector"])
             self.joint = None if extra.get("joint") is None else JointHead(extra["joint"])

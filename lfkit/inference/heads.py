@@ -150,8 +150,9 @@ class RawExtractor:
         return ext
 
 
-#: What a binary model's ``extra["probe"]`` holds (:mod:`lfkit.fusion` fits it).
+#: What a binary model's ``extra["probe"]`` holds (:mod:`lfkit.fusion` fits it): arrays, then numbers.
 PROBE_ARRAYS = ("mean", "scale", "coef")
+PROBE_GAINS = ("intercept", "cnn_gain", "probe_gain")
 
 
 def probe_logit(X: np.ndarray, probe: dict) -> np.ndarray:
@@ -198,7 +199,7 @@ def check_probe(probe, n_freq: int | None, name: str) -> dict | None:
         return None
     try:
         arrays = [np.asarray(probe[k], dtype=np.float64) for k in PROBE_ARRAYS]
-        gains = [float(probe[k]) for k in ("intercept", "cnn_gain", "probe_gain")]
+        gains = [float(probe[k]) for k in PROBE_GAINS]
     except (KeyError, TypeError, ValueError):
         raise DataError(f"{name}: damaged binary model (extra.probe lacks its arrays or gains)") from None
     sizes = {a.shape for a in arrays}
